@@ -1,0 +1,362 @@
+//! Backups: a portable, self-verifying archive of the owner's logs, grants and
+//! disclosure log, as JSON lines; and restoring one into a data directory.
+//!
+//! Each line is one JSON object: a header, then per compartment its
+//! description and signed checkpoint followed by its entries (base64, so that
+//! every envelope comes back byte for byte), then grants, the grant log and
+//! the disclosure log, and last an `end` line carrying the line count and the
+//! blake3 digest of every byte before it. Restoring checks every envelope,
+//! recomputes every root against its signed checkpoint and checks the digest
+//! before the restored database replaces the current one.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use assure_access::{Compartment, Grant};
+use assure_log::{Blake3, Hasher as _, SignedCheckpoint, Tree};
+use assure_model::Did;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::grants::{Disclosure, GrantChange, from_json, to_json};
+use crate::keys::{Location, LogId};
+use crate::logs::Batches;
+use crate::{DB_DIR, Error, Store, Trees, lock_dir};
+
+/// The format named in a backup's header line.
+pub const RESTORE_FORMAT: &str = "assure-backup/1";
+
+/// What a backup or restore covered.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BackupSummary {
+    /// The organization whose logs these are.
+    pub owner: Option<Did>,
+    /// Compartments.
+    pub compartments: u64,
+    /// Entries over all compartments.
+    pub entries: u64,
+    /// Grants.
+    pub grants: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+enum Line {
+    Header {
+        format: String,
+        owner: Did,
+        created: Timestamp,
+    },
+    Compartment {
+        compartment: Compartment,
+        checkpoint: String,
+    },
+    Entry(String),
+    Grant(Grant),
+    GrantChange(GrantChange),
+    Disclosure(Disclosure),
+    End {
+        lines: u64,
+        digest: String,
+    },
+}
+
+/// Writes lines and hashes every byte written.
+struct Writer<W> {
+    out: W,
+    hasher: blake3::Hasher,
+    lines: u64,
+}
+
+impl<W: Write> Writer<W> {
+    fn line(&mut self, line: &Line) -> Result<(), Error> {
+        let mut bytes = to_json(line)?;
+        bytes.push(b'\n');
+        self.hasher.update(&bytes);
+        self.lines += 1;
+        self.out
+            .write_all(&bytes)
+            .map_err(|e| Error::Backup(e.to_string()))
+    }
+}
+
+impl Store {
+    /// Writes a backup of the owner's logs, grants and disclosure log.
+    pub fn backup(&self, out: impl Write, now: Timestamp) -> Result<BackupSummary, Error> {
+        let owner = self
+            .owner()?
+            .ok_or_else(|| Error::Backup("the store has no owner yet".into()))?;
+        let mut w = Writer {
+            out,
+            hasher: blake3::Hasher::new(),
+            lines: 0,
+        };
+        let mut summary = BackupSummary {
+            owner: Some(owner),
+            ..Default::default()
+        };
+        w.line(&Line::Header {
+            format: RESTORE_FORMAT.into(),
+            owner,
+            created: now,
+        })?;
+        for log in self
+            .logs_summary()
+            .into_iter()
+            .filter(|s| s.log.origin == owner)
+        {
+            w.line(&Line::Compartment {
+                compartment: log.compartment,
+                checkpoint: log.checkpoint.to_string(),
+            })?;
+            // Entries up to the checkpoint only: the note and entries match.
+            for bytes in self.entries(log.log, 0, log.checkpoint.checkpoint().size())? {
+                w.line(&Line::Entry(BASE64.encode(bytes)))?;
+                summary.entries += 1;
+            }
+            summary.compartments += 1;
+        }
+        for grant in self.grants()? {
+            w.line(&Line::Grant(grant))?;
+            summary.grants += 1;
+        }
+        for change in self.grant_log()? {
+            w.line(&Line::GrantChange(change))?;
+        }
+        for disclosure in self.disclosures(0, usize::MAX)? {
+            w.line(&Line::Disclosure(disclosure))?;
+        }
+        let digest = w.hasher.finalize().to_hex().to_string();
+        let lines = w.lines;
+        w.line(&Line::End { lines, digest })?;
+        w.out.flush().map_err(|e| Error::Backup(e.to_string()))?;
+        Ok(summary)
+    }
+
+    /// Restores a backup into `dir`, replacing its database once the whole
+    /// backup has verified. The previous database, if any, is kept beside it
+    /// as `db.replaced-<unix time>`. Refuses a backup of another organization
+    /// than `owner`.
+    pub fn restore(dir: &Path, owner: Did, input: impl BufRead) -> Result<BackupSummary, Error> {
+        let _lock = lock_dir(dir)?;
+        let staging = dir.join("db.restoring");
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+        }
+        let summary = {
+            let db = sled::Config::new().path(&staging).open()?;
+            let trees = Trees::open(&db)?;
+            let summary = Restorer::new(&trees, owner).run(input)?;
+            db.flush()?;
+            summary
+        };
+        let live = dir.join(DB_DIR);
+        if live.exists() {
+            let aside = dir.join(format!("db.replaced-{}", Timestamp::now().as_second()));
+            std::fs::rename(&live, &aside).map_err(|e| Error::io(&live, e))?;
+        }
+        std::fs::rename(&staging, &live).map_err(|e| Error::io(&staging, e))?;
+        Ok(summary)
+    }
+}
+
+/// Reads a backup line by line into a fresh database, checking as it goes.
+struct Restorer<'a> {
+    trees: &'a Trees,
+    owner: Did,
+    hasher: blake3::Hasher,
+    lines: u64,
+    summary: BackupSummary,
+    open: Option<OpenLog>,
+}
+
+/// The compartment whose entries are being read.
+struct OpenLog {
+    log: LogId,
+    compartment: Compartment,
+    note: SignedCheckpoint,
+    tree: Tree<Blake3>,
+    batches: Batches,
+}
+
+impl<'a> Restorer<'a> {
+    fn new(trees: &'a Trees, owner: Did) -> Self {
+        Self {
+            trees,
+            owner,
+            hasher: blake3::Hasher::new(),
+            lines: 0,
+            summary: BackupSummary {
+                owner: Some(owner),
+                ..Default::default()
+            },
+            open: None,
+        }
+    }
+
+    fn run(mut self, input: impl BufRead) -> Result<BackupSummary, Error> {
+        let mut ended = false;
+        for (number, text) in input.split(b'\n').enumerate() {
+            let text = text.map_err(|e| Error::Backup(e.to_string()))?;
+            if ended {
+                return Err(bad(number, "data after the end line"));
+            }
+            let line: Line = serde_json::from_slice(&text)
+                .map_err(|e| bad(number, &format!("not a backup line: {e}")))?;
+            if let Line::End { lines, digest } = &line {
+                let expected = self.hasher.finalize().to_hex().to_string();
+                if *lines != self.lines || *digest != expected {
+                    return Err(bad(
+                        number,
+                        "digest or line count does not match: the file is damaged",
+                    ));
+                }
+                self.close_log(number)?;
+                ended = true;
+                continue;
+            }
+            self.hasher.update(&text);
+            self.hasher.update(b"\n");
+            self.lines += 1;
+            self.apply(number, line)?;
+        }
+        if !ended {
+            return Err(Error::Backup(
+                "the file ends before its end line: it is truncated".into(),
+            ));
+        }
+        self.trees
+            .meta
+            .insert("owner", self.owner.to_string().as_bytes())?;
+        Ok(self.summary)
+    }
+
+    fn apply(&mut self, number: usize, line: Line) -> Result<(), Error> {
+        match line {
+            Line::Header { format, owner, .. } => {
+                if number != 0 || format != RESTORE_FORMAT {
+                    return Err(bad(
+                        number,
+                        &format!("expected a `{RESTORE_FORMAT}` header first"),
+                    ));
+                }
+                if owner != self.owner {
+                    return Err(bad(number, &format!("backup of {owner}, not of this node")));
+                }
+            }
+            _ if number == 0 => return Err(bad(0, "missing header")),
+            Line::Compartment {
+                compartment,
+                checkpoint,
+            } => {
+                self.close_log(number)?;
+                self.open_log(number, compartment, &checkpoint)?;
+            }
+            Line::Entry(encoded) => self.entry(number, &encoded)?,
+            Line::Grant(grant) => {
+                self.close_log(number)?;
+                self.trees
+                    .grants
+                    .insert(grant.party.public_bytes(), to_json(&grant)?)?;
+                self.summary.grants += 1;
+            }
+            Line::GrantChange(change) => {
+                self.close_log(number)?;
+                let key = self.trees.grant_log.len() as u64;
+                self.trees
+                    .grant_log
+                    .insert(key.to_be_bytes(), to_json(&change)?)?;
+            }
+            Line::Disclosure(disclosure) => {
+                self.close_log(number)?;
+                let key = self.trees.disclosures.len() as u64;
+                self.trees
+                    .disclosures
+                    .insert(key.to_be_bytes(), to_json(&disclosure)?)?;
+            }
+            Line::End { .. } => {}
+        }
+        Ok(())
+    }
+
+    fn open_log(
+        &mut self,
+        number: usize,
+        compartment: Compartment,
+        text: &str,
+    ) -> Result<(), Error> {
+        let log = LogId {
+            origin: self.owner,
+            compartment: compartment.id,
+        };
+        let note =
+            SignedCheckpoint::parse(text).map_err(|e| bad(number, &format!("checkpoint: {e}")))?;
+        note.verify(&self.owner.to_string(), &self.owner.verifying_key())
+            .map_err(|_| bad(number, "checkpoint signature does not verify"))?;
+        if note.checkpoint().origin() != log.origin_line() {
+            return Err(bad(number, "checkpoint names another log"));
+        }
+        let _: Compartment = from_json(&to_json(&compartment)?, "compartment")?;
+        self.open = Some(OpenLog {
+            log,
+            compartment,
+            note,
+            tree: Tree::new(),
+            batches: Batches::default(),
+        });
+        Ok(())
+    }
+
+    fn entry(&mut self, number: usize, encoded: &str) -> Result<(), Error> {
+        let open = self
+            .open
+            .as_mut()
+            .ok_or_else(|| bad(number, "entry outside a compartment"))?;
+        let bytes = BASE64
+            .decode(encoded)
+            .map_err(|_| bad(number, "entry is not base64"))?;
+        let record = assure_model::validate(&bytes, Timestamp::MAX)
+            .map_err(|e| bad(number, &format!("entry does not verify: {e}")))?;
+        let leaf = Blake3::leaf(&bytes);
+        let location = Location {
+            log: open.log,
+            index: open.tree.len(),
+        };
+        open.tree.push_leaf_hash(leaf);
+        open.batches.entry(location, &bytes, &leaf, &record);
+        self.summary.entries += 1;
+        if open.batches.len() >= 4096 {
+            std::mem::take(&mut open.batches).apply(self.trees)?;
+        }
+        Ok(())
+    }
+
+    fn close_log(&mut self, number: usize) -> Result<(), Error> {
+        let Some(mut open) = self.open.take() else {
+            return Ok(());
+        };
+        let head = open.note.checkpoint();
+        if head.size() != open.tree.len() || *head.root() != open.tree.root() {
+            return Err(bad(
+                number,
+                &format!(
+                    "compartment {}: entries do not match the signed checkpoint",
+                    open.compartment.label
+                ),
+            ));
+        }
+        open.batches.checkpoint(open.log, &open.note);
+        open.batches.apply(self.trees)?;
+        self.trees
+            .compartments
+            .insert(open.log.to_bytes(), to_json(&open.compartment)?)?;
+        self.summary.compartments += 1;
+        Ok(())
+    }
+}
+
+fn bad(number: usize, what: &str) -> Error {
+    Error::Backup(format!("line {}: {what}", number + 1))
+}

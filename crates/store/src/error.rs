@@ -1,0 +1,112 @@
+//! The store's errors.
+
+use std::path::{Path, PathBuf};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Another process holds the data directory.
+    #[error("node already running on this data directory ({0})")]
+    Locked(PathBuf),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// sled failed.
+    #[error("database: {0}")]
+    Db(#[from] sled::Error),
+    /// A stored log does not match its signed checkpoint.
+    #[error(
+        "log of compartment {compartment} is damaged: {detail}; restore it with `assure restore`"
+    )]
+    Integrity {
+        /// The compartment's label, or its id when the label is unknown.
+        compartment: String,
+        /// What does not match.
+        detail: String,
+    },
+    /// A stored value cannot be decoded.
+    #[error("database value {0} cannot be decoded; restore the node with `assure restore`")]
+    Corrupt(String),
+    /// No compartment with that label or id.
+    #[error("no compartment `{0}` (see `assure compartments`)")]
+    NoCompartment(String),
+    /// A compartment with that label exists already.
+    #[error("a compartment labelled `{0}` exists already")]
+    CompartmentExists(String),
+    /// The store belongs to another organization.
+    #[error("this data directory belongs to another organization")]
+    OwnerMismatch,
+    /// The owner's key must sign this log but is not the log's origin.
+    #[error("only the log's origin may append to it")]
+    NotOrigin,
+    /// No entry at that index.
+    #[error("index {index} is beyond the log's size {size}")]
+    OutOfRange {
+        /// The asked index.
+        index: u64,
+        /// The log's size.
+        size: u64,
+    },
+    /// A checkpoint could not be made or signed.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+    /// A backup file is unreadable, incomplete or does not verify.
+    #[error("backup: {0}")]
+    Backup(String),
+    /// A grant change that does not raise the version.
+    #[error("grant for {party} version {version} is not newer than the stored one")]
+    StaleGrant {
+        /// The party.
+        party: assure_model::Did,
+        /// The refused version.
+        version: u64,
+    },
+    /// A grant was refused.
+    #[error("grant: {0}")]
+    Grant(#[from] assure_access::GrantError),
+}
+
+impl Error {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+
+    pub(crate) fn corrupt(what: impl Into<String>) -> Self {
+        Self::Corrupt(what.into())
+    }
+
+    /// Whether this error means stored data is damaged (exit code 2).
+    pub fn is_integrity(&self) -> bool {
+        matches!(self, Self::Integrity { .. } | Self::Corrupt(_))
+    }
+}
+
+impl From<sled::transaction::TransactionError<Error>> for Error {
+    fn from(e: sled::transaction::TransactionError<Error>) -> Self {
+        match e {
+            sled::transaction::TransactionError::Abort(e) => e,
+            sled::transaction::TransactionError::Storage(e) => Error::Db(e),
+        }
+    }
+}
+
+impl From<assure_log::CheckpointError> for Error {
+    fn from(e: assure_log::CheckpointError) -> Self {
+        Self::Checkpoint(e.to_string())
+    }
+}
+
+impl From<assure_log::NoteError> for Error {
+    fn from(e: assure_log::NoteError) -> Self {
+        Self::Checkpoint(e.to_string())
+    }
+}

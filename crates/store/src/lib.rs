@@ -1,0 +1,215 @@
+//! sled persistence for an Assure node (DESIGN.md §6): the organization's own
+//! logs and the replicas it holds, the record index and the indexes by subject,
+//! kind and time, grants with their change log, and the disclosure log.
+//!
+//! The store moves bytes; every rule about what may be stored lives in the pure
+//! crates. Every envelope it is given has been validated by
+//! [`assure_model::validate`] or was just issued; every append is durable
+//! (flushed) before the call returns, and a batch of records is one atomic
+//! transaction and one flush. Opening a store recomputes every log's root and
+//! compares it with its last signed checkpoint.
+#![deny(missing_docs)]
+
+mod backup;
+mod error;
+mod grants;
+mod keys;
+mod logs;
+mod query;
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use assure_model::Did;
+
+pub use backup::{BackupSummary, RESTORE_FORMAT};
+pub use error::Error;
+pub use grants::{Disclosure, GrantChange};
+pub use keys::{Location, LogId};
+pub use logs::{Appended, LogState, LogSummary, NewEntry};
+pub use query::{Filter, StoredRecord};
+
+/// The file whose lock marks a data directory as in use.
+const LOCK_FILE: &str = "lock";
+/// The sled database inside the data directory.
+const DB_DIR: &str = "db";
+
+/// A node's store. Cheap to clone; clones share one database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    dir: PathBuf,
+    db: sled::Db,
+    trees: Trees,
+    /// In-memory trees of every log, rebuilt and checked at open.
+    logs: Mutex<BTreeMap<LogId, LogState>>,
+    /// Held for the life of the store; the OS releases it if we die.
+    _lock: File,
+}
+
+/// One sled tree per keyspace.
+#[derive(Debug)]
+struct Trees {
+    meta: sled::Tree,
+    compartments: sled::Tree,
+    entries: sled::Tree,
+    leaves: sled::Tree,
+    checkpoints: sled::Tree,
+    records: sled::Tree,
+    by_subject: sled::Tree,
+    by_kind: sled::Tree,
+    by_time: sled::Tree,
+    grants: sled::Tree,
+    grant_log: sled::Tree,
+    disclosures: sled::Tree,
+}
+
+impl Trees {
+    fn open(db: &sled::Db) -> Result<Self, Error> {
+        Ok(Self {
+            meta: db.open_tree("meta")?,
+            compartments: db.open_tree("compartments")?,
+            entries: db.open_tree("entries")?,
+            leaves: db.open_tree("leaves")?,
+            checkpoints: db.open_tree("checkpoints")?,
+            records: db.open_tree("records")?,
+            by_subject: db.open_tree("by_subject")?,
+            by_kind: db.open_tree("by_kind")?,
+            by_time: db.open_tree("by_time")?,
+            grants: db.open_tree("grants")?,
+            grant_log: db.open_tree("grant_log")?,
+            disclosures: db.open_tree("disclosures")?,
+        })
+    }
+
+    /// The trees one append writes, in the order [`logs`] fills its batches.
+    fn append_set(&self) -> [sled::Tree; 7] {
+        [
+            self.entries.clone(),
+            self.leaves.clone(),
+            self.checkpoints.clone(),
+            self.records.clone(),
+            self.by_subject.clone(),
+            self.by_kind.clone(),
+            self.by_time.clone(),
+        ]
+    }
+}
+
+impl Store {
+    /// Opens the store in a data directory, creating the database if needed.
+    ///
+    /// Fails with [`Error::Locked`] when another process holds the directory,
+    /// and with [`Error::Integrity`] when a log does not match its checkpoint.
+    pub fn open(dir: &Path) -> Result<Self, Error> {
+        let (store, mut damaged) = Self::open_report(dir)?;
+        match damaged.pop() {
+            Some((_, error)) => Err(error),
+            None => Ok(store),
+        }
+    }
+
+    /// Opens the store like [`Store::open`], but instead of failing on damaged
+    /// logs, leaves them out and reports them, so that `assure log verify` can
+    /// name every damaged compartment.
+    pub fn open_report(dir: &Path) -> Result<(Self, Vec<(LogId, Error)>), Error> {
+        let lock = lock_dir(dir)?;
+        let db = sled::Config::new().path(dir.join(DB_DIR)).open()?;
+        let trees = Trees::open(&db)?;
+        let (logs, damaged) = logs::load_all(&trees)?;
+        let store = Self {
+            inner: Arc::new(Inner {
+                dir: dir.to_owned(),
+                db,
+                trees,
+                logs: Mutex::new(logs),
+                _lock: lock,
+            }),
+        };
+        Ok((store, damaged))
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The organization that owns this store, once set by `init`.
+    pub fn owner(&self) -> Result<Option<Did>, Error> {
+        match self.inner.trees.meta.get("owner")? {
+            None => Ok(None),
+            Some(bytes) => {
+                let text = std::str::from_utf8(&bytes).map_err(|_| Error::corrupt("meta/owner"))?;
+                text.parse()
+                    .map(Some)
+                    .map_err(|_| Error::corrupt("meta/owner"))
+            }
+        }
+    }
+
+    /// Records the owning organization. Refuses to change an existing owner.
+    pub fn set_owner(&self, owner: Did) -> Result<(), Error> {
+        let new = owner.to_string();
+        let swapped = self.inner.trees.meta.compare_and_swap(
+            "owner",
+            None as Option<&[u8]>,
+            Some(new.as_bytes()),
+        )?;
+        if let Err(current) = swapped
+            && current.current.as_deref() != Some(new.as_bytes())
+        {
+            return Err(Error::OwnerMismatch);
+        }
+        self.flush()
+    }
+
+    /// The organization's local name, set by `init`.
+    pub fn name(&self) -> Result<Option<String>, Error> {
+        let name = self.inner.trees.meta.get("name")?;
+        Ok(name.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    /// Sets the organization's local name.
+    pub fn set_name(&self, name: &str) -> Result<(), Error> {
+        self.inner.trees.meta.insert("name", name.as_bytes())?;
+        self.flush()
+    }
+
+    /// Makes everything written so far durable.
+    pub fn flush(&self) -> Result<(), Error> {
+        self.inner.db.flush()?;
+        Ok(())
+    }
+
+    fn logs(&self) -> MutexGuard<'_, BTreeMap<LogId, LogState>> {
+        // A panic while holding the lock leaves the in-memory trees as they were
+        // before the append that panicked (appends update memory only after the
+        // durable commit), so the data is still consistent.
+        self.inner
+            .logs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn lock_dir(dir: &Path) -> Result<File, Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked(dir.to_owned())),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+    }
+}

@@ -1,0 +1,174 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Assure: signed, need-to-know attestations of supply-chain security.
+///
+/// Every organization runs a node that signs records about its own security
+/// management into compartments, each an append-only Merkle log.
+#[derive(Debug, Parser)]
+#[command(name = "assure", version, about, long_about)]
+pub(crate) struct Cli {
+    /// The node's data directory.
+    #[arg(
+        long,
+        global = true,
+        env = "ASSURE_DATA",
+        default_value = "./assure-data"
+    )]
+    pub(crate) data: PathBuf,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create this organization's identity and default compartments.
+    Init {
+        /// A local name for the organization.
+        #[arg(long)]
+        name: String,
+    },
+    /// Print this organization's DID.
+    Id,
+    /// Sign and publish records (several files are one batch).
+    ///
+    /// Each FILE is JSON or TOML with a `kind` and that kind's fields; see
+    /// config/records/ for one example per kind. With --envelope, each FILE is
+    /// an already signed DSSE envelope (for example an auditor's), published
+    /// after full validation.
+    Publish {
+        /// Record files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The compartment (label or id) to publish into.
+        #[arg(long, short)]
+        compartment: String,
+        /// The files are signed envelopes, not drafts.
+        #[arg(long)]
+        envelope: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// List records, newest first.
+    Records {
+        /// Only this kind.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only this compartment (label or id).
+        #[arg(long)]
+        compartment: Option<String>,
+        /// Only records about this organization (DID).
+        #[arg(long)]
+        subject: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Show one record: its statement, signers and places.
+    Show {
+        /// The record id (64 hex characters).
+        id: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// List this organization's compartments.
+    Compartments {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Manage the grants that decide who may read what.
+    #[command(subcommand)]
+    Grant(GrantCommand),
+    /// Check the logs.
+    #[command(subcommand)]
+    Log(LogCommand),
+    /// Write a compartment's checkpoint and entries, byte for byte, to a directory.
+    Export {
+        /// The compartment (label or id).
+        #[arg(long, short)]
+        compartment: String,
+        /// The directory to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write a self-verifying backup of this node's logs, grants and disclosures.
+    Backup {
+        /// The backup file to create.
+        file: PathBuf,
+    },
+    /// Replace this node's database with a verified backup.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+    },
+    /// List the control catalog.
+    Catalog {
+        /// Only this domain.
+        #[arg(long)]
+        domain: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum GrantCommand {
+    /// Grant a party access (replaces its current grant).
+    Add(GrantAdd),
+    /// Revoke a party's grant at once.
+    Revoke {
+        /// The party's DID.
+        party: String,
+    },
+    /// List grants.
+    List {
+        /// Show the change log instead of the current grants.
+        #[arg(long)]
+        history: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GrantAdd {
+    /// The party's DID.
+    pub(crate) party: String,
+    /// partner, confidential or secret.
+    #[arg(long, default_value = "partner")]
+    pub(crate) clearance: String,
+    /// customer, supplier, logistics, auditor or regulator (repeatable).
+    #[arg(long = "role")]
+    pub(crate) roles: Vec<String>,
+    /// The contract or NDA the grant rests on.
+    #[arg(long)]
+    pub(crate) basis: String,
+    /// Start of validity (RFC 3339); now when absent.
+    #[arg(long)]
+    pub(crate) from: Option<String>,
+    /// End of validity (RFC 3339); open-ended when absent.
+    #[arg(long)]
+    pub(crate) until: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LogCommand {
+    /// Recompute every root and check every checkpoint signature.
+    Verify {
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+pub(crate) struct Output {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}

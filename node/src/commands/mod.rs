@@ -1,0 +1,61 @@
+//! One module per group of commands; each opens what it needs and nothing more.
+
+mod grant;
+mod init;
+mod logs;
+mod publish;
+mod records;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::datadir::DataDir;
+
+/// A failure caused by damaged data rather than by the user's input.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct IntegrityFailure(pub(crate) String);
+
+pub(crate) fn run(cli: Cli) -> Result<()> {
+    let dir = DataDir::new(&cli.data);
+    match cli.command {
+        Command::Init { name } => init::init(&dir, &name),
+        Command::Id => init::id(&dir),
+        Command::Publish {
+            files,
+            compartment,
+            envelope,
+            output,
+        } => publish::publish(&dir, &files, &compartment, envelope, output),
+        Command::Records {
+            kind,
+            compartment,
+            subject,
+            limit,
+            output,
+        } => records::list(&dir, kind, compartment, subject, limit, output),
+        Command::Show { id, output } => records::show(&dir, &id, output),
+        Command::Compartments { output } => records::compartments(&dir, output),
+        Command::Grant(command) => grant::run(&dir, command),
+        Command::Log(crate::cli::LogCommand::Verify { output }) => logs::verify(&dir, output),
+        Command::Export { compartment, out } => logs::export(&dir, &compartment, &out),
+        Command::Backup { file } => logs::backup(&dir, &file),
+        Command::Restore { file } => logs::restore(&dir, &file),
+        Command::Catalog { domain, output } => records::catalog(domain, output),
+    }
+}
+
+/// Whether a failure means damaged data (exit code 2).
+pub(crate) fn is_integrity_failure(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<IntegrityFailure>().is_some()
+            || cause
+                .downcast_ref::<assure_store::Error>()
+                .is_some_and(assure_store::Error::is_integrity)
+    })
+}
+
+/// The current time, for signing and validity checks.
+pub(crate) fn now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}

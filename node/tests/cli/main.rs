@@ -1,0 +1,11 @@
+//! Tests of the `assure` binary as a user runs it: every command, every bad
+//! input, crash safety under SIGKILL, and an independent check of exported
+//! envelopes.
+
+#![allow(clippy::unwrap_used)]
+
+mod bad_input;
+mod common;
+mod crash;
+mod export;
+mod walkthrough;
