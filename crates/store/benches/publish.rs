@@ -13,6 +13,7 @@ use assure_model::predicate::{Body, Common, Control, ControlStatus, Domain, Pred
 use assure_model::{Keypair, SubjectRef, issue};
 use assure_store::{NewEntry, Store};
 use jiff::Timestamp;
+use rayon::prelude::*;
 
 const BATCH: usize = 1000;
 const BATCHES: usize = 30;
@@ -72,7 +73,10 @@ fn main() {
     let mut appended = Duration::ZERO;
     for b in 0..BATCHES {
         let start = Instant::now();
+        // Signing is independent per record; `assure publish` spreads it over
+        // every core the same way.
         let entries: Vec<NewEntry> = (0..BATCH)
+            .into_par_iter()
             .map(|n| record(&owner, b * BATCH + n, id))
             .collect();
         signed += start.elapsed();
@@ -91,7 +95,7 @@ fn main() {
         total / appended.as_secs_f64()
     );
     println!(
-        "  signing only:          {:>9.0} records/s",
+        "  signing only (all cores): {:>6.0} records/s",
         total / signed.as_secs_f64()
     );
 

@@ -13,7 +13,7 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 
 use assure_access::{Compartment, Grant};
-use assure_log::{Blake3, Hasher as _, SignedCheckpoint, Tree};
+use assure_log::{Blake3, SignedCheckpoint, Tree};
 use assure_model::Did;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -21,8 +21,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::grants::{Disclosure, GrantChange, from_json, to_json};
-use crate::keys::{Location, LogId};
-use crate::logs::Batches;
+use crate::keys::LogId;
+use crate::logs::Write as LogWrite;
 use crate::{DB_DIR, Error, Store, Trees, lock_dir};
 
 /// The format named in a backup's header line.
@@ -178,7 +178,7 @@ struct OpenLog {
     compartment: Compartment,
     note: SignedCheckpoint,
     tree: Tree<Blake3>,
-    batches: Batches,
+    write: LogWrite,
 }
 
 impl<'a> Restorer<'a> {
@@ -304,7 +304,7 @@ impl<'a> Restorer<'a> {
             compartment,
             note,
             tree: Tree::new(),
-            batches: Batches::default(),
+            write: LogWrite::default(),
         });
         Ok(())
     }
@@ -319,17 +319,11 @@ impl<'a> Restorer<'a> {
             .map_err(|_| bad(number, "entry is not base64"))?;
         let record = assure_model::validate(&bytes, Timestamp::MAX)
             .map_err(|e| bad(number, &format!("entry does not verify: {e}")))?;
-        let leaf = Blake3::leaf(&bytes);
-        let location = Location {
-            log: open.log,
-            index: open.tree.len(),
-        };
-        open.tree.push_leaf_hash(leaf);
-        open.batches.entry(location, &bytes, &leaf, &record);
-        self.summary.entries += 1;
-        if open.batches.len() >= 4096 {
-            std::mem::take(&mut open.batches).apply(self.trees)?;
+        open.write.push(open.log, &mut open.tree, &bytes, &record);
+        if open.write.entries() >= 4096 {
+            std::mem::take(&mut open.write).commit(self.trees)?;
         }
+        self.summary.entries += 1;
         Ok(())
     }
 
@@ -347,8 +341,8 @@ impl<'a> Restorer<'a> {
                 ),
             ));
         }
-        open.batches.checkpoint(open.log, &open.note);
-        open.batches.apply(self.trees)?;
+        open.write.checkpoint(open.log, open.note.clone());
+        open.write.commit(self.trees)?;
         self.trees
             .compartments
             .insert(open.log.to_bytes(), to_json(&open.compartment)?)?;

@@ -4,8 +4,7 @@
 use std::fmt;
 
 use assure_access::CompartmentId;
-use assure_model::{Did, RecordId};
-use jiff::Timestamp;
+use assure_model::Did;
 
 /// One log: the compartment `compartment` of the organization `origin`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -72,10 +71,6 @@ pub struct Location {
 }
 
 impl Location {
-    pub(crate) fn to_bytes(self) -> [u8; ENTRY_KEY_LEN] {
-        self.log.entry_key(self.index)
-    }
-
     pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let log = LogId::from_bytes(bytes)?;
         let index = u64::from_be_bytes(bytes.get(LOG_ID_LEN..ENTRY_KEY_LEN)?.try_into().ok()?);
@@ -83,35 +78,9 @@ impl Location {
     }
 }
 
-/// A timestamp as 8 bytes whose byte order is time order.
-pub(crate) fn time_key(at: Timestamp) -> [u8; 8] {
-    let micros = at.as_microsecond() as u64 ^ (1 << 63);
-    micros.to_be_bytes()
-}
-
-/// `prefix || time || record id`, for the indexes by time.
-pub(crate) fn index_key(prefix: &[u8], at: Timestamp, id: &RecordId) -> Vec<u8> {
-    let mut key = Vec::with_capacity(prefix.len() + 40);
-    key.extend_from_slice(prefix);
-    key.extend_from_slice(&time_key(at));
-    key.extend_from_slice(&id.0);
-    key
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn time_keys_sort_like_time() {
-        let times = [
-            "1969-07-20T20:17:00Z",
-            "1970-01-01T00:00:00Z",
-            "2026-11-22T08:00:00Z",
-        ];
-        let keys: Vec<_> = times.iter().map(|t| time_key(t.parse().unwrap())).collect();
-        assert!(keys.windows(2).all(|w| w[0] < w[1]));
-    }
 
     #[test]
     fn locations_round_trip() {
@@ -120,7 +89,7 @@ mod tests {
             compartment: CompartmentId::from_bytes([7; 16]),
         };
         let at = Location { log, index: 42 };
-        assert_eq!(Location::from_bytes(&at.to_bytes()), Some(at));
-        assert_eq!(Location::from_bytes(&at.to_bytes()[..10]), None);
+        assert_eq!(Location::from_bytes(&log.entry_key(42)), Some(at));
+        assert_eq!(Location::from_bytes(&log.entry_key(42)[..10]), None);
     }
 }

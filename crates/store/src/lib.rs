@@ -13,8 +13,10 @@
 mod backup;
 mod error;
 mod grants;
+mod index;
 mod keys;
 mod logs;
+mod pages;
 mod query;
 
 use std::collections::BTreeMap;
@@ -47,10 +49,19 @@ struct Inner {
     dir: PathBuf,
     db: sled::Db,
     trees: Trees,
-    /// In-memory trees of every log, rebuilt and checked at open.
-    logs: Mutex<BTreeMap<LogId, LogState>>,
+    /// In-memory trees and index, rebuilt and checked at open.
+    state: Mutex<State>,
     /// Held for the life of the store; the OS releases it if we die.
     _lock: File,
+}
+
+/// What the store keeps in memory, rebuilt from disk at open.
+#[derive(Debug, Default)]
+struct State {
+    /// The Merkle tree and head of every log.
+    logs: BTreeMap<LogId, LogState>,
+    /// Where every record sits.
+    index: index::Index,
 }
 
 /// One sled tree per keyspace.
@@ -61,10 +72,7 @@ struct Trees {
     entries: sled::Tree,
     leaves: sled::Tree,
     checkpoints: sled::Tree,
-    records: sled::Tree,
-    by_subject: sled::Tree,
-    by_kind: sled::Tree,
-    by_time: sled::Tree,
+    index: sled::Tree,
     grants: sled::Tree,
     grant_log: sled::Tree,
     disclosures: sled::Tree,
@@ -78,27 +86,11 @@ impl Trees {
             entries: db.open_tree("entries")?,
             leaves: db.open_tree("leaves")?,
             checkpoints: db.open_tree("checkpoints")?,
-            records: db.open_tree("records")?,
-            by_subject: db.open_tree("by_subject")?,
-            by_kind: db.open_tree("by_kind")?,
-            by_time: db.open_tree("by_time")?,
+            index: db.open_tree("index")?,
             grants: db.open_tree("grants")?,
             grant_log: db.open_tree("grant_log")?,
             disclosures: db.open_tree("disclosures")?,
         })
-    }
-
-    /// The trees one append writes, in the order [`logs`] fills its batches.
-    fn append_set(&self) -> [sled::Tree; 7] {
-        [
-            self.entries.clone(),
-            self.leaves.clone(),
-            self.checkpoints.clone(),
-            self.records.clone(),
-            self.by_subject.clone(),
-            self.by_kind.clone(),
-            self.by_time.clone(),
-        ]
     }
 }
 
@@ -122,13 +114,13 @@ impl Store {
         let lock = lock_dir(dir)?;
         let db = sled::Config::new().path(dir.join(DB_DIR)).open()?;
         let trees = Trees::open(&db)?;
-        let (logs, damaged) = logs::load_all(&trees)?;
+        let (state, damaged) = logs::load_all(&trees)?;
         let store = Self {
             inner: Arc::new(Inner {
                 dir: dir.to_owned(),
                 db,
                 trees,
-                logs: Mutex::new(logs),
+                state: Mutex::new(state),
                 _lock: lock,
             }),
         };
@@ -187,12 +179,12 @@ impl Store {
         Ok(())
     }
 
-    fn logs(&self) -> MutexGuard<'_, BTreeMap<LogId, LogState>> {
-        // A panic while holding the lock leaves the in-memory trees as they were
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves the in-memory state as it was
         // before the append that panicked (appends update memory only after the
         // durable commit), so the data is still consistent.
         self.inner
-            .logs
+            .state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }

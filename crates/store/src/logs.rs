@@ -1,5 +1,5 @@
-//! Logs: appending envelopes durably, and checking every log against its
-//! signed checkpoint when the store opens.
+//! Logs: appending envelopes durably, reading them back, and checking every
+//! log against its signed checkpoint when the store opens.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +9,10 @@ use assure_model::{Keypair, Record, RecordId};
 use jiff::Timestamp;
 use sled::Transactional as _;
 
-use crate::keys::{LOG_ID_LEN, Location, LogId, index_key};
-use crate::{Error, Store, Trees};
+use crate::index::Index;
+use crate::keys::{Location, LogId};
+use crate::pages::{self, Page, Tuple};
+use crate::{Error, State, Store, Trees};
 
 /// One log held in memory: its compartment, its Merkle tree and its head.
 #[derive(Clone, Debug)]
@@ -54,69 +56,82 @@ pub struct Appended {
     pub location: Location,
 }
 
-/// The sled batches of one append, one per tree of [`Trees::append_set`].
-#[derive(Default)]
-pub(crate) struct Batches {
-    batches: [sled::Batch; 7],
-    entries: usize,
+/// Everything one append writes: pages per log and the new checkpoints.
+#[derive(Debug, Default)]
+pub(crate) struct Write {
+    pages: Vec<Page>,
+    checkpoints: Vec<(LogId, SignedCheckpoint)>,
 }
 
-impl Batches {
-    /// Entries added so far.
-    pub(crate) fn len(&self) -> usize {
-        self.entries
+impl Write {
+    /// Adds an entry at the end of `tree`, starting a new page when needed.
+    pub(crate) fn push(
+        &mut self,
+        log: LogId,
+        tree: &mut Tree<Blake3>,
+        bytes: &[u8],
+        record: &Record,
+    ) {
+        let leaf = Blake3::leaf(bytes);
+        let index = tree.push_leaf_hash(leaf);
+        let fits = self
+            .pages
+            .last()
+            .is_some_and(|page| page.log == log && !page.is_full_for(bytes.len()));
+        if !fits {
+            self.pages.push(Page::new(log, index));
+        }
+        if let Some(page) = self.pages.last_mut() {
+            page.push(bytes, &leaf, &Tuple::of(record));
+        }
     }
 
-    pub(crate) fn entry(&mut self, at: Location, bytes: &[u8], leaf: &[u8; 32], record: &Record) {
-        let key = at.to_bytes();
-        self.entries += 1;
-        let [entries, leaves, _, records, by_subject, by_kind, by_time] = &mut self.batches;
-        entries.insert(&key[..], bytes);
-        leaves.insert(&key[..], &leaf[..]);
-        let mut record_key = record.id.0.to_vec();
-        record_key.extend_from_slice(&key);
-        records.insert(record_key, &[][..]);
-        let issued = record.predicate.common.issued_at;
-        by_subject.insert(
-            index_key(record.subject.did.public_bytes(), issued, &record.id),
-            &key[..],
-        );
-        by_kind.insert(
-            index_key(&[kind_byte(record)], issued, &record.id),
-            &key[..],
-        );
-        by_time.insert(index_key(&[], issued, &record.id), &key[..]);
+    pub(crate) fn checkpoint(&mut self, log: LogId, note: SignedCheckpoint) {
+        self.checkpoints.push((log, note));
     }
 
-    pub(crate) fn checkpoint(&mut self, log: LogId, note: &SignedCheckpoint) {
-        self.batches[2].insert(&log.to_bytes()[..], note.to_string().as_bytes());
+    pub(crate) fn entries(&self) -> usize {
+        self.pages.iter().map(Page::len).sum()
     }
 
-    /// Writes every batch in one atomic transaction.
-    pub(crate) fn commit(self, trees: &Trees) -> Result<(), Error> {
-        let set = trees.append_set();
+    /// Writes every page and checkpoint in one atomic transaction.
+    pub(crate) fn commit(&self, trees: &Trees) -> Result<(), Error> {
+        let set = [
+            trees.entries.clone(),
+            trees.leaves.clone(),
+            trees.index.clone(),
+            trees.checkpoints.clone(),
+        ];
         set.as_slice().transaction(|views| {
-            for (view, batch) in views.iter().zip(&self.batches) {
-                view.apply_batch(batch)?;
+            for page in &self.pages {
+                for (view, value) in views.iter().zip(page.values()) {
+                    view.insert(&page.key()[..], value)?;
+                }
+            }
+            for (log, note) in &self.checkpoints {
+                views[3].insert(&log.to_bytes()[..], note.to_string().as_bytes())?;
             }
             Ok(())
         })?;
         Ok(())
     }
 
-    /// Writes the batches tree by tree, not atomically (for restoring into a
-    /// staging database that is swapped in only once complete).
-    pub(crate) fn apply(self, trees: &Trees) -> Result<(), Error> {
-        for (tree, batch) in trees.append_set().iter().zip(self.batches) {
-            tree.apply_batch(batch)?;
+    /// Records the written pages in the in-memory index.
+    pub(crate) fn index_into(&self, index: &mut Index) -> Result<(), Error> {
+        for page in &self.pages {
+            let [_, _, tuples] = page.values();
+            for (n, tuple) in pages::tuples(tuples)?.into_iter().enumerate() {
+                index.insert(
+                    tuple,
+                    Location {
+                        log: page.log,
+                        index: page.first + n as u64,
+                    },
+                );
+            }
         }
         Ok(())
     }
-}
-
-pub(crate) fn kind_byte(record: &Record) -> u8 {
-    let kind = record.kind();
-    crate::query::kind_index(kind)
 }
 
 impl Store {
@@ -127,8 +142,9 @@ impl Store {
         compartment: Compartment,
         now: Timestamp,
     ) -> Result<LogId, Error> {
-        let mut logs = self.logs();
-        let taken = logs
+        let mut state = self.state();
+        let taken = state
+            .logs
             .iter()
             .any(|(log, s)| log.origin == owner.did() && s.compartment.label == compartment.label);
         if taken {
@@ -148,7 +164,7 @@ impl Store {
             Ok::<_, sled::transaction::ConflictableTransactionError<Error>>(())
         })?;
         self.flush()?;
-        logs.insert(
+        state.logs.insert(
             log,
             LogState {
                 compartment,
@@ -160,51 +176,44 @@ impl Store {
     }
 
     /// Appends envelopes to the owner's compartments as one atomic, flushed
-    /// batch, and signs one new checkpoint per compartment touched.
+    /// write, and signs one new checkpoint per compartment touched.
     pub fn append(
         &self,
         owner: &Keypair,
         entries: &[NewEntry],
         now: Timestamp,
     ) -> Result<Vec<Appended>, Error> {
-        let mut logs = self.logs();
-        let mut touched: BTreeMap<LogId, Tree<Blake3>> = BTreeMap::new();
-        let mut batches = Batches::default();
+        let mut state = self.state();
+        let mut trees: BTreeMap<LogId, Tree<Blake3>> = BTreeMap::new();
+        let mut write = Write::default();
         let mut appended = Vec::with_capacity(entries.len());
         for entry in entries {
             let log = LogId {
                 origin: owner.did(),
                 compartment: entry.compartment,
             };
-            let state = logs
+            let current = state
+                .logs
                 .get(&log)
                 .ok_or_else(|| Error::NoCompartment(entry.compartment.to_string()))?;
-            let tree = touched.entry(log).or_insert_with(|| state.tree.clone());
-            let leaf = Blake3::leaf(&entry.bytes);
-            let location = Location {
-                log,
-                index: tree.len(),
-            };
-            tree.push_leaf_hash(leaf);
-            batches.entry(location, &entry.bytes, &leaf, &entry.record);
+            let tree = trees.entry(log).or_insert_with(|| current.tree.clone());
+            let index = tree.len();
+            write.push(log, tree, &entry.bytes, &entry.record);
             appended.push(Appended {
                 id: entry.record.id,
-                location,
+                location: Location { log, index },
             });
         }
-        let notes = touched
-            .iter()
-            .map(|(log, tree)| Ok((*log, sign_checkpoint(owner, *log, tree, now)?)))
-            .collect::<Result<Vec<_>, Error>>()?;
-        for (log, note) in &notes {
-            batches.checkpoint(*log, note);
+        for (log, tree) in &trees {
+            write.checkpoint(*log, sign_checkpoint(owner, *log, tree, now)?);
         }
-        batches.commit(&self.inner.trees)?;
+        write.commit(&self.inner.trees)?;
         self.flush()?;
-        for ((log, note), (_, tree)) in notes.into_iter().zip(touched) {
-            if let Some(state) = logs.get_mut(&log) {
-                state.tree = tree;
-                state.checkpoint = note;
+        write.index_into(&mut state.index)?;
+        for ((log, note), (_, tree)) in write.checkpoints.into_iter().zip(trees) {
+            if let Some(log) = state.logs.get_mut(&log) {
+                log.tree = tree;
+                log.checkpoint = note;
             }
         }
         Ok(appended)
@@ -212,7 +221,8 @@ impl Store {
 
     /// Every log the store holds, with its compartment and head.
     pub fn logs_summary(&self) -> Vec<LogSummary> {
-        self.logs()
+        self.state()
+            .logs
             .iter()
             .map(|(log, state)| LogSummary {
                 log: *log,
@@ -237,19 +247,30 @@ impl Store {
 
     /// The state of one log.
     pub fn log_state(&self, log: LogId) -> Option<LogState> {
-        self.logs().get(&log).cloned()
+        self.state().logs.get(&log).cloned()
     }
 
     /// Entries `from..from+max` of a log, as stored.
     pub fn entries(&self, log: LogId, from: u64, max: u64) -> Result<Vec<Vec<u8>>, Error> {
-        let start = log.entry_key(from);
-        let end = log.entry_key(from.saturating_add(max));
-        self.inner
-            .trees
-            .entries
-            .range(start..end)
-            .map(|kv| kv.map(|(_, v)| v.to_vec()).map_err(Error::from))
-            .collect()
+        let end = from.saturating_add(max);
+        let mut out = Vec::new();
+        let entries = &self.inner.trees.entries;
+        // The page holding `from` starts at or before it; later pages follow.
+        let first = entries
+            .range(log.entry_key(0)..=log.entry_key(from))
+            .next_back();
+        let rest = entries.range(log.entry_key(from.saturating_add(1))..log.entry_key(end));
+        for item in first.into_iter().chain(rest) {
+            let (key, page) = item?;
+            let start = pages::page_start(&key)?.index;
+            for (n, bytes) in pages::entries(&page)?.into_iter().enumerate() {
+                let index = start + n as u64;
+                if (from..end).contains(&index) {
+                    out.push(bytes.to_vec());
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Recomputes one log from the database, as at open: every entry rehashed
@@ -257,7 +278,7 @@ impl Store {
     /// and the checkpoint's signature checked.
     pub fn verify_log(&self, log: LogId) -> Result<LogState, Error> {
         let compartment = read_compartment(&self.inner.trees, log)?;
-        rebuild(&self.inner.trees, log, compartment)
+        rebuild(&self.inner.trees, log, compartment, &mut Index::default())
     }
 }
 
@@ -280,77 +301,88 @@ fn read_compartment(trees: &Trees, log: LogId) -> Result<Compartment, Error> {
         .compartments
         .get(log.to_bytes())?
         .ok_or_else(|| Error::NoCompartment(log.compartment.to_string()))?;
-    serde_json::from_slice(&bytes).map_err(|_| Error::corrupt(format!("compartment {:?}", log)))
+    serde_json::from_slice(&bytes).map_err(|_| Error::corrupt(format!("compartment {log:?}")))
 }
 
-/// Every log checked and loaded, and the logs that failed the check.
-type Loaded = (BTreeMap<LogId, LogState>, Vec<(LogId, Error)>);
+/// Every log checked and loaded with the index, and the logs that failed.
+pub(crate) type Loaded = (State, Vec<(LogId, Error)>);
 
 /// Loads and checks every log (see [`Store::verify_log`]).
 pub(crate) fn load_all(trees: &Trees) -> Result<Loaded, Error> {
-    let mut logs = BTreeMap::new();
+    let mut state = State::default();
     let mut damaged = Vec::new();
     for item in trees.compartments.iter() {
         let (key, value) = item?;
         let log = LogId::from_bytes(&key).ok_or_else(|| Error::corrupt("compartment key"))?;
         let compartment: Compartment = serde_json::from_slice(&value)
             .map_err(|_| Error::corrupt(format!("compartment {log:?}")))?;
-        match rebuild(trees, log, compartment) {
-            Ok(state) => {
-                logs.insert(log, state);
+        let mut index = Index::default();
+        match rebuild(trees, log, compartment, &mut index) {
+            Ok(log_state) => {
+                state.logs.insert(log, log_state);
+                state.index.extend(index);
             }
             Err(error) if error.is_integrity() => damaged.push((log, error)),
             Err(error) => return Err(error),
         }
     }
-    Ok((logs, damaged))
+    Ok((state, damaged))
 }
 
-fn rebuild(trees: &Trees, log: LogId, compartment: Compartment) -> Result<LogState, Error> {
+fn rebuild(
+    trees: &Trees,
+    log: LogId,
+    compartment: Compartment,
+    index: &mut Index,
+) -> Result<LogState, Error> {
     let damaged = |detail: String| Error::Integrity {
         compartment: compartment.label.clone(),
         detail,
     };
+    let prefix = pages::log_prefix(log);
     let mut tree = Tree::new();
-    let mut leaves = trees.leaves.scan_prefix(log.to_bytes());
-    for item in trees.entries.scan_prefix(log.to_bytes()) {
-        let (key, bytes) = item?;
-        let index = u64::from_be_bytes(
-            key[LOG_ID_LEN..]
-                .try_into()
-                .map_err(|_| Error::corrupt("entry key"))?,
-        );
-        if index != tree.len() {
-            return Err(damaged(format!("entry {} is missing", tree.len())));
+    let mut leaves = trees.leaves.scan_prefix(prefix);
+    let mut tuples = trees.index.scan_prefix(prefix);
+    for item in trees.entries.scan_prefix(prefix) {
+        let (key, page) = item?;
+        let start = pages::page_start(&key)?.index;
+        if start != tree.len() {
+            return Err(damaged(format!("entries from {} are missing", tree.len())));
         }
-        let leaf = Blake3::leaf(&bytes);
-        match leaves.next().transpose()? {
-            Some((leaf_key, stored)) if leaf_key == key && stored.as_ref() == leaf.as_slice() => {}
+        let entries = pages::entries(&page).map_err(|e| damaged(e.to_string()))?;
+        let stored_leaves = match leaves.next().transpose()? {
+            Some((k, v)) if k == key => pages::leaves(&v).map_err(|e| damaged(e.to_string()))?,
             _ => {
                 return Err(damaged(format!(
-                    "entry {index} does not match its leaf hash"
+                    "leaf hashes of entries from {start} are missing"
                 )));
             }
+        };
+        let page_tuples = match tuples.next().transpose()? {
+            Some((k, v)) if k == key => pages::tuples(&v).map_err(|e| damaged(e.to_string()))?,
+            _ => return Err(damaged(format!("index of entries from {start} is missing"))),
+        };
+        if stored_leaves.len() != entries.len() || page_tuples.len() != entries.len() {
+            return Err(damaged(format!("page at {start} has mismatched parts")));
         }
-        tree.push_leaf_hash(leaf);
+        for ((bytes, stored), tuple) in entries.iter().zip(stored_leaves).zip(page_tuples) {
+            let leaf = Blake3::leaf(bytes);
+            if leaf != stored {
+                let at = tree.len();
+                return Err(damaged(format!("entry {at} does not match its leaf hash")));
+            }
+            let at = tree.push_leaf_hash(leaf);
+            index.insert(tuple, Location { log, index: at });
+        }
     }
-    if leaves.next().is_some() {
-        return Err(damaged(format!("leaf hashes beyond entry {}", tree.len())));
+    if leaves.next().is_some() || tuples.next().is_some() {
+        return Err(damaged(format!(
+            "leaf hashes or index beyond entry {}",
+            tree.len()
+        )));
     }
-    let text = trees
-        .checkpoints
-        .get(log.to_bytes())?
-        .ok_or_else(|| damaged("no checkpoint".into()))?;
-    let note = std::str::from_utf8(&text)
-        .ok()
-        .and_then(|text| SignedCheckpoint::parse(text).ok())
-        .ok_or_else(|| damaged("checkpoint cannot be parsed".into()))?;
-    note.verify(&log.origin.to_string(), &log.origin.verifying_key())
-        .map_err(|_| damaged("checkpoint signature does not verify".into()))?;
+    let note = read_checkpoint(trees, log).map_err(damaged)?;
     let head = note.checkpoint();
-    if head.origin() != log.origin_line() {
-        return Err(damaged("checkpoint names another log".into()));
-    }
     if head.size() != tree.len() || *head.root() != tree.root() {
         return Err(damaged(format!(
             "recomputed root over {} entries differs from the checkpoint of size {}",
@@ -363,4 +395,22 @@ fn rebuild(trees: &Trees, log: LogId, compartment: Compartment) -> Result<LogSta
         tree,
         checkpoint: note,
     })
+}
+
+fn read_checkpoint(trees: &Trees, log: LogId) -> Result<SignedCheckpoint, String> {
+    let text = trees
+        .checkpoints
+        .get(log.to_bytes())
+        .map_err(|e| e.to_string())?
+        .ok_or("no checkpoint")?;
+    let note = std::str::from_utf8(&text)
+        .ok()
+        .and_then(|text| SignedCheckpoint::parse(text).ok())
+        .ok_or("checkpoint cannot be parsed")?;
+    note.verify(&log.origin.to_string(), &log.origin.verifying_key())
+        .map_err(|_| "checkpoint signature does not verify")?;
+    if note.checkpoint().origin() != log.origin_line() {
+        return Err("checkpoint names another log".into());
+    }
+    Ok(note)
 }

@@ -1,0 +1,63 @@
+//! The record index, held in memory and rebuilt at open from the index pages:
+//! where each record sits, and lookups by subject, kind and time.
+
+use std::collections::HashMap;
+
+use assure_model::RecordId;
+
+use crate::keys::Location;
+use crate::pages::Tuple;
+use crate::query::Filter;
+
+/// Every stored record's tuple and place.
+#[derive(Debug, Default)]
+pub(crate) struct Index {
+    items: Vec<(Tuple, Location)>,
+    by_id: HashMap<RecordId, Vec<u32>>,
+}
+
+impl Index {
+    pub(crate) fn insert(&mut self, tuple: Tuple, location: Location) {
+        // More than 4 billion records in one node is far beyond any supply chain.
+        let at = self.items.len() as u32;
+        self.items.push((tuple, location));
+        self.by_id.entry(tuple.id).or_default().push(at);
+    }
+
+    /// Adds everything another index holds.
+    pub(crate) fn extend(&mut self, other: Index) {
+        for (tuple, location) in other.items {
+            self.insert(tuple, location);
+        }
+    }
+
+    /// Every place a record is stored.
+    pub(crate) fn locations(&self, id: &RecordId) -> Vec<Location> {
+        self.by_id
+            .get(id)
+            .map(|slots| slots.iter().map(|&at| self.items[at as usize].1).collect())
+            .unwrap_or_default()
+    }
+
+    /// Places of records matching `filter`, newest first, at most `limit`.
+    pub(crate) fn query(&self, filter: &Filter, limit: usize) -> Vec<Location> {
+        let mut found: Vec<&(Tuple, Location)> = self
+            .items
+            .iter()
+            .filter(|(tuple, location)| {
+                filter.kind.is_none_or(|kind| tuple.kind == kind)
+                    && filter
+                        .subject
+                        .is_none_or(|subject| tuple.subject == subject)
+                    && filter.since.is_none_or(|since| tuple.issued_at >= since)
+                    && (filter.logs.is_empty() || filter.logs.contains(&location.log))
+            })
+            .collect();
+        found.sort_by_key(|(tuple, location)| std::cmp::Reverse((tuple.issued_at, *location)));
+        found
+            .into_iter()
+            .take(limit)
+            .map(|(_, location)| *location)
+            .collect()
+    }
+}
