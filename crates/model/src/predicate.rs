@@ -565,6 +565,26 @@ impl Body {
 }
 
 impl Predicate {
+    /// Reads a predicate object of the given kind from JSON text. Parses the
+    /// text directly; only when that fails does it parse again through a
+    /// `Value` to name the field at fault.
+    pub fn from_json(kind: Kind, json: &str) -> Result<Self, serde_json::Error> {
+        use serde::de::Deserialize as _;
+        let direct = serde_json::from_str::<Common>(json).and_then(|common| {
+            let mut de = serde_json::Deserializer::from_str(json);
+            let body = Body::deserialize(kind, &mut de)?;
+            de.end()?;
+            Ok(Self { common, body })
+        });
+        match direct {
+            Ok(predicate) => Ok(predicate),
+            Err(error) => {
+                let value: serde_json::Value = serde_json::from_str(json).map_err(|_| error)?;
+                Self::from_value(kind, &value)
+            }
+        }
+    }
+
     /// Reads a predicate object of the given kind.
     pub fn from_value(kind: Kind, value: &serde_json::Value) -> Result<Self, serde_json::Error> {
         Ok(Self {

@@ -203,12 +203,25 @@ fn envelope_error(error: serde_json::Error) -> ValidationError {
     }
 }
 
+/// A statement as read from untrusted bytes: the predicate stays raw JSON until
+/// its kind is known, so that it is parsed once, straight into its type.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawStatement<'a> {
+    #[serde(rename = "_type")]
+    type_: String,
+    subject: Vec<crate::statement::Subject>,
+    predicate_type: String,
+    #[serde(borrow)]
+    predicate: &'a serde_json::value::RawValue,
+}
+
 fn parse_statement(
     payload: &[u8],
     now: Timestamp,
 ) -> Result<(SubjectRef, Predicate), ValidationError> {
     json::check_structure(payload).map_err(ValidationError::StatementJson)?;
-    let statement: Statement = serde_json::from_slice(payload)
+    let statement: RawStatement<'_> = serde_json::from_slice(payload)
         .map_err(|e| ValidationError::NotAStatement(e.to_string()))?;
     if statement.type_ != STATEMENT_TYPE {
         return Err(ValidationError::StatementType(statement.type_));
@@ -226,11 +239,8 @@ fn parse_statement(
     if first.digest.get("blake3") != Some(&subject.did.digest_hex()) {
         return Err(ValidationError::SubjectDigest(subject.did.to_string()));
     }
-    let predicate =
-        Predicate::from_value(kind, &statement.predicate).map_err(|e| ValidationError::Field {
-            kind,
-            detail: e.to_string(),
-        })?;
+    let predicate = Predicate::from_json(kind, statement.predicate.get())
+        .map_err(|e| ValidationError::Field { kind, detail: e.to_string() })?;
     check_consistency(&predicate)?;
     let issued_at = predicate.common.issued_at;
     let latest = now.checked_add(MAX_CLOCK_SKEW).unwrap_or(Timestamp::MAX);
