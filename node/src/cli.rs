@@ -34,6 +34,28 @@ pub(crate) enum Command {
     },
     /// Print this organization's DID.
     Id,
+    /// Run the node: replicate compartments with partners until ctrl-c.
+    ///
+    /// Prints `listening <multiaddr>` for each address it listens on. The
+    /// configuration file is documented in config/node.example.toml.
+    Run {
+        /// The node configuration file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// List alerts: equivocation by an author, incidents naming us.
+    Alerts {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// List the disclosure log: what was served to whom, under which grant.
+    Disclosures {
+        /// At most this many, oldest first.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        #[command(flatten)]
+        output: Output,
+    },
     /// Sign and publish records (several files are one batch).
     ///
     /// Each FILE is JSON or TOML with a `kind` and that kind's fields; see

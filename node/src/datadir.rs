@@ -6,37 +6,38 @@ use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
+use assure_access::{Compartment, CompartmentId, Rule};
 use assure_model::Keypair;
 use assure_store::Store;
 
 /// The secret key, PKCS#8 PEM, mode 0600.
-pub(crate) const KEY_FILE: &str = "key.pem";
+pub const KEY_FILE: &str = "key.pem";
 /// The admin API bearer token, mode 0600.
-pub(crate) const TOKEN_FILE: &str = "admin.token";
+pub const TOKEN_FILE: &str = "admin.token";
 
 /// Paths inside a data directory.
 #[derive(Debug, Clone)]
-pub(crate) struct DataDir {
+pub struct DataDir {
     path: PathBuf,
 }
 
 impl DataDir {
-    pub(crate) fn new(path: &Path) -> Self {
+    pub fn new(path: &Path) -> Self {
         Self {
             path: path.to_owned(),
         }
     }
 
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.path
     }
 
-    pub(crate) fn key_path(&self) -> PathBuf {
+    pub fn key_path(&self) -> PathBuf {
         self.path.join(KEY_FILE)
     }
 
     /// Reads the organization's key.
-    pub(crate) fn keypair(&self) -> Result<Keypair> {
+    pub fn keypair(&self) -> Result<Keypair> {
         let path = self.key_path();
         let pem = match std::fs::read_to_string(&path) {
             Ok(pem) => pem,
@@ -50,12 +51,45 @@ impl DataDir {
     }
 
     /// Opens the store; fails if another process holds it.
-    pub(crate) fn store(&self) -> Result<Store> {
+    pub fn store(&self) -> Result<Store> {
         Ok(Store::open(&self.path)?)
     }
 
+    /// Creates an identity in this directory: the key (0600), an admin token
+    /// (0600), the store with its owner and the default compartments.
+    /// Refuses to touch a directory that already holds an identity or store.
+    pub fn init(&self, name: &str, keypair: &Keypair, now: jiff::Timestamp) -> Result<Store> {
+        if name.trim().is_empty() || name.len() > 200 {
+            bail!("--name must be 1 to 200 characters");
+        }
+        if let Ok(existing) = self.keypair() {
+            bail!(
+                "{} already holds the identity {}; refusing to overwrite it",
+                self.path.display(),
+                existing.did()
+            );
+        }
+        let store = self.store()?;
+        if store.owner()?.is_some() {
+            bail!(
+                "{} already holds a store; refusing to initialize it again",
+                self.path.display()
+            );
+        }
+        let mut token = [0u8; 32];
+        getrandom::fill(&mut token)?;
+        self.create_secret(KEY_FILE, keypair.to_pem()?.as_bytes())?;
+        self.create_secret(TOKEN_FILE, hex::encode(token).as_bytes())?;
+        store.set_owner(keypair.did())?;
+        store.set_name(name)?;
+        for compartment in default_compartments()? {
+            store.create_compartment(keypair, compartment, now)?;
+        }
+        Ok(store)
+    }
+
     /// Writes a new secret file with mode 0600, refusing to overwrite one.
-    pub(crate) fn create_secret(&self, name: &str, contents: &[u8]) -> Result<()> {
+    pub fn create_secret(&self, name: &str, contents: &[u8]) -> Result<()> {
         let path = self.path.join(name);
         let mut file = OpenOptions::new()
             .write(true)
@@ -67,4 +101,18 @@ impl DataDir {
         file.sync_all()?;
         Ok(())
     }
+}
+
+/// The compartments every node starts with, and who may read them.
+fn default_compartments() -> Result<Vec<Compartment>> {
+    let rules = [
+        ("public", Rule::public()),
+        ("partners", Rule::partners()),
+        ("confidential", Rule::confidential()),
+        ("regulators", Rule::regulators()),
+    ];
+    rules
+        .into_iter()
+        .map(|(label, rule)| Ok(Compartment::new(CompartmentId::random()?, label, rule)?))
+        .collect()
 }

@@ -3,11 +3,11 @@
 
 mod cli;
 mod commands;
-mod datadir;
 mod output;
 
 use std::process::ExitCode;
 
+use assure_node::datadir;
 use clap::Parser as _;
 
 fn main() -> ExitCode {

@@ -1,1 +1,225 @@
-//! Shared helpers for the integration tests.
+//! `TestNet`: nodes built exactly as in production (`Node::spawn`), in one
+//! process, on 127.0.0.1 port 0, with temporary data directories and keys
+//! derived from a seed. Every wait is bounded by a timeout and driven by
+//! events, never by a fixed sleep.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use assure_access::{Clearance, Grant, Role};
+use assure_model::{Did, Keypair, Record};
+use assure_net::Event;
+use assure_node::datadir::DataDir;
+use assure_node::{Node, NodeConfig};
+use assure_store::{Appended, LogId};
+use jiff::Timestamp;
+use tokio::sync::broadcast;
+
+/// How long any wait may take before the test fails.
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// One node of a test network.
+#[derive(Debug)]
+pub struct TestNode {
+    pub node: Option<Node>,
+    pub keypair: Keypair,
+    pub dir: PathBuf,
+    pub address: String,
+    pub events: broadcast::Receiver<Event>,
+    _temp: std::sync::Arc<tempfile::TempDir>,
+}
+
+impl TestNode {
+    /// Initializes a data directory with a seeded key and starts the node.
+    pub async fn start(seed: u8, name: &str) -> Self {
+        let temp = std::sync::Arc::new(tempfile::tempdir().unwrap());
+        let dir = temp.path().join(name);
+        let keypair = Keypair::from_seed([seed; 32]);
+        DataDir::new(&dir)
+            .init(name, &keypair, Timestamp::now())
+            .unwrap();
+        Self::spawn(keypair, dir, temp).await
+    }
+
+    /// Starts a node on an existing data directory.
+    pub async fn spawn(
+        keypair: Keypair,
+        dir: PathBuf,
+        temp: std::sync::Arc<tempfile::TempDir>,
+    ) -> Self {
+        let mut config = NodeConfig::development(&dir);
+        config.net.poll_interval = Duration::from_secs(3600);
+        let node = Node::spawn(config).await.unwrap();
+        let mut events = node.client().events();
+        let mut listeners = node.client().listeners().await.unwrap();
+        if listeners.is_empty() {
+            wait(&mut events, |e| matches!(e, Event::Listening(_))).await;
+            listeners = node.client().listeners().await.unwrap();
+        }
+        let address = listeners[0].to_string();
+        Self {
+            node: Some(node),
+            keypair,
+            dir,
+            address,
+            events,
+            _temp: temp,
+        }
+    }
+
+    /// Starts the node again on its data directory after [`TestNode::stop`].
+    pub async fn start_again(&mut self) {
+        let keypair = Keypair::from_seed(self.keypair.seed());
+        let again = Self::spawn(keypair, self.dir.clone(), self._temp.clone()).await;
+        *self = again;
+    }
+
+    pub fn node(&self) -> &Node {
+        self.node.as_ref().expect("node is running")
+    }
+
+    pub fn did(&self) -> Did {
+        self.keypair.did()
+    }
+
+    /// Stops the node in order.
+    pub async fn stop(&mut self) {
+        if let Some(node) = self.node.take() {
+            node.shutdown().await.unwrap();
+        }
+    }
+
+    /// Connects to another node.
+    pub async fn connect(&self, other: &TestNode) {
+        let address = other.address.parse().unwrap();
+        self.node()
+            .client()
+            .dial(other.did(), address)
+            .await
+            .unwrap();
+    }
+
+    /// Grants `party` access.
+    pub async fn grant(&self, party: Did, clearance: Clearance, roles: &[Role]) {
+        let version = self
+            .node()
+            .store()
+            .grant(&party)
+            .unwrap()
+            .map_or(1, |g| g.version + 1);
+        let roles: BTreeSet<Role> = roles.iter().copied().collect();
+        let grant = Grant::new(
+            party,
+            roles,
+            clearance,
+            "MSA-TEST",
+            Timestamp::now(),
+            None,
+            version,
+        )
+        .unwrap();
+        self.node().put_grant(grant, "added").await.unwrap();
+    }
+
+    /// Publishes drafts (TOML text) into a compartment.
+    pub async fn publish(&self, compartment: &str, drafts: &[String]) -> Vec<Appended> {
+        let records = drafts.iter().map(|text| self.sign(text)).collect();
+        self.node().publish(compartment, records).await.unwrap()
+    }
+
+    /// Signs a TOML draft as this organization.
+    pub fn sign(&self, text: &str) -> (Vec<u8>, Record) {
+        let catalog = assure_model::Catalog::builtin().unwrap();
+        let draft = assure_model::Draft::from_toml(text).unwrap();
+        let (subject, predicate) = draft
+            .into_predicate(self.did(), Timestamp::now(), &catalog)
+            .unwrap();
+        assure_model::issue(&self.keypair, &subject, &predicate).unwrap()
+    }
+
+    /// The log of `author`'s compartment `label`, as known to `author`.
+    pub fn log(&self, label: &str) -> LogId {
+        self.node()
+            .store()
+            .find_compartment(self.did(), label)
+            .unwrap()
+            .log
+    }
+
+    /// Size of a log held here (own or replica).
+    pub fn size(&self, log: LogId) -> Option<u64> {
+        self.node().store().log_state(log).map(|s| s.tree.len())
+    }
+
+    /// Waits until this node holds `log` at `size` or more.
+    pub async fn wait_synced(&mut self, log: LogId, size: u64) {
+        if self.size(log).is_some_and(|s| s >= size) {
+            return;
+        }
+        let found = tokio::time::timeout(TIMEOUT, async {
+            loop {
+                match self.events.recv().await {
+                    Ok(Event::Synced { log: l, size: s }) if l == log && s >= size => return,
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if self.size(log).is_some_and(|s| s >= size) {
+                            return;
+                        }
+                    }
+                    Err(e) => panic!("events closed: {e}"),
+                }
+            }
+        })
+        .await;
+        assert!(
+            found.is_ok(),
+            "timed out waiting for {log:?} at size {size}"
+        );
+    }
+}
+
+/// Waits for an event matching `pred`.
+pub async fn wait(events: &mut broadcast::Receiver<Event>, pred: impl Fn(&Event) -> bool) -> Event {
+    tokio::time::timeout(TIMEOUT, async {
+        loop {
+            match events.recv().await {
+                Ok(event) if pred(&event) => return event,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("events closed: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("timed out waiting for an event")
+}
+
+/// A control record draft with a distinguishing statement.
+pub fn control(n: usize) -> String {
+    format!(
+        "kind = \"control\"\ncontrolId = \"ISO22340:9.2.4\"\nstatus = \"implemented\"\n\
+         statement = \"Security events are monitored around the clock (record {n}).\"\n"
+    )
+}
+
+/// `n` nodes with seeds `seed`, `seed + 1`, …, all started.
+#[derive(Debug)]
+pub struct TestNet {
+    pub nodes: Vec<TestNode>,
+}
+
+impl TestNet {
+    pub async fn new(n: usize, seed: u8) -> Self {
+        let mut nodes = Vec::new();
+        for i in 0..n {
+            nodes.push(TestNode::start(seed + i as u8, &format!("org{i}")).await);
+        }
+        Self { nodes }
+    }
+
+    pub async fn stop(&mut self) {
+        for node in &mut self.nodes {
+            node.stop().await;
+        }
+    }
+}

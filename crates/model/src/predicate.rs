@@ -569,7 +569,6 @@ impl Predicate {
     /// text directly; only when that fails does it parse again through a
     /// `Value` to name the field at fault.
     pub fn from_json(kind: Kind, json: &str) -> Result<Self, serde_json::Error> {
-        use serde::de::Deserialize as _;
         let direct = serde_json::from_str::<Common>(json).and_then(|common| {
             let mut de = serde_json::Deserializer::from_str(json);
             let body = Body::deserialize(kind, &mut de)?;

@@ -239,8 +239,12 @@ fn parse_statement(
     if first.digest.get("blake3") != Some(&subject.did.digest_hex()) {
         return Err(ValidationError::SubjectDigest(subject.did.to_string()));
     }
-    let predicate = Predicate::from_json(kind, statement.predicate.get())
-        .map_err(|e| ValidationError::Field { kind, detail: e.to_string() })?;
+    let predicate = Predicate::from_json(kind, statement.predicate.get()).map_err(|e| {
+        ValidationError::Field {
+            kind,
+            detail: e.to_string(),
+        }
+    })?;
     check_consistency(&predicate)?;
     let issued_at = predicate.common.issued_at;
     let latest = now.checked_add(MAX_CLOCK_SKEW).unwrap_or(Timestamp::MAX);

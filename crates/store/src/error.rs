@@ -56,6 +56,17 @@ pub enum Error {
     /// A checkpoint could not be made or signed.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// Replicated entries do not produce the signed root.
+    #[error("entries received for {origin} do not match its signed checkpoint of size {size}")]
+    RootMismatch {
+        /// The log's origin line.
+        origin: String,
+        /// The checkpoint's size.
+        size: u64,
+    },
+    /// The replica is frozen by equivocation evidence.
+    #[error("replica {0} is frozen: its author equivocated")]
+    Frozen(String),
     /// A backup file is unreadable, incomplete or does not verify.
     #[error("backup: {0}")]
     Backup(String),

@@ -18,6 +18,7 @@ mod keys;
 mod logs;
 mod pages;
 mod query;
+mod replica;
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -32,6 +33,7 @@ pub use grants::{Disclosure, GrantChange};
 pub use keys::{Location, LogId};
 pub use logs::{Appended, LogState, LogSummary, NewEntry};
 pub use query::{Filter, StoredRecord};
+pub use replica::{Alert, Evidence};
 
 /// The file whose lock marks a data directory as in use.
 const LOCK_FILE: &str = "lock";
@@ -76,6 +78,8 @@ struct Trees {
     grants: sled::Tree,
     grant_log: sled::Tree,
     disclosures: sled::Tree,
+    evidence: sled::Tree,
+    alerts: sled::Tree,
 }
 
 impl Trees {
@@ -90,6 +94,8 @@ impl Trees {
             grants: db.open_tree("grants")?,
             grant_log: db.open_tree("grant_log")?,
             disclosures: db.open_tree("disclosures")?,
+            evidence: db.open_tree("evidence")?,
+            alerts: db.open_tree("alerts")?,
         })
     }
 }

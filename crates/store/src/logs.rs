@@ -61,6 +61,7 @@ pub struct Appended {
 pub(crate) struct Write {
     pages: Vec<Page>,
     checkpoints: Vec<(LogId, SignedCheckpoint)>,
+    compartments: Vec<(LogId, Vec<u8>)>,
 }
 
 impl Write {
@@ -90,6 +91,17 @@ impl Write {
         self.checkpoints.push((log, note));
     }
 
+    /// Records a log's compartment (for a new log).
+    pub(crate) fn compartment(
+        &mut self,
+        log: LogId,
+        compartment: &Compartment,
+    ) -> Result<(), Error> {
+        let meta = serde_json::to_vec(compartment).map_err(|e| Error::corrupt(e.to_string()))?;
+        self.compartments.push((log, meta));
+        Ok(())
+    }
+
     pub(crate) fn entries(&self) -> usize {
         self.pages.iter().map(Page::len).sum()
     }
@@ -101,6 +113,7 @@ impl Write {
             trees.leaves.clone(),
             trees.index.clone(),
             trees.checkpoints.clone(),
+            trees.compartments.clone(),
         ];
         set.as_slice().transaction(|views| {
             for page in &self.pages {
@@ -110,6 +123,9 @@ impl Write {
             }
             for (log, note) in &self.checkpoints {
                 views[3].insert(&log.to_bytes()[..], note.to_string().as_bytes())?;
+            }
+            for (log, meta) in &self.compartments {
+                views[4].insert(&log.to_bytes()[..], meta.as_slice())?;
             }
             Ok(())
         })?;
@@ -156,13 +172,10 @@ impl Store {
         };
         let tree = Tree::new();
         let note = sign_checkpoint(owner, log, &tree, now)?;
-        let meta = serde_json::to_vec(&compartment).map_err(|e| Error::corrupt(e.to_string()))?;
-        let trees = &self.inner.trees;
-        (&trees.compartments, &trees.checkpoints).transaction(|(c, k)| {
-            c.insert(&log.to_bytes()[..], meta.as_slice())?;
-            k.insert(&log.to_bytes()[..], note.to_string().as_bytes())?;
-            Ok::<_, sled::transaction::ConflictableTransactionError<Error>>(())
-        })?;
+        let mut write = Write::default();
+        write.compartment(log, &compartment)?;
+        write.checkpoint(log, note.clone());
+        write.commit(&self.inner.trees)?;
         self.flush()?;
         state.logs.insert(
             log,

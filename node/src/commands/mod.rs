@@ -5,6 +5,7 @@ mod init;
 mod logs;
 mod publish;
 mod records;
+mod run;
 
 use anyhow::Result;
 
@@ -21,6 +22,9 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Init { name } => init::init(&dir, &name),
         Command::Id => init::id(&dir),
+        Command::Run { config } => run::run(&config),
+        Command::Alerts { output } => records::alerts(&dir, output),
+        Command::Disclosures { limit, output } => records::disclosures(&dir, limit, output),
         Command::Publish {
             files,
             compartment,

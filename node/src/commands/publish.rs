@@ -1,21 +1,16 @@
 //! `assure publish`: drafts signed by this organization, or envelopes signed by
 //! others, appended as one durable batch.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context as _, Result, bail};
-use assure_model::{Catalog, Draft, Keypair, Record, issue, validate};
-use assure_store::NewEntry;
-use rayon::prelude::*;
+use anyhow::Result;
+use assure_node::publish::{Input, place, read_files};
 use serde::Serialize;
 
 use super::now;
 use crate::cli::Output;
 use crate::datadir::DataDir;
 use crate::output::{Table, json};
-
-/// The largest file read, in bytes (drafts and envelopes share the limit).
-const MAX_FILE_BYTES: u64 = assure_model::record::MAX_ENVELOPE_BYTES as u64;
 
 #[derive(Serialize)]
 struct Published {
@@ -35,49 +30,43 @@ pub(super) fn publish(
 ) -> Result<()> {
     let keypair = dir.keypair()?;
     let store = dir.store()?;
-    let target = store.find_compartment(keypair.did(), compartment)?;
-    let catalog = Catalog::builtin()?;
     let now = now();
-    // Reading and signing are independent per file: use every core.
-    let signed: Vec<(Vec<u8>, Record)> = files
-        .par_iter()
-        .map(|file| {
-            if envelopes {
-                read_envelope(file, now)
-            } else {
-                read_draft(file, &keypair, &catalog, now)
-            }
-            .with_context(|| format!("{}: nothing was published", file.display()))
-        })
-        .collect::<Result<_>>()?;
-    let entries: Vec<NewEntry> = signed
-        .into_iter()
-        .map(|(bytes, record)| NewEntry {
-            compartment: target.compartment.id,
-            bytes,
-            record,
-        })
-        .collect();
+    let input = if envelopes {
+        Input::Envelopes
+    } else {
+        Input::Drafts
+    };
+    let signed = read_files(files, input, &keypair, now)?;
+    let entries = place(&store, &keypair, compartment, signed, now)?;
     let appended = store.append(&keypair, &entries, now)?;
+    let summaries = store.logs_summary();
+    let label = |log: assure_store::LogId| {
+        summaries
+            .iter()
+            .find(|s| s.log == log)
+            .map(|s| s.compartment.label.clone())
+            .unwrap_or_default()
+    };
     let published: Vec<Published> = appended
         .iter()
         .zip(entries.iter().zip(files))
         .map(|(at, (entry, file))| Published {
             id: at.id.to_string(),
             kind: entry.record.kind().to_string(),
-            compartment: target.compartment.label.clone(),
+            compartment: label(at.location.log),
             index: at.location.index,
             file: file.clone(),
         })
         .collect();
-    let checkpoint = store
-        .find_compartment(keypair.did(), compartment)?
-        .checkpoint;
+    let mut logs: Vec<_> = appended.iter().map(|a| a.location.log).collect();
+    logs.dedup();
+    let checkpoints: Vec<String> = summaries
+        .iter()
+        .filter(|s| logs.contains(&s.log))
+        .map(|s| s.checkpoint.to_string())
+        .collect();
     if output.json {
-        return json(&serde_json::json!({
-            "records": published,
-            "checkpoint": checkpoint.to_string(),
-        }));
+        return json(&serde_json::json!({ "records": published, "checkpoints": checkpoints }));
     }
     let mut table = Table::new(&["RECORD", "KIND", "COMPARTMENT", "INDEX", "FILE"]);
     for p in &published {
@@ -90,40 +79,8 @@ pub(super) fn publish(
         ]);
     }
     table.print();
-    println!("\n{checkpoint}");
-    Ok(())
-}
-
-fn read_limited(file: &Path) -> Result<Vec<u8>> {
-    let size = std::fs::metadata(file)
-        .with_context(|| format!("cannot read {}", file.display()))?
-        .len();
-    if size > MAX_FILE_BYTES {
-        bail!("file is {size} bytes, more than the {MAX_FILE_BYTES}-byte limit");
+    for checkpoint in checkpoints {
+        println!("\n{checkpoint}");
     }
-    Ok(std::fs::read(file)?)
-}
-
-fn read_draft(
-    file: &Path,
-    keypair: &Keypair,
-    catalog: &Catalog,
-    now: jiff::Timestamp,
-) -> Result<(Vec<u8>, Record)> {
-    let bytes = read_limited(file)?;
-    let is_toml = file.extension().is_some_and(|ext| ext == "toml");
-    let draft = if is_toml {
-        let text = std::str::from_utf8(&bytes).context("a TOML file must be UTF-8")?;
-        Draft::from_toml(text)?
-    } else {
-        Draft::from_json(&bytes)?
-    };
-    let (subject, predicate) = draft.into_predicate(keypair.did(), now, catalog)?;
-    Ok(issue(keypair, &subject, &predicate)?)
-}
-
-fn read_envelope(file: &Path, now: jiff::Timestamp) -> Result<(Vec<u8>, Record)> {
-    let bytes = read_limited(file)?;
-    let record = validate(&bytes, now)?;
-    Ok((bytes, record))
+    Ok(())
 }

@@ -208,3 +208,45 @@ pub(super) fn catalog(domain: Option<String>, output: Output) -> Result<()> {
     table.print();
     Ok(())
 }
+
+pub(super) fn alerts(dir: &DataDir, output: Output) -> Result<()> {
+    let store = dir.store()?;
+    let alerts = store.alerts()?;
+    if output.json {
+        let evidence: Vec<_> = store.all_evidence()?.into_iter().map(|(_, e)| e).collect();
+        return json(&serde_json::json!({ "alerts": alerts, "evidence": evidence }));
+    }
+    let mut table = Table::new(&["AT", "KIND", "FROM", "DETAIL"]);
+    for alert in alerts {
+        let from = alert
+            .origin
+            .parse::<Did>()
+            .map(|d| d.fmt_short())
+            .unwrap_or(alert.origin);
+        table.row(vec![alert.at.to_string(), alert.kind, from, alert.detail]);
+    }
+    table.print();
+    Ok(())
+}
+
+pub(super) fn disclosures(dir: &DataDir, limit: usize, output: Output) -> Result<()> {
+    let store = dir.store()?;
+    let disclosures = store.disclosures(0, limit)?;
+    if output.json {
+        return json(&disclosures);
+    }
+    let mut table = Table::new(&["AT", "PARTY", "COMPARTMENT", "RANGE", "GRANT", "CHANNEL"]);
+    for d in disclosures {
+        table.row(vec![
+            d.at.to_string(),
+            d.party.fmt_short(),
+            d.compartment.fmt_short(),
+            format!("{}..{}", d.from, d.to),
+            d.grant_version
+                .map_or_else(|| "-".into(), |v| format!("v{v}")),
+            d.channel,
+        ]);
+    }
+    table.print();
+    Ok(())
+}

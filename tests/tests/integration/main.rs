@@ -1,1 +1,7 @@
+//! Multi-node tests: real libp2p over TCP on 127.0.0.1, nodes built by the
+//! production constructor, sled on disk.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod equivocation;
+mod need_to_know;
+mod replication;

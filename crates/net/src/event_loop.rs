@@ -1,0 +1,473 @@
+//! The one event loop that owns the swarm. Each arm of `run` calls a short
+//! handler; serving and pulling run as tasks and report back as commands.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use assure_access::decide;
+use assure_model::{Did, Keypair};
+use assure_store::Store;
+use futures::StreamExt as _;
+use jiff::Timestamp;
+use libp2p::request_response::{self, InboundFailure, Message, ResponseChannel};
+use libp2p::swarm::{SwarmEvent, dial_opts::DialOpts};
+use libp2p::{Multiaddr, PeerId, Swarm, gossipsub, identify, noise, tcp, yamux};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::behaviour::{Behaviour, BehaviourEvent, CHECKPOINT_TOPIC};
+use crate::protocol::{Request, Response};
+use crate::serve::{FollowUp, answer, checked_note};
+use crate::{Client, Command, Config, Error, Event, Pending, Shared, SharedRef, peer, sync};
+
+/// How often grants are re-checked against open connections.
+const GRANT_CHECK: Duration = Duration::from_millis(250);
+/// Strikes after which a peer is cut off and blocked.
+const MAX_STRIKES: u32 = 20;
+/// Strikes for a malformed or oversized message.
+const MALFORMED_STRIKES: u32 = 5;
+
+/// A token bucket per peer.
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+pub(crate) struct EventLoop {
+    swarm: Swarm<Behaviour>,
+    commands: mpsc::Receiver<Command>,
+    shared: SharedRef,
+    pending: Pending,
+    buckets: HashMap<PeerId, Bucket>,
+    strikes: HashMap<PeerId, u32>,
+    /// Authors being pulled from, and whether to pull again when done.
+    syncing: HashMap<Did, bool>,
+    /// Grant versions already enforced by disconnecting.
+    enforced: HashMap<Did, u64>,
+    rate: f64,
+    poll: Duration,
+}
+
+impl EventLoop {
+    pub(crate) fn new(
+        keypair: &Keypair,
+        store: Store,
+        config: &Config,
+        client: Client,
+        commands: mpsc::Receiver<Command>,
+    ) -> Result<Self, Error> {
+        let setup = |e: &dyn std::fmt::Display| Error::Setup(e.to_string());
+        let idle = config.limits.idle_timeout;
+        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(peer::libp2p_keypair(keypair))
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default().nodelay(true),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .map_err(|e| setup(&e))?
+            .with_behaviour(|key| Behaviour::new(key, config))
+            .map_err(|e| setup(&e))?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
+            .build();
+        swarm
+            .behaviour_mut()
+            .gossip
+            .subscribe(&gossipsub::IdentTopic::new(CHECKPOINT_TOPIC))
+            .map_err(|e| setup(&e))?;
+        let shared = Arc::new(Shared {
+            store,
+            me: keypair.did(),
+            client,
+        });
+        Ok(Self {
+            swarm,
+            commands,
+            shared,
+            pending: Pending::new(),
+            buckets: HashMap::new(),
+            strikes: HashMap::new(),
+            syncing: HashMap::new(),
+            enforced: HashMap::new(),
+            rate: f64::from(config.limits.requests_per_second.max(1)),
+            poll: config.poll_interval,
+        })
+    }
+
+    pub(crate) fn listen(&mut self, address: Multiaddr) -> Result<(), Error> {
+        self.swarm
+            .listen_on(address)
+            .map(|_| ())
+            .map_err(|e| Error::Setup(e.to_string()))
+    }
+
+    pub(crate) fn dial(&mut self, peer: Did, address: Multiaddr) {
+        let id = peer::peer_id(&peer);
+        self.swarm.add_peer_address(id, address.clone());
+        self.swarm
+            .behaviour_mut()
+            .kad
+            .add_address(&id, address.clone());
+        let opts = DialOpts::peer_id(id).addresses(vec![address]).build();
+        if let Err(error) = self.swarm.dial(opts) {
+            debug!(peer = %peer.fmt_short(), %error, "dial failed");
+        }
+    }
+
+    pub(crate) async fn run(mut self, cancel: CancellationToken) {
+        let mut grants = tokio::time::interval(GRANT_CHECK);
+        let mut poll = tokio::time::interval(self.poll);
+        loop {
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => break,
+                Some(command) = self.commands.recv() => self.handle_command(command),
+                event = self.swarm.select_next_some() => self.handle_swarm_event(event),
+                _ = grants.tick() => self.enforce_grants(),
+                _ = poll.tick() => self.pull_all(),
+            }
+        }
+        info!("network loop stopped");
+    }
+
+    fn handle_command(&mut self, command: Command) {
+        match command {
+            Command::Dial { peer, address } => self.dial(peer, address),
+            Command::Request {
+                peer,
+                request,
+                reply,
+            } => {
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_request(&peer::peer_id(&peer), request);
+                self.pending.insert(id, reply);
+            }
+            Command::Respond { channel, response } => {
+                // The peer may have gone; nothing to do then.
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, response);
+            }
+            Command::Notify { log, checkpoint } => self.notify(log, checkpoint),
+            Command::GrantsChanged => {
+                self.enforced.clear();
+                self.enforce_grants();
+            }
+            Command::Listeners { reply } => {
+                let _ = reply.send(self.swarm.listeners().cloned().collect());
+            }
+            Command::Peers { reply } => {
+                let peers = self.swarm.connected_peers().filter_map(peer::did).collect();
+                let _ = reply.send(peers);
+            }
+            Command::Pull { peer } => self.schedule_pull(peer),
+            Command::SyncDone { peer } => {
+                if self.syncing.remove(&peer) == Some(true) {
+                    self.schedule_pull(peer);
+                }
+            }
+        }
+    }
+
+    fn handle_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                self.shared.client.emit(Event::Listening(address));
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                num_established,
+                ..
+            } => {
+                if let (1, Some(did)) = (num_established.get(), peer::did(&peer_id)) {
+                    self.shared.client.emit(Event::Connected(did));
+                    self.schedule_pull(did);
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
+                if let Some(did) = peer::did(&peer_id) {
+                    self.shared.client.emit(Event::Disconnected(did));
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.handle_sync(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message {
+                message,
+                ..
+            })) => self.handle_gossip(message),
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => {
+                for address in info.listen_addrs {
+                    self.swarm
+                        .behaviour_mut()
+                        .kad
+                        .add_address(&peer_id, address);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn handle_sync(&mut self, event: request_response::Event<Request, Response>) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                Message::Request {
+                    request, channel, ..
+                } => self.handle_request(peer, request, channel),
+                Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    if let Some(reply) = self.pending.remove(&request_id) {
+                        let _ = reply.send(Ok(response));
+                    }
+                }
+            },
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                if let Some(reply) = self.pending.remove(&request_id) {
+                    let reason = error.to_string();
+                    let peer = peer::did(&peer).map_or_else(|| peer.to_string(), |d| d.to_string());
+                    let _ = reply.send(Err(Error::Request { peer, reason }));
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                if let InboundFailure::Io(error) = error {
+                    self.strike(
+                        peer,
+                        MALFORMED_STRIKES,
+                        &format!("malformed request: {error}"),
+                    );
+                }
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    /// Answers a request on a blocking task, after the rate limit.
+    fn handle_request(
+        &mut self,
+        peer: PeerId,
+        request: Request,
+        channel: ResponseChannel<Response>,
+    ) {
+        let Some(party) = peer::did(&peer) else {
+            return;
+        };
+        if !self.take_token(peer) {
+            self.strike(peer, 1, "rate limit exceeded");
+            let response = Response::Refused("rate limit exceeded".into());
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .sync
+                .send_response(channel, response);
+            return;
+        }
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let task_shared = shared.clone();
+            let answered = tokio::task::spawn_blocking(move || {
+                answer(
+                    &task_shared.store,
+                    task_shared.me,
+                    party,
+                    request,
+                    Timestamp::now(),
+                )
+            })
+            .await;
+            let (response, follow_up) = match answered {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(error)) => {
+                    warn!(%error, "could not answer a request");
+                    (Response::Refused("internal error".into()), FollowUp::None)
+                }
+                Err(error) => {
+                    warn!(%error, "answer task failed");
+                    (Response::Refused("internal error".into()), FollowUp::None)
+                }
+            };
+            shared
+                .client
+                .try_send(Command::Respond { channel, response });
+            if follow_up == FollowUp::Pull {
+                shared.client.try_send(Command::Pull { peer: party });
+            }
+        });
+    }
+
+    fn take_token(&mut self, peer: PeerId) -> bool {
+        let now = Instant::now();
+        let capacity = self.rate * 2.0;
+        let bucket = self.buckets.entry(peer).or_insert(Bucket {
+            tokens: capacity,
+            at: now,
+        });
+        let refill = now.duration_since(bucket.at).as_secs_f64() * self.rate;
+        bucket.tokens = (bucket.tokens + refill).min(capacity);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Counts misbehaviour; past the limit the peer is cut off and blocked.
+    fn strike(&mut self, peer: PeerId, weight: u32, reason: &str) {
+        let strikes = self.strikes.entry(peer).or_default();
+        *strikes += weight;
+        if *strikes < MAX_STRIKES {
+            return;
+        }
+        self.strikes.remove(&peer);
+        self.swarm.behaviour_mut().blocked.block_peer(peer);
+        let _ = self.swarm.disconnect_peer_id(peer);
+        if let Some(did) = peer::did(&peer) {
+            warn!(peer = %did.fmt_short(), %reason, "peer cut off");
+            self.shared.client.emit(Event::CutOff {
+                peer: did,
+                reason: reason.to_owned(),
+            });
+        }
+    }
+
+    /// Tells connected readers of an own log that it grew.
+    fn notify(&mut self, log: assure_store::LogId, checkpoint: String) {
+        let Some(state) = self.shared.store.log_state(log) else {
+            return;
+        };
+        let now = Timestamp::now();
+        if state.compartment.rule.is_public() {
+            let topic = gossipsub::IdentTopic::new(CHECKPOINT_TOPIC);
+            if let Err(error) = self
+                .swarm
+                .behaviour_mut()
+                .gossip
+                .publish(topic, checkpoint.as_bytes())
+            {
+                debug!(%error, "checkpoint not gossiped");
+            }
+        }
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for peer_id in peers {
+            let Some(party) = peer::did(&peer_id) else {
+                continue;
+            };
+            let grant = self.shared.store.grant(&party).ok().flatten();
+            if decide(&state.compartment.rule, &party, grant.as_ref(), now).is_none() {
+                continue;
+            }
+            let request = Request::Notify {
+                compartment: log.compartment,
+                checkpoint: checkpoint.clone(),
+            };
+            let id = self
+                .swarm
+                .behaviour_mut()
+                .sync
+                .send_request(&peer_id, request);
+            let (reply, _) = tokio::sync::oneshot::channel();
+            self.pending.insert(id, reply);
+        }
+    }
+
+    /// A gossiped checkpoint of a public compartment: pull if it is news.
+    fn handle_gossip(&mut self, message: gossipsub::Message) {
+        let Ok(text) = std::str::from_utf8(&message.data) else {
+            return;
+        };
+        let Some(origin) = text.lines().next() else {
+            return;
+        };
+        let held = self.shared.store.logs_summary();
+        let Some(summary) = held.iter().find(|s| s.log.origin_line() == origin) else {
+            return;
+        };
+        let Some(note) = checked_note(summary.log, text) else {
+            return;
+        };
+        if note.checkpoint().size() > summary.checkpoint.checkpoint().size() {
+            self.schedule_pull(summary.log.origin);
+        }
+    }
+
+    /// Closes connections of parties whose grant is no longer active, and
+    /// blocks those whose grant was revoked.
+    fn enforce_grants(&mut self) {
+        let now = Timestamp::now();
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for peer_id in peers {
+            let Some(party) = peer::did(&peer_id) else {
+                continue;
+            };
+            let Ok(Some(grant)) = self.shared.store.grant(&party) else {
+                continue;
+            };
+            if grant.is_active(now) || self.enforced.get(&party) == Some(&grant.version) {
+                continue;
+            }
+            self.enforced.insert(party, grant.version);
+            if grant.revoked_at.is_some() {
+                self.swarm.behaviour_mut().blocked.block_peer(peer_id);
+            }
+            let _ = self.swarm.disconnect_peer_id(peer_id);
+            info!(party = %party.fmt_short(), "grant no longer active: connection closed");
+        }
+    }
+
+    fn pull_all(&mut self) {
+        let peers: Vec<Did> = self.swarm.connected_peers().filter_map(peer::did).collect();
+        for peer in peers {
+            self.schedule_pull(peer);
+        }
+    }
+
+    /// Pulls from `author`, then asks the other connected peers as witnesses.
+    fn schedule_pull(&mut self, author: Did) {
+        if let Some(again) = self.syncing.get_mut(&author) {
+            *again = true;
+            return;
+        }
+        self.syncing.insert(author, false);
+        let witnesses: Vec<Did> = self
+            .swarm
+            .connected_peers()
+            .filter_map(peer::did)
+            .filter(|d| *d != author)
+            .collect();
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let Shared { store, me, client } = &*shared;
+            if let Err(error) = sync::pull(client, store, *me, author).await {
+                debug!(author = %author.fmt_short(), %error, "pull failed");
+            }
+            for witness in witnesses {
+                if let Err(error) = sync::witness(client, store, *me, witness).await {
+                    debug!(witness = %witness.fmt_short(), %error, "witness exchange failed");
+                }
+            }
+            client.try_send(Command::SyncDone { peer: author });
+        });
+    }
+}

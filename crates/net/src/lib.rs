@@ -1,0 +1,279 @@
+//! The network of an Assure node (DESIGN.md §5): the composed libp2p
+//! behaviour, the sync protocol, and the one event loop that owns the swarm.
+//!
+//! The rest of the node talks to the loop through a cloneable [`Client`] over a
+//! bounded channel. Serving and pulling run as tasks beside the loop, so the
+//! loop itself only routes messages. What may be read is decided by
+//! `assure_access`; what is valid by `assure_model`; this crate moves data.
+#![deny(missing_docs)]
+
+mod behaviour;
+mod config;
+mod event_loop;
+mod peer;
+pub mod protocol;
+mod serve;
+mod sync;
+pub mod verify;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use assure_model::{Did, Keypair};
+use assure_store::{LogId, Store};
+use libp2p::Multiaddr;
+use libp2p::request_response::ResponseChannel;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+pub use behaviour::{Behaviour, CHECKPOINT_TOPIC};
+pub use config::{Config, Limits};
+pub use peer::{did, libp2p_keypair, peer_id};
+pub use protocol::{Request, Response};
+
+/// Commands queued for the event loop before senders wait.
+const COMMAND_QUEUE: usize = 256;
+/// Events kept for slow subscribers.
+const EVENT_QUEUE: usize = 1024;
+
+/// Why a network operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The event loop has stopped.
+    #[error("the network has shut down")]
+    Stopped,
+    /// The peer could not be reached or did not answer in time.
+    #[error("request to {peer} failed: {reason}")]
+    Request {
+        /// The organization asked.
+        peer: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The peer answered something the protocol does not allow.
+    #[error("protocol: {0}")]
+    Protocol(String),
+    /// Received data failed verification.
+    #[error("{0}")]
+    Rejected(#[from] verify::Rejected),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] assure_store::Error),
+    /// The swarm could not be built or could not listen.
+    #[error("network setup: {0}")]
+    Setup(String),
+}
+
+/// Something that happened on the network, for tests, logs and the API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Listening on an address.
+    Listening(Multiaddr),
+    /// Connected to an organization.
+    Connected(Did),
+    /// Disconnected from an organization.
+    Disconnected(Did),
+    /// A replica reached a new size.
+    Synced {
+        /// The log.
+        log: LogId,
+        /// Its new size.
+        size: u64,
+    },
+    /// An author equivocated; the replica is frozen.
+    Equivocation {
+        /// The log.
+        log: LogId,
+    },
+    /// An incident naming this organization arrived.
+    Incident {
+        /// Who reported it.
+        origin: Did,
+        /// The incident record.
+        record: String,
+    },
+    /// Data from a peer was refused.
+    Rejected {
+        /// The peer.
+        peer: Did,
+        /// Why.
+        reason: String,
+    },
+    /// A misbehaving peer was cut off.
+    CutOff {
+        /// The peer.
+        peer: Did,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A command for the event loop.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Dial {
+        peer: Did,
+        address: Multiaddr,
+    },
+    Request {
+        peer: Did,
+        request: Request,
+        reply: oneshot::Sender<Result<Response, Error>>,
+    },
+    Respond {
+        channel: ResponseChannel<Response>,
+        response: Response,
+    },
+    Notify {
+        log: LogId,
+        checkpoint: String,
+    },
+    GrantsChanged,
+    Listeners {
+        reply: oneshot::Sender<Vec<Multiaddr>>,
+    },
+    Peers {
+        reply: oneshot::Sender<Vec<Did>>,
+    },
+    Pull {
+        peer: Did,
+    },
+    SyncDone {
+        peer: Did,
+    },
+}
+
+/// A handle on the event loop. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Client {
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<Event>,
+}
+
+impl Client {
+    async fn send(&self, command: Command) -> Result<(), Error> {
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| Error::Stopped)
+    }
+
+    /// Connects to an organization at an address.
+    pub async fn dial(&self, peer: Did, address: Multiaddr) -> Result<(), Error> {
+        self.send(Command::Dial { peer, address }).await
+    }
+
+    /// Sends a request and waits for the answer.
+    pub async fn request(&self, peer: Did, request: Request) -> Result<Response, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Request {
+            peer,
+            request,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| Error::Stopped)?
+    }
+
+    /// Tells connected readers of `log` that it grew, so they pull at once.
+    pub async fn notify(&self, log: LogId, checkpoint: String) -> Result<(), Error> {
+        self.send(Command::Notify { log, checkpoint }).await
+    }
+
+    /// Grants changed: re-check every connected party now.
+    pub async fn grants_changed(&self) -> Result<(), Error> {
+        self.send(Command::GrantsChanged).await
+    }
+
+    /// Pulls from a connected author now.
+    pub async fn pull(&self, peer: Did) -> Result<(), Error> {
+        self.send(Command::Pull { peer }).await
+    }
+
+    /// The addresses the node listens on.
+    pub async fn listeners(&self) -> Result<Vec<Multiaddr>, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Listeners { reply }).await?;
+        answer.await.map_err(|_| Error::Stopped)
+    }
+
+    /// The organizations connected now.
+    pub async fn peers(&self) -> Result<Vec<Did>, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Peers { reply }).await?;
+        answer.await.map_err(|_| Error::Stopped)
+    }
+
+    /// Subscribes to events from now on.
+    pub fn events(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn emit(&self, event: Event) {
+        // No subscriber is fine: events are informational.
+        let _ = self.events.send(event);
+    }
+
+    pub(crate) fn try_send(&self, command: Command) {
+        if self.commands.try_send(command).is_err() {
+            tracing::warn!("network command queue full; command dropped");
+        }
+    }
+}
+
+/// The running network: its client and the task running the loop.
+#[must_use = "the network stops when its handle is dropped without join"]
+#[derive(Debug)]
+pub struct Network {
+    /// The handle to talk to the loop.
+    pub client: Client,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Network {
+    /// Builds the swarm, starts listening and connecting, and runs the loop
+    /// until `cancel` fires.
+    pub async fn spawn(
+        keypair: &Keypair,
+        store: Store,
+        config: Config,
+        cancel: CancellationToken,
+    ) -> Result<Self, Error> {
+        let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
+        let (events, _) = broadcast::channel(EVENT_QUEUE);
+        let client = Client { commands, events };
+        let mut event_loop =
+            event_loop::EventLoop::new(keypair, store, &config, client.clone(), receiver)?;
+        for address in &config.listen {
+            event_loop.listen(address.clone())?;
+        }
+        for (peer, address) in &config.bootstrap {
+            event_loop.dial(*peer, address.clone());
+        }
+        let task = tokio::spawn(event_loop.run(cancel));
+        Ok(Self { client, task })
+    }
+
+    /// Waits for the loop to finish after cancellation.
+    pub async fn join(self) {
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "network loop ended abnormally");
+        }
+    }
+}
+
+/// Pending outbound requests, keyed by libp2p's request id.
+pub(crate) type Pending =
+    HashMap<libp2p::request_response::OutboundRequestId, oneshot::Sender<Result<Response, Error>>>;
+
+/// Shared, read-mostly node facts the loop hands to its tasks.
+#[derive(Clone, Debug)]
+pub(crate) struct Shared {
+    pub(crate) store: Store,
+    pub(crate) me: Did,
+    pub(crate) client: Client,
+}
+
+pub(crate) type SharedRef = Arc<Shared>;

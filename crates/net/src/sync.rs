@@ -1,0 +1,262 @@
+//! Pulling from an author: offers, entries page by page, full verification,
+//! and the equivocation checks every member makes as a witness.
+
+use assure_log::{Blake3, SignedCheckpoint, verify_consistency};
+use assure_model::{Body, Did, Record};
+use assure_store::{Alert, Evidence, LogId, Store};
+use jiff::Timestamp;
+use tracing::{info, warn};
+
+use crate::protocol::{MAX_PAGE_ENTRIES, Offer, Request, Response, Witnessed, tag};
+use crate::serve::checked_note;
+use crate::{Client, Error, Event};
+
+/// Pulls every compartment `author` lets this node read.
+pub(crate) async fn pull(
+    client: &Client,
+    store: &Store,
+    me: Did,
+    author: Did,
+) -> Result<(), Error> {
+    let Response::Compartments(offers) = client.request(author, Request::Compartments).await?
+    else {
+        return Err(Error::Protocol("expected a list of compartments".into()));
+    };
+    for offer in offers {
+        if let Err(error) = pull_one(client, store, me, author, offer).await {
+            warn!(author = %author.fmt_short(), %error, "pull failed");
+            client.emit(Event::Rejected {
+                peer: author,
+                reason: error.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn pull_one(
+    client: &Client,
+    store: &Store,
+    me: Did,
+    author: Did,
+    offer: Offer,
+) -> Result<(), Error> {
+    let log = LogId {
+        origin: author,
+        compartment: offer.compartment.id,
+    };
+    let note = checked_note(log, &offer.checkpoint)
+        .ok_or_else(|| Error::Protocol("checkpoint not signed by its author".into()))?;
+    if store.evidence(log)?.is_some() {
+        return Ok(());
+    }
+    let (size, tree) = match store.log_state(log) {
+        Some(state) => (state.tree.len(), Some(state)),
+        None => (0, None),
+    };
+    let target = note.checkpoint().size();
+    if let Some(state) = &tree
+        && let Some(reason) = conflict(&state.tree, &state.checkpoint, &note)
+    {
+        return equivocation(client, store, log, &state.checkpoint, &note, &reason);
+    }
+    if tree.is_some() && target <= size {
+        return Ok(());
+    }
+    let mut received: Vec<(Vec<u8>, Record)> = Vec::new();
+    let mut from = size;
+    while from < target {
+        let max = (target - from).min(u64::from(MAX_PAGE_ENTRIES)) as u32;
+        let request = Request::Entries {
+            compartment: log.compartment,
+            from,
+            max,
+        };
+        let Response::Entries {
+            entries,
+            from: got_from,
+            ..
+        } = client.request(author, request).await?
+        else {
+            return Err(Error::Protocol("entries refused".into()));
+        };
+        if got_from != from || entries.is_empty() || entries.len() as u64 > target - from {
+            return Err(Error::Protocol("entries out of order".into()));
+        }
+        let count = entries.len() as u64;
+        let records = tokio::task::spawn_blocking(move || {
+            crate::verify::verify_entries(from, &entries, Timestamp::now())
+                .map(|records| (entries, records))
+        })
+        .await
+        .map_err(|e| Error::Protocol(e.to_string()))??;
+        received.extend(records.0.into_iter().map(String::into_bytes).zip(records.1));
+        from += count;
+    }
+    let notices = incident_notices(me, author, &received);
+    let stored = store.clone();
+    let compartment = offer.compartment.clone();
+    let appended = note.clone();
+    tokio::task::spawn_blocking(move || {
+        stored.append_replica(log, &compartment, &received, &appended)
+    })
+    .await
+    .map_err(|e| Error::Protocol(e.to_string()))??;
+    for alert in notices {
+        store.raise(&alert)?;
+        client.emit(Event::Incident {
+            origin: author,
+            record: alert.record.clone().unwrap_or_default(),
+        });
+    }
+    info!(author = %author.fmt_short(), compartment = %log.compartment.fmt_short(), size = target, "replicated");
+    client.emit(Event::Synced { log, size: target });
+    Ok(())
+}
+
+/// Why two validly signed checkpoints of one log cannot both be true, given the
+/// tree this node holds at `held`.
+fn conflict(
+    tree: &assure_log::Tree<Blake3>,
+    held: &SignedCheckpoint,
+    other: &SignedCheckpoint,
+) -> Option<String> {
+    let (mine, theirs) = (held.checkpoint(), other.checkpoint());
+    if theirs.size() == mine.size() && theirs.root() != mine.root() {
+        return Some(format!("two different roots at size {}", mine.size()));
+    }
+    if theirs.size() < mine.size() {
+        let ours_then = tree.root_at(theirs.size()).ok()?;
+        if ours_then != *theirs.root() {
+            return Some(format!(
+                "size {} does not match the history of size {}",
+                theirs.size(),
+                mine.size()
+            ));
+        }
+    }
+    None
+}
+
+fn equivocation(
+    client: &Client,
+    store: &Store,
+    log: LogId,
+    first: &SignedCheckpoint,
+    second: &SignedCheckpoint,
+    reason: &str,
+) -> Result<(), Error> {
+    let evidence = Evidence {
+        origin: log.origin_line(),
+        first: first.to_string(),
+        second: second.to_string(),
+        reason: reason.to_owned(),
+        detected_at: Timestamp::now(),
+    };
+    if store.freeze(log, &evidence)? {
+        warn!(origin = %log.origin, %reason, "equivocation: replica frozen");
+        client.emit(Event::Equivocation { log });
+    }
+    Ok(())
+}
+
+/// Alerts for incidents in `records` that name this organization as affected.
+fn incident_notices(me: Did, author: Did, records: &[(Vec<u8>, Record)]) -> Vec<Alert> {
+    records
+        .iter()
+        .filter_map(|(_, record)| match &record.predicate.body {
+            Body::Incident(incident) if incident.affected.contains(&me) => Some(Alert {
+                at: Timestamp::now(),
+                kind: "incident".into(),
+                origin: author.to_string(),
+                detail: format!(
+                    "{} reports a {} {} incident affecting us: {}",
+                    author.fmt_short(),
+                    incident.severity,
+                    incident.category,
+                    incident.summary
+                ),
+                record: Some(record.id.to_string()),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Asks `witness` what it knows of the replicas this node holds, and freezes
+/// any replica whose author showed the witness a conflicting history.
+pub(crate) async fn witness(
+    client: &Client,
+    store: &Store,
+    me: Did,
+    witness: Did,
+) -> Result<(), Error> {
+    let held: Vec<_> = store
+        .logs_summary()
+        .into_iter()
+        .filter(|s| s.log.origin != me)
+        .collect();
+    if held.is_empty() {
+        return Ok(());
+    }
+    let tags = held.iter().map(|s| tag(&s.log.origin_line())).collect();
+    let Response::Witness(answers) = client.request(witness, Request::Witness { tags }).await?
+    else {
+        return Err(Error::Protocol("expected a witness answer".into()));
+    };
+    for answer in answers {
+        let Some(summary) = held
+            .iter()
+            .find(|s| tag(&s.log.origin_line()) == answer.tag)
+        else {
+            continue;
+        };
+        check_witnessed(client, store, summary.log, &answer).await?;
+    }
+    Ok(())
+}
+
+async fn check_witnessed(
+    client: &Client,
+    store: &Store,
+    log: LogId,
+    answer: &Witnessed,
+) -> Result<(), Error> {
+    if let Some((first, second)) = &answer.evidence
+        && let (Some(a), Some(b)) = (checked_note(log, first), checked_note(log, second))
+        && a.checkpoint().size() == b.checkpoint().size()
+        && a.checkpoint().root() != b.checkpoint().root()
+    {
+        return equivocation(client, store, log, &a, &b, "evidence shared by a witness");
+    }
+    let (Some(state), Some(theirs)) = (store.log_state(log), checked_note(log, &answer.checkpoint))
+    else {
+        return Ok(());
+    };
+    if let Some(reason) = conflict(&state.tree, &state.checkpoint, &theirs) {
+        return equivocation(client, store, log, &state.checkpoint, &theirs, &reason);
+    }
+    let (mine, newer) = (state.checkpoint.checkpoint(), theirs.checkpoint());
+    if newer.size() > mine.size() && mine.size() > 0 {
+        // Ask the author to prove the newer head extends ours.
+        let request = Request::Consistency {
+            compartment: log.compartment,
+            old_size: mine.size(),
+            new_size: newer.size(),
+        };
+        if let Ok(Response::Consistency(proof)) = client.request(log.origin, request).await
+            && verify_consistency::<Blake3>(
+                mine.size(),
+                newer.size(),
+                mine.root(),
+                newer.root(),
+                &proof,
+            )
+            .is_err()
+        {
+            let reason = format!("size {} does not extend size {}", newer.size(), mine.size());
+            return equivocation(client, store, log, &state.checkpoint, &theirs, &reason);
+        }
+    }
+    Ok(())
+}

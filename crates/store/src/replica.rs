@@ -1,0 +1,163 @@
+//! Replicas of other organizations' logs, the equivocation evidence that
+//! freezes one, and the alerts a node raises.
+
+use assure_access::Compartment;
+use assure_log::{Blake3, SignedCheckpoint, Tree};
+use assure_model::Record;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::grants::{from_json, to_json};
+use crate::keys::LogId;
+use crate::logs::{LogState, Write};
+use crate::{Error, Store};
+
+/// Two validly signed checkpoints of one log that cannot both be true.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The log's origin line.
+    pub origin: String,
+    /// One checkpoint, as signed.
+    pub first: String,
+    /// The other, as signed.
+    pub second: String,
+    /// Why they conflict.
+    pub reason: String,
+    /// When this node learned of it.
+    pub detected_at: Timestamp,
+}
+
+/// Something the node's operator must know about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    /// When it was raised.
+    pub at: Timestamp,
+    /// `equivocation` or `incident`.
+    pub kind: String,
+    /// The organization concerned.
+    pub origin: String,
+    /// What happened, in plain words.
+    pub detail: String,
+    /// The record concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+}
+
+impl Store {
+    /// Appends verified entries to a replica (creating it on first use) and
+    /// adopts `note` as its checkpoint, atomically and durably.
+    ///
+    /// The caller has verified every envelope and the note's signature; the
+    /// store checks that the entries extend the replica to exactly the note's
+    /// size and root, and that the replica is not frozen.
+    pub fn append_replica(
+        &self,
+        log: LogId,
+        compartment: &Compartment,
+        entries: &[(Vec<u8>, Record)],
+        note: &SignedCheckpoint,
+    ) -> Result<(), Error> {
+        if self.evidence(log)?.is_some() {
+            return Err(Error::Frozen(log.origin_line()));
+        }
+        let mut state = self.state();
+        let existing = state.logs.get(&log);
+        let mut tree = existing.map(|s| s.tree.clone()).unwrap_or_default();
+        let mut write = Write::default();
+        for (bytes, record) in entries {
+            write.push(log, &mut tree, bytes, record);
+        }
+        let head = note.checkpoint();
+        if head.size() != tree.len() || *head.root() != tree.root() {
+            return Err(Error::RootMismatch {
+                origin: log.origin_line(),
+                size: head.size(),
+            });
+        }
+        write.checkpoint(log, note.clone());
+        if existing.is_none() {
+            write.compartment(log, compartment)?;
+        }
+        write.commit(&self.inner.trees)?;
+        self.flush()?;
+        write.index_into(&mut state.index)?;
+        state.logs.insert(
+            log,
+            LogState {
+                compartment: compartment.clone(),
+                tree,
+                checkpoint: note.clone(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Records equivocation evidence: the replica is frozen from now on, and an
+    /// alert is raised. Keeps the first evidence found for a log.
+    pub fn freeze(&self, log: LogId, evidence: &Evidence) -> Result<bool, Error> {
+        if self.evidence(log)?.is_some() {
+            return Ok(false);
+        }
+        self.inner
+            .trees
+            .evidence
+            .insert(log.to_bytes(), to_json(evidence)?)?;
+        self.raise(&Alert {
+            at: evidence.detected_at,
+            kind: "equivocation".into(),
+            origin: log.origin.to_string(),
+            detail: format!(
+                "{} signed two checkpoints of one log that cannot both be true ({}); the replica is frozen",
+                log.origin, evidence.reason
+            ),
+            record: None,
+        })?;
+        Ok(true)
+    }
+
+    /// The evidence that froze a log, if any.
+    pub fn evidence(&self, log: LogId) -> Result<Option<Evidence>, Error> {
+        self.inner
+            .trees
+            .evidence
+            .get(log.to_bytes())?
+            .map(|bytes| from_json(&bytes, "evidence"))
+            .transpose()
+    }
+
+    /// Every piece of evidence held, with its log.
+    pub fn all_evidence(&self) -> Result<Vec<(LogId, Evidence)>, Error> {
+        self.inner
+            .trees
+            .evidence
+            .iter()
+            .map(|kv| {
+                let (key, value) = kv?;
+                let log = LogId::from_bytes(&key).ok_or_else(|| Error::corrupt("evidence key"))?;
+                Ok((log, from_json(&value, "evidence")?))
+            })
+            .collect()
+    }
+
+    /// Raises an alert, durably.
+    pub fn raise(&self, alert: &Alert) -> Result<(), Error> {
+        let seq = self.inner.db.generate_id()?.to_be_bytes();
+        self.inner.trees.alerts.insert(seq, to_json(alert)?)?;
+        self.flush()
+    }
+
+    /// Every alert, oldest first.
+    pub fn alerts(&self) -> Result<Vec<Alert>, Error> {
+        self.inner
+            .trees
+            .alerts
+            .iter()
+            .map(|kv| from_json(&kv?.1, "alert"))
+            .collect()
+    }
+
+    /// The tree of a log held here, if any (own or replica).
+    pub fn tree(&self, log: LogId) -> Option<Tree<Blake3>> {
+        self.state().logs.get(&log).map(|s| s.tree.clone())
+    }
+}

@@ -1,0 +1,48 @@
+//! `assure run`: the long-lived node, until ctrl-c or SIGTERM.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use assure_net::Event;
+use assure_node::{Node, NodeConfig};
+use tracing_subscriber::EnvFilter;
+
+pub(super) fn run(config: &Path) -> Result<()> {
+    let config = NodeConfig::load(config)?;
+    let filter = EnvFilter::try_new(&config.log_level)
+        .with_context(|| format!("log level `{}` is not a tracing filter", config.log_level))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: NodeConfig) -> Result<()> {
+    let node = Node::spawn(config).await?;
+    let mut events = node.client().events();
+    let peer = assure_net::peer_id(&node.did());
+    println!("node {}", node.did());
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = terminate.recv() => break,
+            event = events.recv() => match event {
+                Ok(Event::Listening(address)) => println!("listening {address}/p2p/{peer}"),
+                Ok(Event::Synced { log, size }) => {
+                    println!("synced {} {} {size}", log.origin, log.compartment);
+                }
+                Ok(Event::Equivocation { log }) => println!("equivocation {}", log.origin),
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+        }
+    }
+    eprintln!("shutting down: network, then store");
+    node.shutdown().await
+}

@@ -1,0 +1,235 @@
+//! The node configuration file (TOML): parsed into a raw form that refuses
+//! unknown fields, then validated into what the node runs with.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assure_model::Did;
+use libp2p::Multiaddr;
+use serde::Deserialize;
+
+/// Why a configuration file was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{file}: {source}")]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML of the expected shape (the message names
+    /// the line, the field and what was expected).
+    #[error("{file}: {message}")]
+    Parse {
+        /// The file.
+        file: PathBuf,
+        /// toml's message.
+        message: String,
+    },
+    /// A field has a value that parses but is not acceptable.
+    #[error("{file}: field `{field}`: {expected}")]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// The field's path.
+        field: String,
+        /// What was expected.
+        expected: String,
+    },
+}
+
+/// The configuration file, as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    /// The node's data directory (relative to the config file's directory).
+    data_dir: Option<PathBuf>,
+    /// Multiaddrs to listen on, e.g. `/ip4/0.0.0.0/tcp/4001`.
+    #[serde(default)]
+    listen: Vec<String>,
+    /// Peers to connect to at start.
+    #[serde(default)]
+    bootstrap: Vec<RawPeer>,
+    /// Organizations whose accreditation records this node accepts.
+    #[serde(default)]
+    trust_anchors: Vec<String>,
+    /// How often to pull from connected authors without a notice.
+    #[serde(default, with = "humantime_serde")]
+    poll_interval: Option<Duration>,
+    /// Network limits.
+    #[serde(default)]
+    limits: RawLimits,
+    /// Logging.
+    #[serde(default)]
+    log: RawLog,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPeer {
+    /// The peer's DID.
+    did: String,
+    /// Its multiaddr.
+    address: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_connections: Option<u32>,
+    max_connections_per_peer: Option<u32>,
+    max_request_bytes: Option<u64>,
+    max_response_bytes: Option<u64>,
+    requests_per_second: Option<u32>,
+    #[serde(default, with = "humantime_serde")]
+    request_timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    idle_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    /// A tracing filter such as `info` or `assure_net=debug`.
+    level: Option<String>,
+}
+
+/// The validated configuration a node runs with.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// The network settings.
+    pub net: assure_net::Config,
+    /// Trusted accreditation issuers.
+    pub trust_anchors: Vec<Did>,
+    /// The tracing filter.
+    pub log_level: String,
+}
+
+impl NodeConfig {
+    /// A working development configuration for `data_dir`: listens on a
+    /// random loopback port, no bootstrap peers.
+    pub fn development(data_dir: &Path) -> Self {
+        Self {
+            data_dir: data_dir.to_owned(),
+            net: assure_net::Config {
+                listen: vec![
+                    "/ip4/127.0.0.1/tcp/0"
+                        .parse()
+                        .unwrap_or_else(|_| Multiaddr::empty()),
+                ],
+                ..assure_net::Config::default()
+            },
+            trust_anchors: Vec::new(),
+            log_level: "info".into(),
+        }
+    }
+
+    /// Reads and validates a configuration file.
+    pub fn load(file: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+            file: file.to_owned(),
+            source,
+        })?;
+        Self::parse(file, &text)
+    }
+
+    /// Validates configuration text; `file` names it in errors and anchors a
+    /// relative data directory.
+    pub fn parse(file: &Path, text: &str) -> Result<Self, ConfigError> {
+        let raw: Raw = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            file: file.to_owned(),
+            message: e.to_string(),
+        })?;
+        let invalid = |field: String, expected: &str| ConfigError::Invalid {
+            file: file.to_owned(),
+            field,
+            expected: expected.to_owned(),
+        };
+        let base = file.parent().unwrap_or(Path::new("."));
+        let data_dir = base.join(raw.data_dir.unwrap_or_else(|| PathBuf::from("assure-data")));
+        let listen = raw
+            .listen
+            .iter()
+            .enumerate()
+            .map(|(n, a)| {
+                a.parse().map_err(|_| {
+                    invalid(
+                        format!("listen[{n}]"),
+                        "a multiaddr such as /ip4/0.0.0.0/tcp/4001",
+                    )
+                })
+            })
+            .collect::<Result<Vec<Multiaddr>, _>>()?;
+        let mut bootstrap = Vec::new();
+        for (n, peer) in raw.bootstrap.iter().enumerate() {
+            let did = peer.did.parse().map_err(|_| {
+                invalid(format!("bootstrap[{n}].did"), "a did:key:z6Mk… identifier")
+            })?;
+            let address = peer.address.parse().map_err(|_| {
+                invalid(
+                    format!("bootstrap[{n}].address"),
+                    "a multiaddr such as /ip4/10.0.0.2/tcp/4001",
+                )
+            })?;
+            bootstrap.push((did, address));
+        }
+        let trust_anchors = raw
+            .trust_anchors
+            .iter()
+            .enumerate()
+            .map(|(n, d)| {
+                d.parse().map_err(|_| {
+                    invalid(format!("trust_anchors[{n}]"), "a did:key:z6Mk… identifier")
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let defaults = assure_net::Limits::default();
+        let l = raw.limits;
+        let limits = assure_net::Limits {
+            max_connections: l.max_connections.unwrap_or(defaults.max_connections),
+            max_connections_per_peer: l
+                .max_connections_per_peer
+                .unwrap_or(defaults.max_connections_per_peer),
+            max_request_bytes: l.max_request_bytes.unwrap_or(defaults.max_request_bytes),
+            max_response_bytes: l.max_response_bytes.unwrap_or(defaults.max_response_bytes),
+            requests_per_second: l
+                .requests_per_second
+                .unwrap_or(defaults.requests_per_second),
+            request_timeout: l.request_timeout.unwrap_or(defaults.request_timeout),
+            idle_timeout: l.idle_timeout.unwrap_or(defaults.idle_timeout),
+            ..defaults
+        };
+        if limits.max_connections == 0 || limits.max_connections_per_peer == 0 {
+            return Err(invalid("limits.max_connections".into(), "at least 1"));
+        }
+        if limits.max_response_bytes < 5 * 1024 * 1024 {
+            return Err(invalid(
+                "limits.max_response_bytes".into(),
+                "at least 5 MiB (one page of entries)",
+            ));
+        }
+        if limits.requests_per_second == 0 {
+            return Err(invalid("limits.requests_per_second".into(), "at least 1"));
+        }
+        let poll_interval = raw.poll_interval.unwrap_or(Duration::from_secs(30));
+        if poll_interval < Duration::from_millis(100) {
+            return Err(invalid("poll_interval".into(), "at least 100ms"));
+        }
+        Ok(Self {
+            data_dir,
+            net: assure_net::Config {
+                listen,
+                bootstrap,
+                limits,
+                poll_interval,
+            },
+            trust_anchors,
+            log_level: raw.log.level.unwrap_or_else(|| "info".into()),
+        })
+    }
+}

@@ -1,0 +1,13 @@
+//! The Assure node: configuration, the data directory, publishing rules shared
+//! by the CLI and the running node, and [`Node`], which wires the store and
+//! the network together and shuts them down in order. The `assure` binary is
+//! a thin command line over this library; integration tests build nodes with
+//! the same [`Node::spawn`].
+
+pub mod config;
+pub mod datadir;
+pub mod node;
+pub mod publish;
+
+pub use config::{ConfigError, NodeConfig};
+pub use node::Node;

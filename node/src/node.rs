@@ -1,0 +1,128 @@
+//! A running node: the store, the network, and their orderly shutdown.
+
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use assure_access::Grant;
+use assure_model::{Did, Keypair, Record};
+use assure_net::{Client, Network};
+use assure_store::{Appended, LogId, Store};
+use jiff::Timestamp;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::NodeConfig;
+use crate::datadir::DataDir;
+
+/// A running node. Dropping it without [`Node::shutdown`] stops the network
+/// when the runtime ends; call `shutdown` to stop in order.
+#[must_use = "call shutdown to stop the node in order"]
+#[derive(Debug)]
+pub struct Node {
+    keypair: Arc<Keypair>,
+    store: Store,
+    network: Network,
+    cancel: CancellationToken,
+}
+
+impl Node {
+    /// Opens the data directory (identity and store, checking every log) and
+    /// starts the network.
+    pub async fn spawn(config: NodeConfig) -> Result<Self> {
+        let dir = DataDir::new(&config.data_dir);
+        let keypair = Arc::new(dir.keypair()?);
+        let store = tokio::task::spawn_blocking(move || dir.store()).await??;
+        let cancel = CancellationToken::new();
+        let network = Network::spawn(&keypair, store.clone(), config.net, cancel.clone())
+            .await
+            .context("starting the network")?;
+        info!(did = %keypair.did(), "node running");
+        Ok(Self {
+            keypair,
+            store,
+            network,
+            cancel,
+        })
+    }
+
+    /// This organization.
+    pub fn did(&self) -> Did {
+        self.keypair.did()
+    }
+
+    /// The organization's key, for signing.
+    pub fn keypair(&self) -> &Keypair {
+        &self.keypair
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The network client.
+    pub fn client(&self) -> &Client {
+        &self.network.client
+    }
+
+    /// Appends signed records (placed by [`crate::publish::place`]) durably,
+    /// then tells connected readers of each compartment touched.
+    pub async fn publish(
+        &self,
+        compartment: &str,
+        records: Vec<(Vec<u8>, Record)>,
+    ) -> Result<Vec<Appended>> {
+        let (store, keypair, name) = (
+            self.store.clone(),
+            self.keypair.clone(),
+            compartment.to_owned(),
+        );
+        let appended = tokio::task::spawn_blocking(move || -> Result<Vec<Appended>> {
+            let now = Timestamp::now();
+            let entries = crate::publish::place(&store, &keypair, &name, records, now)?;
+            Ok(store.append(&keypair, &entries, now)?)
+        })
+        .await??;
+        let mut logs: Vec<LogId> = appended.iter().map(|a| a.location.log).collect();
+        logs.dedup();
+        for log in logs {
+            if let Some(state) = self.store.log_state(log) {
+                self.network
+                    .client
+                    .notify(log, state.checkpoint.to_string())
+                    .await?;
+            }
+        }
+        Ok(appended)
+    }
+
+    /// Stores a grant (new, changed or revoked) and applies it to open
+    /// connections at once.
+    pub async fn put_grant(&self, grant: Grant, change: &str) -> Result<()> {
+        let (store, change) = (self.store.clone(), change.to_owned());
+        tokio::task::spawn_blocking(move || store.put_grant(&grant, &change, Timestamp::now()))
+            .await??;
+        self.network.client.grants_changed().await?;
+        Ok(())
+    }
+
+    /// Revokes a party's grant now.
+    pub async fn revoke(&self, party: Did) -> Result<()> {
+        let grant = self
+            .store
+            .grant(&party)?
+            .with_context(|| format!("{party} holds no grant"))?;
+        self.put_grant(grant.revoke(Timestamp::now()), "revoked")
+            .await
+    }
+
+    /// Stops in order: the network loop first, then a final flush of the store.
+    pub async fn shutdown(self) -> Result<()> {
+        self.cancel.cancel();
+        self.network.join().await;
+        let store = self.store;
+        tokio::task::spawn_blocking(move || store.flush()).await??;
+        info!("node stopped");
+        Ok(())
+    }
+}

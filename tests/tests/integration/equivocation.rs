@@ -1,0 +1,1 @@
+//! Test 4: an author that shows two histories is caught.
