@@ -10,7 +10,8 @@ use libp2p::{
 };
 
 use crate::Config;
-use crate::protocol::{PROTOCOL, Request, Response};
+use crate::codec::Codec;
+use crate::protocol::PROTOCOL;
 
 /// The gossipsub topic for checkpoints of `public` compartments.
 pub const CHECKPOINT_TOPIC: &str = "assure/checkpoints/1";
@@ -28,7 +29,7 @@ pub struct Behaviour {
     /// Keeps connections alive and measures round trips.
     pub ping: ping::Behaviour,
     /// The sync protocol.
-    pub sync: request_response::cbor::Behaviour<Request, Response>,
+    pub sync: request_response::Behaviour<Codec>,
     /// Checkpoints of public compartments.
     pub gossip: gossipsub::Behaviour,
     /// Finding peers by id in larger networks.
@@ -47,9 +48,7 @@ impl Behaviour {
             .with_max_established(Some(limits.max_connections))
             .with_max_established_per_peer(Some(limits.max_connections_per_peer))
             .with_max_pending_incoming(Some(limits.max_connections));
-        let codec = request_response::cbor::codec::Codec::default()
-            .set_request_size_maximum(limits.max_request_bytes)
-            .set_response_size_maximum(limits.max_response_bytes);
+        let codec = Codec::new(limits.max_request_bytes, limits.max_response_bytes);
         let sync = request_response::Behaviour::with_codec(
             codec,
             [(StreamProtocol::new(PROTOCOL), ProtocolSupport::Full)],

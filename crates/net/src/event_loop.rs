@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::behaviour::{Behaviour, BehaviourEvent, CHECKPOINT_TOPIC};
+use crate::codec::Inbound;
 use crate::protocol::{Request, Response};
 use crate::serve::{FollowUp, answer, checked_note};
 use crate::{Client, Command, Config, Error, Event, Pending, Shared, SharedRef, peer, sync};
@@ -145,7 +146,7 @@ impl EventLoop {
                     .swarm
                     .behaviour_mut()
                     .sync
-                    .send_request(&peer::peer_id(&peer), request);
+                    .send_request(&peer::peer_id(&peer), Inbound::Request(request));
                 self.pending.insert(id, reply);
             }
             Command::Respond { channel, response } => {
@@ -194,9 +195,14 @@ impl EventLoop {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established: 0,
+                num_established,
+                cause,
                 ..
             } => {
+                debug!(%peer_id, ?cause, "connection closed");
+                if num_established > 0 {
+                    return;
+                }
                 if let Some(did) = peer::did(&peer_id) {
                     self.shared.client.emit(Event::Disconnected(did));
                 }
@@ -222,7 +228,7 @@ impl EventLoop {
         }
     }
 
-    fn handle_sync(&mut self, event: request_response::Event<Request, Response>) {
+    fn handle_sync(&mut self, event: request_response::Event<Inbound, Response>) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
                 Message::Request {
@@ -266,11 +272,23 @@ impl EventLoop {
     fn handle_request(
         &mut self,
         peer: PeerId,
-        request: Request,
+        request: Inbound,
         channel: ResponseChannel<Response>,
     ) {
         let Some(party) = peer::did(&peer) else {
             return;
+        };
+        let request = match request {
+            Inbound::Request(request) => request,
+            Inbound::Malformed(reason) => {
+                self.strike(peer, MALFORMED_STRIKES, &reason);
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, Response::Refused(reason));
+                return;
+            }
         };
         if !self.take_token(peer) {
             self.strike(peer, 1, "rate limit exceeded");
@@ -306,11 +324,13 @@ impl EventLoop {
                     (Response::Refused("internal error".into()), FollowUp::None)
                 }
             };
-            shared
+            // Tasks wait for room in the queue: a reply is never dropped.
+            let _ = shared
                 .client
-                .try_send(Command::Respond { channel, response });
+                .send(Command::Respond { channel, response })
+                .await;
             if follow_up == FollowUp::Pull {
-                shared.client.try_send(Command::Pull { peer: party });
+                let _ = shared.client.send(Command::Pull { peer: party }).await;
             }
         });
     }
@@ -386,7 +406,7 @@ impl EventLoop {
                 .swarm
                 .behaviour_mut()
                 .sync
-                .send_request(&peer_id, request);
+                .send_request(&peer_id, Inbound::Request(request));
             let (reply, _) = tokio::sync::oneshot::channel();
             self.pending.insert(id, reply);
         }
@@ -450,12 +470,8 @@ impl EventLoop {
             return;
         }
         self.syncing.insert(author, false);
-        let witnesses: Vec<Did> = self
-            .swarm
-            .connected_peers()
-            .filter_map(peer::did)
-            .filter(|d| *d != author)
-            .collect();
+        // Every connected peer is asked as a witness, the author included.
+        let witnesses: Vec<Did> = self.swarm.connected_peers().filter_map(peer::did).collect();
         let shared = self.shared.clone();
         tokio::spawn(async move {
             let Shared { store, me, client } = &*shared;
@@ -467,7 +483,7 @@ impl EventLoop {
                     debug!(witness = %witness.fmt_short(), %error, "witness exchange failed");
                 }
             }
-            client.try_send(Command::SyncDone { peer: author });
+            let _ = client.send(Command::SyncDone { peer: author }).await;
         });
     }
 }

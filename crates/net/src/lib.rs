@@ -7,7 +7,10 @@
 //! `assure_access`; what is valid by `assure_model`; this crate moves data.
 #![deny(missing_docs)]
 
+// The derived `BehaviourEvent` has one undocumented variant per field.
+#[allow(missing_docs)]
 mod behaviour;
+mod codec;
 mod config;
 mod event_loop;
 mod peer;
@@ -26,7 +29,8 @@ use libp2p::request_response::ResponseChannel;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-pub use behaviour::{Behaviour, CHECKPOINT_TOPIC};
+pub use behaviour::{Behaviour, BehaviourEvent, CHECKPOINT_TOPIC};
+pub use codec::{Codec, Inbound};
 pub use config::{Config, Limits};
 pub use peer::{did, libp2p_keypair, peer_id};
 pub use protocol::{Request, Response};
@@ -153,7 +157,7 @@ pub struct Client {
 }
 
 impl Client {
-    async fn send(&self, command: Command) -> Result<(), Error> {
+    pub(crate) async fn send(&self, command: Command) -> Result<(), Error> {
         self.commands
             .send(command)
             .await
@@ -214,12 +218,6 @@ impl Client {
     pub(crate) fn emit(&self, event: Event) {
         // No subscriber is fine: events are informational.
         let _ = self.events.send(event);
-    }
-
-    pub(crate) fn try_send(&self, command: Command) {
-        if self.commands.try_send(command).is_err() {
-            tracing::warn!("network command queue full; command dropped");
-        }
     }
 }
 

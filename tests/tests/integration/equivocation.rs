@@ -1,1 +1,100 @@
-//! Test 4: an author that shows two histories is caught.
+//! Test 4: an author that shows one history to one partner and another to a
+//! second partner is caught by both, and by a third member once the evidence
+//! is shared.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use assure_access::{Clearance, Role};
+use assure_model::Keypair;
+use assure_net::Event;
+use assure_node::datadir::DataDir;
+use assure_tests::{TestNode, control, wait};
+use jiff::Timestamp;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_equivocating_author_is_detected_and_the_evidence_spreads() {
+    // One organization key, two data directories with the same compartments:
+    // the author runs two nodes and tells each a different story.
+    let temp = Arc::new(tempfile::tempdir().unwrap());
+    let (dir1, dir2) = (temp.path().join("author-1"), temp.path().join("author-2"));
+    DataDir::new(&dir1)
+        .init("Author", &Keypair::from_seed([40; 32]), Timestamp::now())
+        .unwrap();
+    copy_dir(&dir1, &dir2);
+    let author1 = TestNode::spawn(Keypair::from_seed([40; 32]), dir1, temp.clone()).await;
+    let author2 = TestNode::spawn(Keypair::from_seed([40; 32]), dir2, temp.clone()).await;
+    let mut b = TestNode::start(41, "b").await;
+    let mut c = TestNode::start(42, "c").await;
+    let mut d = TestNode::start(43, "d").await;
+    for party in [b.did(), d.did()] {
+        author1
+            .grant(party, Clearance::Partner, &[Role::Customer])
+            .await;
+    }
+    author2
+        .grant(c.did(), Clearance::Partner, &[Role::Customer])
+        .await;
+    author1.publish("partners", &[control(1)]).await;
+    author2.publish("partners", &[control(2)]).await;
+    let log = author1.log("partners");
+    assert_eq!(log, author2.log("partners"));
+
+    b.connect(&author1).await;
+    c.connect(&author2).await;
+    b.wait_synced(log, 1).await;
+    c.wait_synced(log, 1).await;
+
+    // B and C compare notes as witnesses.
+    b.connect(&c).await;
+    wait(
+        &mut b.events,
+        |e| matches!(e, Event::Equivocation { log: l } if *l == log),
+    )
+    .await;
+    wait(
+        &mut c.events,
+        |e| matches!(e, Event::Equivocation { log: l } if *l == log),
+    )
+    .await;
+
+    // D holds author 1's story; B shares the evidence with it.
+    d.connect(&author1).await;
+    d.wait_synced(log, 1).await;
+    assert!(d.node().store().evidence(log).unwrap().is_none());
+    d.connect(&b).await;
+    wait(
+        &mut d.events,
+        |e| matches!(e, Event::Equivocation { log: l } if *l == log),
+    )
+    .await;
+
+    for member in [&b, &c, &d] {
+        let store = member.node().store();
+        let evidence = store.evidence(log).unwrap().expect("evidence kept");
+        assert_ne!(evidence.first, evidence.second);
+        assert!(
+            store
+                .alerts()
+                .unwrap()
+                .iter()
+                .any(|a| a.kind == "equivocation")
+        );
+    }
+    for mut node in [author1, author2, b, c, d] {
+        node.stop().await;
+    }
+}

@@ -3,5 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod equivocation;
+mod incidents;
 mod need_to_know;
 mod replication;
+mod rogue;

@@ -64,3 +64,65 @@ async fn a_late_joiner_gets_the_whole_history_and_a_restarted_node_resumes() {
     assert!(a == c && b == c, "replicas hold the author's bytes");
     net.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_in_the_middle_of_a_sync_stops_serving_at_once() {
+    use assure_net::{Event, Request, Response};
+    use assure_tests::wait;
+
+    let mut net = TestNet::new(2, 60).await;
+    let member = net.nodes[1].did();
+    net.nodes[0]
+        .grant(member, Clearance::Partner, &[Role::Customer])
+        .await;
+    let batch: Vec<String> = (0..2000).map(control).collect();
+    net.nodes[0].publish("partners", &batch).await;
+    let partners = net.nodes[0].log("partners");
+    let author = net.nodes[0].did();
+    let mut author_events = net.nodes[0].node().client().events();
+    net.nodes[1].connect(&net.nodes[0]).await;
+
+    // The member has its first page...
+    let client = net.nodes[1].node().client().clone();
+    let first = Request::Entries {
+        compartment: partners.compartment,
+        from: 0,
+        max: 512,
+    };
+    let Response::Entries { entries, .. } = client.request(author, first).await.unwrap() else {
+        panic!("first page refused")
+    };
+    assert_eq!(entries.len(), 512);
+
+    // ...then its grant is revoked: its connection closes within a second.
+    let revoked_at = jiff::Timestamp::now();
+    net.nodes[0].node().revoke(member).await.unwrap();
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        wait(
+            &mut author_events,
+            |e| matches!(e, Event::Disconnected(d) if *d == member),
+        ),
+    )
+    .await;
+    assert!(closed.is_ok(), "connection not closed within one second");
+
+    // Nothing more is served: the next page is refused, and the member is blocked.
+    let next = Request::Entries {
+        compartment: partners.compartment,
+        from: 512,
+        max: 512,
+    };
+    let after = client.request(author, next).await;
+    assert!(
+        !matches!(after, Ok(Response::Entries { .. })),
+        "served after revocation"
+    );
+    let disclosures = net.nodes[0].node().store().disclosures(0, 10_000).unwrap();
+    assert!(
+        disclosures
+            .iter()
+            .all(|d| d.party != member || d.at <= revoked_at)
+    );
+    net.stop().await;
+}
