@@ -6,6 +6,8 @@
 
 mod bad_input;
 mod common;
+mod config;
 mod crash;
 mod export;
+mod network;
 mod walkthrough;

@@ -1,0 +1,65 @@
+//! The configuration file: the example parses, and a wrong file is refused
+//! with the file, the field and what was expected.
+
+use std::path::Path;
+
+use assure_node::NodeConfig;
+
+fn parse(text: &str) -> Result<NodeConfig, String> {
+    NodeConfig::parse(Path::new("/etc/assure/node.toml"), text).map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_documented_example_parses() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/node.example.toml");
+    let config = NodeConfig::load(&file).unwrap();
+    assert_eq!(config.net.listen.len(), 1);
+    assert_eq!(config.net.limits.requests_per_second, 50);
+    assert!(config.data_dir.ends_with("config/../assure-data"));
+}
+
+#[test]
+fn wrong_files_are_refused_with_file_field_and_expectation() {
+    let cases = [
+        ("listen = [\"not an address\"]", "listen[0]", "multiaddr"),
+        ("lisen = []", "unknown field `lisen`", "expected one of"),
+        ("poll_interval = \"soon\"", "poll_interval", ""),
+        ("poll_interval = \"1ms\"", "poll_interval", "at least 100ms"),
+        ("[limits]\nmax_connections = -1", "max_connections", ""),
+        (
+            "[limits]\nmax_response_bytes = 1024",
+            "limits.max_response_bytes",
+            "at least 5 MiB",
+        ),
+        (
+            "[limits]\nrequests_per_second = 0",
+            "requests_per_second",
+            "at least 1",
+        ),
+        (
+            "[[bootstrap]]\ndid = \"did:web:x\"\naddress = \"/ip4/127.0.0.1/tcp/1\"",
+            "bootstrap[0].did",
+            "did:key",
+        ),
+        (
+            "[[bootstrap]]\ndid = \"did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK\"",
+            "address",
+            "missing field",
+        ),
+        ("trust_anchors = [\"alice\"]", "trust_anchors[0]", "did:key"),
+        ("[log]\nlevel = 3", "level", "invalid type"),
+    ];
+    for (text, field, expected) in cases {
+        let error = parse(text).expect_err(text);
+        assert!(error.starts_with("/etc/assure/node.toml"), "{error}");
+        assert!(error.contains(field), "`{field}` not in: {error}");
+        assert!(error.contains(expected), "`{expected}` not in: {error}");
+    }
+}
+
+#[test]
+fn an_empty_file_is_a_working_configuration() {
+    let config = parse("").unwrap();
+    assert_eq!(config.data_dir, Path::new("/etc/assure/assure-data"));
+    assert!(config.net.bootstrap.is_empty());
+}

@@ -1,0 +1,168 @@
+//! Test 9: five organizations run the real `assure run` binary from config
+//! files on 127.0.0.1 and replicate what each may read.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use crate::common::{Node, example};
+
+/// A running `assure run` process and the lines it prints.
+struct Running {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+impl Running {
+    fn start(node: &Node, config: &str) -> Self {
+        let path = node.file("node.toml", config);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_assure"))
+            .args(["run", "--config", &path])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (send, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// Waits (at most 30 s) for a printed line containing every word.
+    fn wait_for(&self, words: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) if words.iter().all(|w| line.contains(w)) => return line,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        panic!("no line with {words:?} within 30 s");
+    }
+
+    /// Stops with SIGTERM and expects a clean exit.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "assure run exited with {status}");
+    }
+}
+
+fn config(node: &Node, bootstrap: Option<(&str, &str)>) -> String {
+    let mut text = format!(
+        "data_dir = \"{}\"\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\npoll_interval = \"1s\"\n",
+        node.data().display()
+    );
+    if let Some((did, address)) = bootstrap {
+        text += &format!("[[bootstrap]]\ndid = \"{did}\"\naddress = \"{address}\"\n");
+    }
+    text
+}
+
+fn compartment_id(node: &Node, label: &str) -> String {
+    let listed: serde_json::Value =
+        serde_json::from_str(&node.ok(&["compartments", "--json"])).unwrap();
+    let found = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["label"] == label)
+        .unwrap();
+    found["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn five_processes_replicate_from_config_files_under_need_to_know() {
+    let (author, author_did) = Node::init("Manufacturer");
+    let members: Vec<(Node, String)> = ["Supplier", "Logistics", "Auditor", "Outsider"]
+        .iter()
+        .map(|n| Node::init(n))
+        .collect();
+    for (_, did) in &members[..3] {
+        author.ok(&[
+            "grant",
+            "add",
+            did,
+            "--role",
+            "supplier",
+            "--basis",
+            "MSA-2026-1",
+        ]);
+    }
+    author.ok(&[
+        "publish",
+        &example("scope.toml"),
+        &example("control-cyber.toml"),
+        "--compartment",
+        "partners",
+    ]);
+    author.ok(&[
+        "publish",
+        &example("profile.toml"),
+        "--compartment",
+        "public",
+    ]);
+    let (partners, public) = (
+        compartment_id(&author, "partners"),
+        compartment_id(&author, "public"),
+    );
+
+    let running_author = Running::start(&author, &config(&author, None));
+    let line = running_author.wait_for(&["listening", "/ip4/127.0.0.1/tcp/"]);
+    let address = line.trim_start_matches("listening ").to_owned();
+    let running: Vec<Running> = members
+        .iter()
+        .map(|(node, _)| Running::start(node, &config(node, Some((&author_did, &address)))))
+        .collect();
+    for member in &running[..3] {
+        member.wait_for(&["synced", &author_did, &partners, " 2"]);
+    }
+    running[3].wait_for(&["synced", &author_did, &public, " 1"]);
+    for member in running {
+        member.stop();
+    }
+    running_author.stop();
+
+    // After an orderly shutdown the stores open and hold exactly what was allowed.
+    for (node, _) in &members[..3] {
+        let records: serde_json::Value =
+            serde_json::from_str(&node.ok(&["records", "--json"])).unwrap();
+        assert_eq!(
+            records.as_array().unwrap().len(),
+            3,
+            "two partners records and one public"
+        );
+        node.ok(&["log", "verify"]);
+    }
+    let outsider = &members[3].0;
+    let records: serde_json::Value =
+        serde_json::from_str(&outsider.ok(&["records", "--json"])).unwrap();
+    assert_eq!(
+        records.as_array().unwrap().len(),
+        1,
+        "the outsider holds the public record only"
+    );
+    let disclosures: serde_json::Value =
+        serde_json::from_str(&author.ok(&["disclosures", "--json"])).unwrap();
+    assert_eq!(
+        disclosures.as_array().unwrap().len(),
+        3,
+        "one partners range per member"
+    );
+}
