@@ -36,7 +36,7 @@ impl Default for Limits {
             max_request_bytes: 64 * 1024,
             max_response_bytes: 8 * 1024 * 1024,
             max_gossip_bytes: 16 * 1024,
-            requests_per_second: 50,
+            requests_per_second: 200,
             request_timeout: Duration::from_secs(30),
             max_concurrent_streams: 32,
             idle_timeout: Duration::from_secs(60),

@@ -4,6 +4,7 @@
 use assure_log::{Blake3, SignedCheckpoint, verify_consistency};
 use assure_model::{Body, Did, Record};
 use assure_store::{Alert, Evidence, LogId, Store};
+use futures::{StreamExt as _, TryStreamExt as _};
 use jiff::Timestamp;
 use tracing::{info, warn};
 
@@ -63,36 +64,17 @@ async fn pull_one(
     if tree.is_some() && target <= size {
         return Ok(());
     }
-    let mut received: Vec<(Vec<u8>, Record)> = Vec::new();
-    let mut from = size;
-    while from < target {
-        let max = (target - from).min(u64::from(MAX_PAGE_ENTRIES)) as u32;
-        let request = Request::Entries {
-            compartment: log.compartment,
-            from,
-            max,
-        };
-        let Response::Entries {
-            entries,
-            from: got_from,
-            ..
-        } = client.request(author, request).await?
-        else {
-            return Err(Error::Protocol("entries refused".into()));
-        };
-        if got_from != from || entries.is_empty() || entries.len() as u64 > target - from {
-            return Err(Error::Protocol("entries out of order".into()));
-        }
-        let count = entries.len() as u64;
-        let records = tokio::task::spawn_blocking(move || {
-            crate::verify::verify_entries(from, &entries, Timestamp::now())
-                .map(|records| (entries, records))
-        })
-        .await
-        .map_err(|e| Error::Protocol(e.to_string()))??;
-        received.extend(records.0.into_iter().map(String::into_bytes).zip(records.1));
-        from += count;
-    }
+    // Pages are fetched and verified a few at a time, in order.
+    let ranges: Vec<(u64, u64)> = (size..target)
+        .step_by(MAX_PAGE_ENTRIES as usize)
+        .map(|from| (from, (target - from).min(u64::from(MAX_PAGE_ENTRIES))))
+        .collect();
+    let pages: Vec<Vec<(Vec<u8>, Record)>> = futures::stream::iter(ranges)
+        .map(|(from, count)| fetch_range(client, author, log, from, count))
+        .buffered(PAGES_IN_FLIGHT)
+        .try_collect()
+        .await?;
+    let received: Vec<(Vec<u8>, Record)> = pages.into_iter().flatten().collect();
     let notices = incident_notices(me, author, &received);
     let stored = store.clone();
     let compartment = offer.compartment.clone();
@@ -112,6 +94,54 @@ async fn pull_one(
     info!(author = %author.fmt_short(), compartment = %log.compartment.fmt_short(), size = target, "replicated");
     client.emit(Event::Synced { log, size: target });
     Ok(())
+}
+
+/// Page requests in flight to one author during a pull.
+const PAGES_IN_FLIGHT: usize = 4;
+
+/// Fetches and verifies entries `from..from + count`, in as many pages as the
+/// author's size cap needs.
+async fn fetch_range(
+    client: &Client,
+    author: Did,
+    log: LogId,
+    mut from: u64,
+    count: u64,
+) -> Result<Vec<(Vec<u8>, Record)>, Error> {
+    let end = from + count;
+    let mut out = Vec::with_capacity(count as usize);
+    let mut backoff = 0;
+    while from < end {
+        let max = (end - from).min(u64::from(MAX_PAGE_ENTRIES)) as u32;
+        let request = Request::Entries {
+            compartment: log.compartment,
+            from,
+            max,
+        };
+        let (entries, got_from) = match client.request(author, request).await? {
+            Response::Entries { entries, from, .. } => (entries, from),
+            Response::Refused(reason) if reason.contains("rate limit") && backoff < 5 => {
+                // Slow down rather than fail: the author is busy, not refusing.
+                backoff += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100 << backoff)).await;
+                continue;
+            }
+            _ => return Err(Error::Protocol("entries refused".into())),
+        };
+        if got_from != from || entries.is_empty() || entries.len() as u64 > end - from {
+            return Err(Error::Protocol("entries out of order".into()));
+        }
+        let got = entries.len() as u64;
+        let (entries, records) = tokio::task::spawn_blocking(move || {
+            crate::verify::verify_entries(from, &entries, Timestamp::now())
+                .map(|records| (entries, records))
+        })
+        .await
+        .map_err(|e| Error::Protocol(e.to_string()))??;
+        out.extend(entries.into_iter().map(String::into_bytes).zip(records));
+        from += got;
+    }
+    Ok(out)
 }
 
 /// Why two validly signed checkpoints of one log cannot both be true, given the

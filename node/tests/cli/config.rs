@@ -14,7 +14,7 @@ fn the_documented_example_parses() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/node.example.toml");
     let config = NodeConfig::load(&file).unwrap();
     assert_eq!(config.net.listen.len(), 1);
-    assert_eq!(config.net.limits.requests_per_second, 50);
+    assert_eq!(config.net.limits.requests_per_second, 200);
     assert!(config.data_dir.ends_with("config/../assure-data"));
 }
 
