@@ -36,14 +36,27 @@ pub fn read_files(
     files
         .par_iter()
         .map(|file| {
-            let bytes = read_limited(file)?;
-            match input {
-                Input::Envelopes => Ok((bytes.clone(), validate(&bytes, now)?)),
-                Input::Drafts => sign_draft(file, &bytes, keypair, &catalog, now),
-            }
-            .with_context(|| format!("{}: nothing was published", file.display()))
+            read_one(file, input, keypair, &catalog, now)
+                .with_context(|| format!("{}: nothing was published", file.display()))
         })
         .collect()
+}
+
+fn read_one(
+    file: &Path,
+    input: Input,
+    keypair: &Keypair,
+    catalog: &Catalog,
+    now: Timestamp,
+) -> Result<(Vec<u8>, Record)> {
+    let bytes = read_limited(file)?;
+    match input {
+        Input::Envelopes => {
+            let record = validate(&bytes, now)?;
+            Ok((bytes, record))
+        }
+        Input::Drafts => sign_draft(file, &bytes, keypair, catalog, now),
+    }
 }
 
 fn read_limited(file: &Path) -> Result<Vec<u8>> {

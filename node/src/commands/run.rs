@@ -26,13 +26,25 @@ async fn serve(config: NodeConfig) -> Result<()> {
     let mut events = node.client().events();
     let peer = assure_net::peer_id(&node.did());
     println!("node {}", node.did());
+    // Addresses bound before we subscribed are printed from the listener list;
+    // later ones arrive as events. Each is printed once.
+    let mut printed = std::collections::HashSet::new();
+    for address in node.client().listeners().await? {
+        if printed.insert(address.clone()) {
+            println!("listening {address}/p2p/{peer}");
+        }
+    }
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             _ = terminate.recv() => break,
             event = events.recv() => match event {
-                Ok(Event::Listening(address)) => println!("listening {address}/p2p/{peer}"),
+                Ok(Event::Listening(address)) => {
+                    if printed.insert(address.clone()) {
+                        println!("listening {address}/p2p/{peer}");
+                    }
+                }
                 Ok(Event::Synced { log, size }) => {
                     println!("synced {} {} {size}", log.origin, log.compartment);
                 }
