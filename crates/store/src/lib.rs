@@ -118,7 +118,7 @@ impl Store {
     /// name every damaged compartment.
     pub fn open_report(dir: &Path) -> Result<(Self, Vec<(LogId, Error)>), Error> {
         let lock = lock_dir(dir)?;
-        let db = sled::Config::new().path(dir.join(DB_DIR)).open()?;
+        let db = open_db(&dir.join(DB_DIR))?;
         let trees = Trees::open(&db)?;
         let (state, damaged) = logs::load_all(&trees)?;
         let store = Self {
@@ -193,6 +193,25 @@ impl Store {
             .state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Opens sled. We hold the directory lock, so a sled lock held by someone
+/// else can only be a store of this process that was just dropped and whose
+/// background flusher has not exited yet: wait for it briefly.
+fn open_db(path: &Path) -> Result<sled::Db, Error> {
+    let mut tries = 0;
+    loop {
+        match sled::Config::new().path(path).open() {
+            // sled reports its lock failure as an `Other` error with this text.
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock") && tries < 200 =>
+            {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            result => return Ok(result?),
+        }
     }
 }
 
