@@ -170,14 +170,7 @@ async fn a_tampered_envelope_or_a_wrong_root_in_transit_is_rejected_and_not_stor
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooding_peer_is_cut_off_and_the_others_keep_syncing() {
-    let mut net = TestNet::new(2, 80).await;
-    let honest = net.nodes[1].did();
-    net.nodes[0]
-        .grant(honest, Clearance::Partner, &[Role::Customer])
-        .await;
-    net.nodes[1].connect(&net.nodes[0]).await;
-    let partners = net.nodes[0].log("partners");
-    net.nodes[1].wait_synced(partners, 0).await;
+    let (mut net, partners) = author_with_honest_member(80).await;
     let mut author_events = net.nodes[0].node().client().events();
 
     // The flooder sends far more requests than its rate allows.
@@ -230,13 +223,9 @@ async fn a_flooding_peer_is_cut_off_and_the_others_keep_syncing() {
     net.stop().await;
 }
 
-/// A request of the wrong shape on the sync protocol.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-struct Garbage(Vec<u64>);
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_and_oversized_requests_cut_the_peer_off() {
-    let mut net = TestNet::new(2, 90).await;
+/// An author and an honest member that has synced its `partners` log.
+async fn author_with_honest_member(seed: u8) -> (TestNet, assure_store::LogId) {
+    let mut net = TestNet::new(2, seed).await;
     let honest = net.nodes[1].did();
     net.nodes[0]
         .grant(honest, Clearance::Partner, &[Role::Customer])
@@ -244,6 +233,16 @@ async fn malformed_and_oversized_requests_cut_the_peer_off() {
     net.nodes[1].connect(&net.nodes[0]).await;
     let partners = net.nodes[0].log("partners");
     net.nodes[1].wait_synced(partners, 0).await;
+    (net, partners)
+}
+
+/// A request of the wrong shape on the sync protocol.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct Garbage(Vec<u64>);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_oversized_requests_cut_the_peer_off() {
+    let (mut net, partners) = author_with_honest_member(90).await;
     let mut author_events = net.nodes[0].node().client().events();
 
     let sender = Keypair::from_seed([98; 32]);
