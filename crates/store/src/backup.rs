@@ -148,7 +148,7 @@ impl Store {
         let summary = {
             let db = sled::Config::new().path(&staging).open()?;
             let trees = Trees::open(&db)?;
-            let summary = Restorer::new(&trees, owner).run(input)?;
+            let summary = Restorer::new(&db, &trees, owner).run(input)?;
             db.flush()?;
             summary
         };
@@ -164,6 +164,7 @@ impl Store {
 
 /// Reads a backup line by line into a fresh database, checking as it goes.
 struct Restorer<'a> {
+    db: &'a sled::Db,
     trees: &'a Trees,
     owner: Did,
     hasher: blake3::Hasher,
@@ -182,8 +183,9 @@ struct OpenLog {
 }
 
 impl<'a> Restorer<'a> {
-    fn new(trees: &'a Trees, owner: Did) -> Self {
+    fn new(db: &'a sled::Db, trees: &'a Trees, owner: Did) -> Self {
         Self {
+            db,
             trees,
             owner,
             hasher: blake3::Hasher::new(),
@@ -264,14 +266,15 @@ impl<'a> Restorer<'a> {
             }
             Line::GrantChange(change) => {
                 self.close_log(number)?;
-                let key = self.trees.grant_log.len() as u64;
+                // Numbered like live entries, so later ones never collide.
+                let key = self.db.generate_id()?;
                 self.trees
                     .grant_log
                     .insert(key.to_be_bytes(), to_json(&change)?)?;
             }
             Line::Disclosure(disclosure) => {
                 self.close_log(number)?;
-                let key = self.trees.disclosures.len() as u64;
+                let key = self.db.generate_id()?;
                 self.trees
                     .disclosures
                     .insert(key.to_be_bytes(), to_json(&disclosure)?)?;

@@ -1,0 +1,1280 @@
+//! The sled store on disk: appends that survive reopening, reads of arbitrary
+//! ranges, the record index, integrity checks at open, locking, grants,
+//! disclosures, and backup and restore.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use assure_access::{Clearance, Compartment, CompartmentId, Grant, Role, Rule};
+use assure_log::{
+    Blake3, Checkpoint, Hash, Hasher as _, SignedCheckpoint, root_of, verify_consistency,
+    verify_inclusion,
+};
+use assure_model::predicate::{
+    Body, Common, Control, ControlStatus, Domain, Predicate, Withdrawal,
+};
+use assure_model::{Did, Keypair, Kind, Record, RecordId, SubjectRef, issue};
+use assure_store::{Disclosure, Error, Filter, GrantChange, Location, LogId, NewEntry, Store};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use jiff::Timestamp;
+use proptest::prelude::*;
+use rayon::prelude::*;
+
+/// Records in the shared pool of signed control records.
+const POOL: usize = 1200;
+
+fn owner() -> Keypair {
+    Keypair::from_seed([1; 32])
+}
+
+fn stranger() -> Keypair {
+    Keypair::from_seed([2; 32])
+}
+
+/// A fixed instant `s` seconds into the test epoch.
+fn t(s: i64) -> Timestamp {
+    Timestamp::from_second(1_700_000_000 + s).unwrap()
+}
+
+fn common(issuer: Did, issued_at: Timestamp) -> Common {
+    Common {
+        issuer,
+        issued_at,
+        valid_until: None,
+        supersedes: vec![],
+        clauses: vec!["ISO22340:9.2.4".into()],
+        domain: Some(Domain::Cyber),
+    }
+}
+
+/// A control record about the owner, issued at `t(n)`.
+fn control(owner: &Keypair, n: usize) -> (Vec<u8>, Record) {
+    let predicate = Predicate {
+        common: common(owner.did(), t(n as i64)),
+        body: Body::Control(Control {
+            control_id: "ISO22340:9.2.4".into(),
+            status: ControlStatus::Implemented,
+            statement: format!("Security events are reviewed; alert {n} is handled."),
+            evidence: vec![],
+            last_tested: None,
+        }),
+    };
+    issue(owner, &SubjectRef::org(owner.did()), &predicate).unwrap()
+}
+
+/// A withdrawal by the owner about `subject`, issued at `t(n)`.
+fn withdrawal(owner: &Keypair, subject: Did, n: usize) -> (Vec<u8>, Record) {
+    let predicate = Predicate {
+        common: common(owner.did(), t(n as i64)),
+        body: Body::Withdrawal(Withdrawal {
+            withdrawn: RecordId([n as u8; 32]),
+            reason: format!("withdrawn {n}"),
+        }),
+    };
+    issue(owner, &SubjectRef::org(subject), &predicate).unwrap()
+}
+
+/// Control records 0..POOL, signed once for every test.
+fn pool() -> &'static [(Vec<u8>, Record)] {
+    static POOL_RECORDS: OnceLock<Vec<(Vec<u8>, Record)>> = OnceLock::new();
+    POOL_RECORDS.get_or_init(|| {
+        let owner = owner();
+        (0..POOL)
+            .into_par_iter()
+            .map(|n| control(&owner, n))
+            .collect()
+    })
+}
+
+fn new_entry(compartment: CompartmentId, signed: &(Vec<u8>, Record)) -> NewEntry {
+    NewEntry {
+        compartment,
+        bytes: signed.0.clone(),
+        record: signed.1.clone(),
+    }
+}
+
+fn entries_of(compartment: CompartmentId, range: std::ops::Range<usize>) -> Vec<NewEntry> {
+    pool()[range]
+        .iter()
+        .map(|s| new_entry(compartment, s))
+        .collect()
+}
+
+fn log_of(compartment: CompartmentId) -> LogId {
+    LogId {
+        origin: owner().did(),
+        compartment,
+    }
+}
+
+/// A store with an owner and the compartments `public`, `partners` and
+/// `confidential`.
+struct Fixture {
+    dir: tempfile::TempDir,
+    store: Store,
+    owner: Keypair,
+    public: CompartmentId,
+    partners: CompartmentId,
+    confidential: CompartmentId,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let owner = owner();
+        store.set_owner(owner.did()).unwrap();
+        let mut ids = Vec::new();
+        for (n, (label, rule)) in [
+            ("public", Rule::public()),
+            ("partners", Rule::partners()),
+            ("confidential", Rule::confidential()),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let id = CompartmentId::from_bytes([n as u8 + 1; 16]);
+            let compartment = Compartment::new(id, label, rule).unwrap();
+            store.create_compartment(&owner, compartment, t(0)).unwrap();
+            ids.push(id);
+        }
+        Self {
+            dir,
+            store,
+            owner,
+            public: ids[0],
+            partners: ids[1],
+            confidential: ids[2],
+        }
+    }
+
+    fn append(&self, entries: &[NewEntry]) {
+        self.store.append(&self.owner, entries, t(10_000)).unwrap();
+    }
+
+    /// Drops the store and opens it again.
+    fn reopen(self) -> Self {
+        self.reopen_with(|_| {})
+    }
+
+    /// Drops the store, runs `between` on its closed data directory, and
+    /// opens it again.
+    fn reopen_with(self, between: impl FnOnce(&Path)) -> Self {
+        let Self {
+            dir,
+            store,
+            owner,
+            public,
+            partners,
+            confidential,
+        } = self;
+        drop(store);
+        between(dir.path());
+        let store = Store::open(dir.path()).unwrap();
+        Self {
+            dir,
+            store,
+            owner,
+            public,
+            partners,
+            confidential,
+        }
+    }
+}
+
+/// What a log's head looks like in memory.
+type Head = (LogId, Compartment, u64, Hash, SignedCheckpoint);
+
+fn heads(store: &Store) -> Vec<Head> {
+    store
+        .logs_summary()
+        .into_iter()
+        .map(|s| {
+            let state = store.log_state(s.log).unwrap();
+            assert_eq!(state.checkpoint, s.checkpoint);
+            (
+                s.log,
+                s.compartment,
+                state.tree.len(),
+                state.tree.root(),
+                s.checkpoint,
+            )
+        })
+        .collect()
+}
+
+/// Everything a backup carries, as read back through the store.
+#[derive(Debug, PartialEq)]
+struct Dump {
+    owner: Option<Did>,
+    logs: Vec<(LogId, Compartment, String, Vec<Vec<u8>>)>,
+    index: Vec<Location>,
+    grants: Vec<Grant>,
+    grant_log: Vec<GrantChange>,
+    disclosures: Vec<Disclosure>,
+}
+
+fn dump(store: &Store) -> Dump {
+    let logs = store
+        .logs_summary()
+        .into_iter()
+        .map(|s| {
+            let size = s.checkpoint.checkpoint().size();
+            let entries = store.entries(s.log, 0, size).unwrap();
+            (s.log, s.compartment, s.checkpoint.to_string(), entries)
+        })
+        .collect();
+    let index = store
+        .records(&Filter::default(), usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.location)
+        .collect();
+    Dump {
+        owner: store.owner().unwrap(),
+        logs,
+        index,
+        grants: store.grants().unwrap(),
+        grant_log: store.grant_log().unwrap(),
+        disclosures: store.disclosures(0, usize::MAX).unwrap(),
+    }
+}
+
+/// Opens the database of a closed store directly, waiting for the dropped
+/// store's sled to let go of its lock.
+fn raw_db(dir: &Path) -> sled::Db {
+    for _ in 0..200 {
+        match sled::open(dir.join("db")) {
+            Ok(db) => return db,
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    }
+    sled::open(dir.join("db")).unwrap()
+}
+
+fn log_key(log: LogId) -> Vec<u8> {
+    [
+        &log.origin.public_bytes()[..],
+        &log.compartment.as_bytes()[..],
+    ]
+    .concat()
+}
+
+fn page_key(log: LogId, first: u64) -> Vec<u8> {
+    [log_key(log), first.to_be_bytes().to_vec()].concat()
+}
+
+fn page_starts(db: &sled::Db, log: LogId) -> Vec<u64> {
+    db.open_tree("entries")
+        .unwrap()
+        .scan_prefix(log_key(log))
+        .keys()
+        .map(|k| u64::from_be_bytes(k.unwrap()[48..].try_into().unwrap()))
+        .collect()
+}
+
+#[test]
+fn appended_logs_read_back_identically_after_reopen() {
+    let f = Fixture::new();
+    let log = log_of(f.public);
+    // One batch of 1100 (pages at 0, 512, 1024), then 20 one-entry pages.
+    let appended = f
+        .store
+        .append(&f.owner, &entries_of(f.public, 0..1100), t(10_000))
+        .unwrap();
+    assert_eq!(appended.len(), 1100);
+    for (n, a) in appended.iter().enumerate() {
+        assert_eq!(a.id, pool()[n].1.id);
+        assert_eq!(
+            a.location,
+            Location {
+                log,
+                index: n as u64
+            }
+        );
+    }
+    for n in 1100..1120 {
+        f.append(&entries_of(f.public, n..n + 1));
+    }
+    f.append(&entries_of(f.partners, 0..5));
+    let before = heads(&f.store);
+    let f = f.reopen_with(|dir| {
+        let db = raw_db(dir);
+        let mut expected: Vec<u64> = vec![0, 512, 1024];
+        expected.extend(1100..1120);
+        assert_eq!(page_starts(&db, log), expected);
+    });
+    assert_eq!(heads(&f.store), before);
+    assert_eq!(before.len(), 3);
+
+    let stored: Vec<Vec<u8>> = pool()[..1120].iter().map(|s| s.0.clone()).collect();
+    let len = stored.len() as u64;
+    let mut ranges: Vec<(u64, u64)> = vec![
+        (0, 0),
+        (0, 1),
+        (0, len),
+        (0, 10_000),
+        (500, 30),
+        (511, 2),
+        (512, 512),
+        (1023, 3),
+        (1000, 110),
+        (1099, 5),
+        (1105, 3),
+        (1119, 1),
+        (1119, 50),
+        (len, 1),
+        (1200, 5),
+        (u64::MAX - 1, 5),
+        (u64::MAX, u64::MAX),
+        (3, u64::MAX),
+    ];
+    for from in (0..len + 3).step_by(37) {
+        for max in [0, 1, 2, 7, 100, 600] {
+            ranges.push((from, max));
+        }
+    }
+    for (from, max) in ranges {
+        let start = from.min(len) as usize;
+        let end = from.saturating_add(max).min(len) as usize;
+        let got = f.store.entries(log, from, max).unwrap();
+        assert!(
+            got == stored[start..end],
+            "entries({from}, {max}) returned {} entries, expected {}",
+            got.len(),
+            end - start
+        );
+    }
+
+    for index in [5, 511, 512, 1023, 1024, 1099, 1100, 1119] {
+        let at = Location { log, index };
+        let record = f.store.entry(at).unwrap();
+        assert_eq!(record.location, at);
+        assert_eq!(record.bytes, stored[index as usize]);
+        assert_eq!(record.record.id, pool()[index as usize].1.id);
+        assert_eq!(f.store.locations(&record.record.id).unwrap(), vec![at]);
+    }
+    assert!(matches!(
+        f.store.entry(Location { log, index: len }),
+        Err(Error::OutOfRange { index, size }) if index == len && size == len
+    ));
+
+    let records = f.store.log_records(log).unwrap();
+    assert_eq!(records.len(), stored.len());
+    for (n, r) in records.iter().enumerate() {
+        assert_eq!(
+            r.location,
+            Location {
+                log,
+                index: n as u64
+            }
+        );
+        assert_eq!(r.bytes, stored[n]);
+        assert_eq!(r.record, pool()[n].1);
+    }
+    assert_eq!(f.store.log_records(log_of(f.partners)).unwrap().len(), 5);
+    assert!(
+        f.store
+            .log_records(log_of(f.confidential))
+            .unwrap()
+            .is_empty()
+    );
+    // The partners records are the pool's first five, stored a second time.
+    assert_eq!(
+        f.store.locations(&pool()[0].1.id).unwrap(),
+        vec![
+            Location { log, index: 0 },
+            Location {
+                log: log_of(f.partners),
+                index: 0
+            }
+        ]
+    );
+    let verified = f.store.verify_log(log).unwrap();
+    assert_eq!(verified.tree.root(), before[0].3);
+}
+
+#[test]
+fn one_append_signs_one_checkpoint_per_compartment_touched() {
+    let mut f = Fixture::new();
+    f.append(&entries_of(f.public, 0..3));
+    let untouched = f.store.log_state(log_of(f.confidential)).unwrap();
+    // Interleaved: public, partners, public, partners, ...
+    let batch: Vec<NewEntry> = (3..23)
+        .map(|n| {
+            let id = if n % 2 == 1 { f.public } else { f.partners };
+            new_entry(id, &pool()[n])
+        })
+        .collect();
+    let appended = f.store.append(&f.owner, &batch, t(20_000)).unwrap();
+    let (mut next_public, mut next_partners) = (3, 0);
+    for (a, e) in appended.iter().zip(&batch) {
+        let next = if e.compartment == f.public {
+            &mut next_public
+        } else {
+            &mut next_partners
+        };
+        assert_eq!(
+            a.location,
+            Location {
+                log: log_of(e.compartment),
+                index: *next
+            }
+        );
+        *next += 1;
+    }
+    assert_eq!((next_public, next_partners), (13, 10));
+
+    for round in 0..2 {
+        for (id, size) in [(f.public, 13), (f.partners, 10)] {
+            let log = log_of(id);
+            let state = f.store.log_state(log).unwrap();
+            let note = &state.checkpoint;
+            note.verify(&f.owner.did().to_string(), &f.owner.did().verifying_key())
+                .unwrap();
+            assert!(
+                note.verify(
+                    &f.owner.did().to_string(),
+                    &stranger().did().verifying_key()
+                )
+                .is_err()
+            );
+            let head = note.checkpoint();
+            assert_eq!(head.origin(), log.origin_line());
+            assert_eq!(head.size(), size);
+            assert_eq!(head.timestamp(), t(20_000).as_second());
+            let leaves: Vec<Hash> = f
+                .store
+                .entries(log, 0, size)
+                .unwrap()
+                .iter()
+                .map(|b| Blake3::leaf(b))
+                .collect();
+            assert_eq!(leaves.len() as u64, size);
+            assert_eq!(*head.root(), root_of::<Blake3>(&leaves));
+            assert_eq!(state.tree.root(), *head.root());
+        }
+        let confidential = f.store.log_state(log_of(f.confidential)).unwrap();
+        assert_eq!(
+            confidential.checkpoint, untouched.checkpoint,
+            "round {round}"
+        );
+        f = f.reopen();
+    }
+}
+
+#[test]
+fn records_are_found_by_kind_subject_time_and_log_newest_first() {
+    let mut f = Fixture::new();
+    let other = stranger().did();
+    // Controls about the owner at t(0..10) in public; withdrawals about
+    // another organization at t(20..25) in partners.
+    f.append(&entries_of(f.public, 0..10));
+    let withdrawals: Vec<NewEntry> = (20..25)
+        .map(|n| new_entry(f.partners, &withdrawal(&f.owner, other, n)))
+        .collect();
+    f.append(&withdrawals);
+    let issued = |r: &assure_store::StoredRecord| r.record.predicate.common.issued_at;
+
+    for round in 0..2 {
+        let all = f.store.records(&Filter::default(), 100).unwrap();
+        assert_eq!(all.len(), 15, "round {round}");
+        assert!(all.windows(2).all(|w| issued(&w[0]) > issued(&w[1])));
+        assert_eq!(issued(&all[0]), t(24));
+        assert_eq!(issued(&all[14]), t(0));
+        for r in &all {
+            assert_eq!(f.store.entry(r.location).unwrap().bytes, r.bytes);
+        }
+
+        let by_kind = Filter {
+            kind: Some(Kind::Withdrawal),
+            ..Filter::default()
+        };
+        let found = f.store.records(&by_kind, 100).unwrap();
+        assert_eq!(found.len(), 5);
+        assert!(found.iter().all(|r| r.record.kind() == Kind::Withdrawal));
+
+        let by_subject = Filter {
+            subject: Some(f.owner.did()),
+            ..Filter::default()
+        };
+        let found = f.store.records(&by_subject, 100).unwrap();
+        assert_eq!(found.len(), 10);
+        assert!(found.iter().all(|r| r.record.subject.did == f.owner.did()));
+        let by_other = Filter {
+            subject: Some(other),
+            ..Filter::default()
+        };
+        assert_eq!(f.store.records(&by_other, 100).unwrap().len(), 5);
+
+        let since = Filter {
+            since: Some(t(7)),
+            ..Filter::default()
+        };
+        let found = f.store.records(&since, 100).unwrap();
+        let times: Vec<Timestamp> = found.iter().map(issued).collect();
+        assert_eq!(
+            times,
+            vec![t(24), t(23), t(22), t(21), t(20), t(9), t(8), t(7)]
+        );
+
+        let in_public = Filter {
+            logs: vec![log_of(f.public)],
+            ..Filter::default()
+        };
+        let found = f.store.records(&in_public, 100).unwrap();
+        assert_eq!(found.len(), 10);
+        assert!(found.iter().all(|r| r.location.log == log_of(f.public)));
+        let in_nothing = Filter {
+            logs: vec![log_of(f.confidential)],
+            ..Filter::default()
+        };
+        assert!(f.store.records(&in_nothing, 100).unwrap().is_empty());
+
+        let limited = f.store.records(&Filter::default(), 3).unwrap();
+        let ids: Vec<RecordId> = limited.iter().map(|r| r.record.id).collect();
+        let first: Vec<RecordId> = all[..3].iter().map(|r| r.record.id).collect();
+        assert_eq!(ids, first);
+        assert!(f.store.records(&Filter::default(), 0).unwrap().is_empty());
+
+        let combined = Filter {
+            kind: Some(Kind::Control),
+            since: Some(t(8)),
+            logs: vec![log_of(f.public)],
+            subject: Some(f.owner.did()),
+        };
+        let found = f.store.records(&combined, 100).unwrap();
+        assert_eq!(
+            found.iter().map(issued).collect::<Vec<_>>(),
+            vec![t(9), t(8)]
+        );
+        // The index is rebuilt from disk at open: the same answers again.
+        f = f.reopen();
+    }
+}
+
+#[test]
+fn unknown_compartments_and_taken_labels_are_refused_without_change() {
+    let mut f = Fixture::new();
+    f.append(&entries_of(f.public, 0..2));
+    let before = heads(&f.store);
+    let nowhere = CompartmentId::from_bytes([0xee; 16]);
+    let mut batch = entries_of(f.public, 2..4);
+    batch.push(new_entry(nowhere, &pool()[4]));
+    let refused = f.store.append(&f.owner, &batch, t(30_000));
+    assert!(
+        matches!(&refused, Err(Error::NoCompartment(name)) if *name == nowhere.to_string()),
+        "{refused:?}"
+    );
+    assert_eq!(heads(&f.store), before);
+    assert!(f.store.locations(&pool()[2].1.id).unwrap().is_empty());
+
+    let taken = Compartment::new(
+        CompartmentId::from_bytes([0xdd; 16]),
+        "partners",
+        Rule::regulators(),
+    )
+    .unwrap();
+    let refused = f.store.create_compartment(&f.owner, taken, t(30_000));
+    assert!(
+        matches!(&refused, Err(Error::CompartmentExists(label)) if label == "partners"),
+        "{refused:?}"
+    );
+    assert_eq!(heads(&f.store), before);
+
+    f = f.reopen();
+    assert_eq!(heads(&f.store), before);
+    assert_eq!(f.store.entries(log_of(f.public), 0, 100).unwrap().len(), 2);
+    assert!(matches!(
+        f.store.find_compartment(f.owner.did(), "nowhere"),
+        Err(Error::NoCompartment(_))
+    ));
+    let found = f.store.find_compartment(f.owner.did(), "partners").unwrap();
+    assert_eq!(found.compartment.rule, Rule::partners());
+}
+
+/// One way of damaging a closed store's log of `public`.
+type Damage = fn(&sled::Db, LogId, &Keypair);
+
+/// A damage, its name and what the integrity error says.
+type Case = (&'static str, &'static str, Damage);
+
+fn flip(db: &sled::Db, tree: &str, key: &[u8], at: fn(usize) -> usize) {
+    let tree = db.open_tree(tree).unwrap();
+    let mut value = tree.get(key).unwrap().unwrap().to_vec();
+    let at = at(value.len());
+    value[at] ^= 0x01;
+    tree.insert(key, value).unwrap();
+}
+
+fn remove_page(db: &sled::Db, log: LogId, first: u64) {
+    for tree in ["entries", "leaves", "index"] {
+        let removed = db
+            .open_tree(tree)
+            .unwrap()
+            .remove(page_key(log, first))
+            .unwrap();
+        assert!(removed.is_some());
+    }
+}
+
+fn damages() -> Vec<Case> {
+    vec![
+        (
+            "entry byte",
+            "entry 256 does not match its leaf hash",
+            |db, log, _| flip(db, "entries", &page_key(log, 0), |len| len / 2),
+        ),
+        (
+            "entry length",
+            "entries page cannot be decoded",
+            |db, log, _| flip(db, "entries", &page_key(log, 512), |_| 1),
+        ),
+        (
+            "entry in one-entry page",
+            "entry 601 does not match its leaf hash",
+            |db, log, _| flip(db, "entries", &page_key(log, 601), |len| len - 1),
+        ),
+        (
+            "leaf hash",
+            "entry 599 does not match its leaf hash",
+            |db, log, _| flip(db, "leaves", &page_key(log, 512), |len| len - 1),
+        ),
+        (
+            "index page deleted",
+            "index of entries from 512 is missing",
+            |db, log, _| {
+                let index = db.open_tree("index").unwrap();
+                assert!(index.remove(page_key(log, 512)).unwrap().is_some());
+            },
+        ),
+        (
+            "leaves page deleted",
+            "leaf hashes of entries from 600 are missing",
+            |db, log, _| {
+                let leaves = db.open_tree("leaves").unwrap();
+                assert!(leaves.remove(page_key(log, 600)).unwrap().is_some());
+            },
+        ),
+        (
+            "entries page deleted",
+            "leaf hashes or index beyond entry 601",
+            |db, log, _| {
+                let entries = db.open_tree("entries").unwrap();
+                assert!(entries.remove(page_key(log, 601)).unwrap().is_some());
+            },
+        ),
+        (
+            "truncated",
+            "over 601 entries differs from the checkpoint of size 602",
+            |db, log, _| remove_page(db, log, 601),
+        ),
+        (
+            "middle page missing",
+            "entries from 512 are missing",
+            |db, log, _| remove_page(db, log, 512),
+        ),
+        (
+            "checkpoint by another key",
+            "checkpoint signature does not verify",
+            |db, log, owner| {
+                let checkpoints = db.open_tree("checkpoints").unwrap();
+                let text = checkpoints.get(log_key(log)).unwrap().unwrap();
+                let note = SignedCheckpoint::parse(std::str::from_utf8(&text).unwrap()).unwrap();
+                let forged = SignedCheckpoint::sign(
+                    note.checkpoint().clone(),
+                    &owner.did().to_string(),
+                    stranger().signing_key(),
+                )
+                .unwrap();
+                checkpoints
+                    .insert(log_key(log), forged.to_string().as_bytes())
+                    .unwrap();
+            },
+        ),
+        (
+            "checkpoint of another log",
+            "checkpoint names another log",
+            |db, log, owner| {
+                // Validly signed by the owner, for another compartment, with the
+                // same size and root.
+                let checkpoints = db.open_tree("checkpoints").unwrap();
+                let text = checkpoints.get(log_key(log)).unwrap().unwrap();
+                let note = SignedCheckpoint::parse(std::str::from_utf8(&text).unwrap()).unwrap();
+                let head = note.checkpoint();
+                let other = LogId {
+                    compartment: CompartmentId::from_bytes([0x77; 16]),
+                    ..log
+                };
+                let moved =
+                    Checkpoint::new(other.origin_line(), head.size(), *head.root(), 1).unwrap();
+                let signed =
+                    SignedCheckpoint::sign(moved, &owner.did().to_string(), owner.signing_key())
+                        .unwrap();
+                checkpoints
+                    .insert(log_key(log), signed.to_string().as_bytes())
+                    .unwrap();
+            },
+        ),
+        (
+            "checkpoint unparsable",
+            "checkpoint cannot be parsed",
+            |db, log, _| {
+                let checkpoints = db.open_tree("checkpoints").unwrap();
+                checkpoints
+                    .insert(log_key(log), &b"not a note\n"[..])
+                    .unwrap();
+            },
+        ),
+        (
+            "checkpoint not utf-8",
+            "checkpoint cannot be parsed",
+            |db, log, _| {
+                let checkpoints = db.open_tree("checkpoints").unwrap();
+                checkpoints.insert(log_key(log), &[0xff, 0xfe][..]).unwrap();
+            },
+        ),
+        ("checkpoint deleted", "no checkpoint", |db, log, _| {
+            let checkpoints = db.open_tree("checkpoints").unwrap();
+            assert!(checkpoints.remove(log_key(log)).unwrap().is_some());
+        }),
+    ]
+}
+
+#[test]
+fn damaged_logs_are_refused_at_open_and_left_out_by_open_report() {
+    for (name, expected, damage) in damages() {
+        let f = Fixture::new();
+        // public: pages at 0 and 512 from one batch, then 600 and 601.
+        f.append(&entries_of(f.public, 0..600));
+        f.append(&entries_of(f.public, 600..601));
+        f.append(&entries_of(f.public, 601..602));
+        f.append(&entries_of(f.partners, 700..703));
+        let public = log_of(f.public);
+        let intact: Vec<Head> = heads(&f.store)
+            .into_iter()
+            .filter(|h| h.0 != public)
+            .collect();
+        let Fixture {
+            dir, store, owner, ..
+        } = f;
+        drop(store);
+        {
+            let db = raw_db(dir.path());
+            assert_eq!(page_starts(&db, public), vec![0, 512, 600, 601]);
+            damage(&db, public, &owner);
+            db.flush().unwrap();
+        }
+
+        let refused = Store::open(dir.path());
+        match &refused {
+            Err(Error::Integrity {
+                compartment,
+                detail,
+            }) => {
+                assert_eq!(compartment, "public", "{name}");
+                assert!(detail.contains(expected), "{name}: {detail}");
+            }
+            other => panic!("{name}: expected an integrity error, got {other:?}"),
+        }
+        assert!(refused.unwrap_err().is_integrity());
+
+        let (store, damaged) = Store::open_report(dir.path()).unwrap();
+        assert_eq!(damaged.len(), 1, "{name}");
+        assert_eq!(damaged[0].0, public, "{name}");
+        assert!(
+            matches!(&damaged[0].1, Error::Integrity { compartment, .. } if compartment == "public"),
+            "{name}: {:?}",
+            damaged[0].1
+        );
+        assert!(store.log_state(public).is_none(), "{name}");
+        assert_eq!(heads(&store), intact, "{name}");
+        let found = store.records(&Filter::default(), 100).unwrap();
+        assert_eq!(found.len(), 3, "{name}");
+        assert!(
+            found
+                .iter()
+                .all(|r| r.location.log == log_of(CompartmentId::from_bytes([2; 16])))
+        );
+        assert!(
+            matches!(store.verify_log(public), Err(Error::Integrity { .. })),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_second_open_of_a_data_directory_is_locked_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Store::open(dir.path()).unwrap();
+    first.set_owner(owner().did()).unwrap();
+    match Store::open(dir.path()) {
+        Err(Error::Locked(path)) => assert_eq!(path, dir.path()),
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    assert!(matches!(
+        Store::open_report(dir.path()),
+        Err(Error::Locked(_))
+    ));
+    assert!(matches!(
+        Store::restore(dir.path(), owner().did(), &b""[..]),
+        Err(Error::Locked(_))
+    ));
+    let clone = first.clone();
+    drop(first);
+    // A clone shares the lock.
+    assert!(matches!(Store::open(dir.path()), Err(Error::Locked(_))));
+    drop(clone);
+    let second = Store::open(dir.path()).unwrap();
+    assert_eq!(second.owner().unwrap(), Some(owner().did()));
+}
+
+#[test]
+fn the_owner_is_set_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.owner().unwrap(), None);
+    store.set_owner(owner().did()).unwrap();
+    store.set_owner(owner().did()).unwrap();
+    assert!(matches!(
+        store.set_owner(stranger().did()),
+        Err(Error::OwnerMismatch)
+    ));
+    assert_eq!(store.owner().unwrap(), Some(owner().did()));
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.owner().unwrap(), Some(owner().did()));
+    assert!(matches!(
+        store.set_owner(stranger().did()),
+        Err(Error::OwnerMismatch)
+    ));
+}
+
+fn grant(party: Did, version: u64) -> Grant {
+    Grant::new(
+        party,
+        BTreeSet::from([Role::Customer]),
+        Clearance::Partner,
+        "NDA 2024-17",
+        t(0),
+        None,
+        version,
+    )
+    .unwrap()
+}
+
+#[test]
+fn grants_only_move_forward_and_every_change_is_logged() {
+    let mut f = Fixture::new();
+    let party = stranger().did();
+    let other = Keypair::from_seed([3; 32]).did();
+    let v1 = grant(party, 1);
+    let v2 = v1.renew(Some(t(500))).unwrap();
+    let v3 = v2.revoke(t(100));
+    assert_eq!((v2.version, v3.version), (2, 3));
+    f.store.put_grant(&v1, "added", t(1)).unwrap();
+    f.store.put_grant(&v2, "replaced", t(2)).unwrap();
+    for stale in [&v1, &v2] {
+        let refused = f.store.put_grant(stale, "replaced", t(3));
+        assert!(
+            matches!(&refused, Err(Error::StaleGrant { party: p, version }) if *p == party && *version == stale.version),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(f.store.grant(&party).unwrap(), Some(v2.clone()));
+    assert_eq!(f.store.grant_log().unwrap().len(), 2);
+    f.store.put_grant(&v3, "revoked", t(4)).unwrap();
+    // Versions are per party.
+    f.store.put_grant(&grant(other, 1), "added", t(5)).unwrap();
+    assert_eq!(
+        f.store.grant(&Keypair::from_seed([9; 32]).did()).unwrap(),
+        None
+    );
+
+    let expected: Vec<(Timestamp, String, Grant)> = vec![
+        (t(1), "added".into(), v1),
+        (t(2), "replaced".into(), v2),
+        (t(4), "revoked".into(), v3.clone()),
+        (t(5), "added".into(), grant(other, 1)),
+    ];
+    for _ in 0..2 {
+        let log: Vec<(Timestamp, String, Grant)> = f
+            .store
+            .grant_log()
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.at, c.change, c.grant))
+            .collect();
+        assert_eq!(log, expected);
+        let mut grants = f.store.grants().unwrap();
+        grants.sort_by_key(|g| g.party);
+        let mut want = vec![v3.clone(), grant(other, 1)];
+        want.sort_by_key(|g| g.party);
+        assert_eq!(grants, want);
+        f = f.reopen();
+    }
+}
+
+fn disclosure(n: u64, party: Did, compartment: CompartmentId) -> Disclosure {
+    Disclosure {
+        at: t(n as i64),
+        party,
+        compartment,
+        from: n * 10,
+        to: n * 10 + 5,
+        grant_version: n.is_multiple_of(2).then_some(n),
+        channel: if n.is_multiple_of(2) {
+            "network"
+        } else {
+            "api"
+        }
+        .into(),
+        purpose: (n == 3).then(|| "annual review".into()),
+    }
+}
+
+#[test]
+fn disclosures_read_back_in_order_with_paging() {
+    let mut f = Fixture::new();
+    let party = stranger().did();
+    let all: Vec<Disclosure> = (0..6).map(|n| disclosure(n, party, f.partners)).collect();
+    f.store.log_disclosures(&all[..2]).unwrap();
+    f.store.log_disclosures(&[]).unwrap();
+    f.store.log_disclosures(&all[2..]).unwrap();
+    for _ in 0..2 {
+        assert_eq!(f.store.disclosures(0, usize::MAX).unwrap(), all);
+        assert_eq!(f.store.disclosures(1, 2).unwrap(), all[1..3]);
+        assert_eq!(f.store.disclosures(5, 10).unwrap(), all[5..]);
+        assert!(f.store.disclosures(6, 10).unwrap().is_empty());
+        assert!(f.store.disclosures(0, 0).unwrap().is_empty());
+        f = f.reopen();
+    }
+}
+
+/// A store with logs over several pages, grants and disclosures, and its
+/// checkpoint of `public` before the last append.
+fn backed_up_fixture() -> (Fixture, SignedCheckpoint) {
+    let f = Fixture::new();
+    f.append(&entries_of(f.public, 0..600));
+    let older = f.store.log_state(log_of(f.public)).unwrap().checkpoint;
+    f.append(&entries_of(f.public, 600..602));
+    f.append(&entries_of(f.partners, 700..703));
+    let party = stranger().did();
+    let v1 = grant(party, 1);
+    f.store.put_grant(&v1, "added", t(1)).unwrap();
+    f.store
+        .put_grant(&v1.renew(Some(t(900))).unwrap(), "replaced", t(2))
+        .unwrap();
+    let disclosures: Vec<Disclosure> = (0..3).map(|n| disclosure(n, party, f.partners)).collect();
+    f.store.log_disclosures(&disclosures).unwrap();
+    (f, older)
+}
+
+/// The backup's lines with a fresh `end` line over them.
+fn reseal(lines: &[String]) -> Vec<u8> {
+    let body = &lines[..lines.len() - 1];
+    let mut out = Vec::new();
+    for line in body {
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    let digest = blake3::hash(&out).to_hex().to_string();
+    let end = format!(
+        "{{\"end\":{{\"lines\":{},\"digest\":\"{digest}\"}}}}\n",
+        body.len()
+    );
+    out.extend_from_slice(end.as_bytes());
+    out
+}
+
+fn line_index(lines: &[String], prefix: &str) -> usize {
+    lines.iter().position(|l| l.starts_with(prefix)).unwrap()
+}
+
+fn altered_entry(lines: &[String]) -> Vec<u8> {
+    let mut lines = lines.to_vec();
+    let at = line_index(&lines, "{\"entry\":");
+    let value: serde_json::Value = serde_json::from_str(&lines[at]).unwrap();
+    let mut bytes = BASE64.decode(value["entry"].as_str().unwrap()).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    lines[at] = serde_json::json!({"entry": BASE64.encode(bytes)}).to_string();
+    reseal(&lines)
+}
+
+fn swapped_entry(lines: &[String]) -> Vec<u8> {
+    // Another valid envelope by the owner in place of the first entry.
+    let mut lines = lines.to_vec();
+    let at = line_index(&lines, "{\"entry\":");
+    lines[at] = serde_json::json!({"entry": BASE64.encode(&pool()[1100].0)}).to_string();
+    reseal(&lines)
+}
+
+fn missing_entry(lines: &[String]) -> Vec<u8> {
+    let mut lines = lines.to_vec();
+    lines.remove(line_index(&lines, "{\"entry\":"));
+    reseal(&lines)
+}
+
+fn older_checkpoint(lines: &[String], older: &SignedCheckpoint) -> Vec<u8> {
+    let mut lines = lines.to_vec();
+    let at = line_index(&lines, "{\"compartment\":");
+    let mut value: serde_json::Value = serde_json::from_str(&lines[at]).unwrap();
+    value["compartment"]["checkpoint"] = older.to_string().into();
+    lines[at] = value.to_string();
+    reseal(&lines)
+}
+
+/// The backup with its `end` line's field `field` set to `value`.
+fn wrong_end(lines: &[String], field: &str, value: serde_json::Value) -> Vec<u8> {
+    let mut lines = lines.to_vec();
+    let last = lines.len() - 1;
+    let mut end: serde_json::Value = serde_json::from_str(&lines[last]).unwrap();
+    end["end"][field] = value;
+    lines[last] = end.to_string();
+    (lines.join("\n") + "\n").into_bytes()
+}
+
+fn altered_disclosure(lines: &[String]) -> Vec<u8> {
+    // Not otherwise checked: only the digest catches it.
+    let mut text = lines.join("\n") + "\n";
+    text = text.replacen("\"channel\":\"network\"", "\"channel\":\"api\"", 1);
+    text.into_bytes()
+}
+
+#[test]
+fn a_backup_restores_into_the_same_store() {
+    let (f, _) = backed_up_fixture();
+    let mut bytes = Vec::new();
+    let summary = f.store.backup(&mut bytes, t(50_000)).unwrap();
+    assert_eq!(summary.owner, Some(f.owner.did()));
+    assert_eq!(
+        (summary.compartments, summary.entries, summary.grants),
+        (3, 605, 1)
+    );
+    let lines: Vec<String> = String::from_utf8(bytes.clone())
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        reseal(&lines),
+        bytes,
+        "reseal rebuilds the end line exactly"
+    );
+    let expected = dump(&f.store);
+    let heads_before = heads(&f.store);
+
+    let target = tempfile::tempdir().unwrap();
+    let restored = Store::restore(target.path(), f.owner.did(), &bytes[..]).unwrap();
+    assert_eq!(restored, summary);
+    let store = Store::open(target.path()).unwrap();
+    assert_eq!(dump(&store), expected);
+    assert_eq!(heads(&store), heads_before);
+    for h in &heads_before {
+        assert_eq!(store.log_state(h.0).unwrap().tree.root(), h.3);
+    }
+    drop(store);
+
+    // Restoring over an existing store keeps the old database aside.
+    drop(f.store);
+    let restored = Store::restore(f.dir.path(), f.owner.did(), &bytes[..]).unwrap();
+    assert_eq!(restored, summary);
+    let aside = std::fs::read_dir(f.dir.path())
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().starts_with("db.replaced-")
+        })
+        .count();
+    assert_eq!(aside, 1);
+    assert_eq!(dump(&Store::open(f.dir.path()).unwrap()), expected);
+}
+
+#[test]
+fn grant_and_disclosure_logs_continue_after_restore() {
+    let (f, _) = backed_up_fixture();
+    let mut bytes = Vec::new();
+    f.store.backup(&mut bytes, t(50_000)).unwrap();
+    let target = tempfile::tempdir().unwrap();
+    Store::restore(target.path(), f.owner.did(), &bytes[..]).unwrap();
+    let store = Store::open(target.path()).unwrap();
+    let party = stranger().did();
+    let current = store.grant(&party).unwrap().unwrap();
+    let next = current.revoke(t(3));
+    store.put_grant(&next, "revoked", t(3)).unwrap();
+    store
+        .log_disclosures(&[disclosure(7, party, f.partners)])
+        .unwrap();
+
+    let changes: Vec<(String, u64)> = store
+        .grant_log()
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.change, c.grant.version))
+        .collect();
+    assert_eq!(
+        changes,
+        [("added", 1), ("replaced", 2), ("revoked", 3)].map(|(c, v)| (c.to_owned(), v))
+    );
+    let froms: Vec<u64> = store
+        .disclosures(0, usize::MAX)
+        .unwrap()
+        .iter()
+        .map(|d| d.from)
+        .collect();
+    assert_eq!(froms, vec![0, 10, 20, 70]);
+}
+
+#[test]
+fn bad_backups_are_refused_and_leave_the_existing_store_untouched() {
+    let (f, older) = backed_up_fixture();
+    let mut bytes = Vec::new();
+    f.store.backup(&mut bytes, t(50_000)).unwrap();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+
+    // The target holds a store of its own, different from the backup.
+    let target = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(target.path()).unwrap();
+        store.set_owner(f.owner.did()).unwrap();
+        let c =
+            Compartment::new(CompartmentId::from_bytes([9; 16]), "public", Rule::public()).unwrap();
+        store.create_compartment(&f.owner, c, t(0)).unwrap();
+        store
+            .append(
+                &f.owner,
+                &entries_of(CompartmentId::from_bytes([9; 16]), 900..905),
+                t(1),
+            )
+            .unwrap();
+    }
+    let existing = dump(&Store::open(target.path()).unwrap());
+    assert_eq!(existing.logs.len(), 1);
+
+    let without_end = lines[..lines.len() - 1].join("\n") + "\n";
+    let cut = &bytes[..bytes.len() / 2];
+    let another = Keypair::from_seed([4; 32]).did();
+    let me = f.owner.did();
+    let mismatch = "public: entries do not match the signed checkpoint";
+    let damaged = "digest or line count does not match";
+    let truncated = "ends before its end line";
+    let digest = blake3::hash(b"x").to_hex().as_str().into();
+    let bad: Vec<(&str, Vec<u8>, Did, &str)> = vec![
+        (
+            "altered entry",
+            altered_entry(&lines),
+            me,
+            "line 3: entry does not verify",
+        ),
+        ("swapped entry", swapped_entry(&lines), me, mismatch),
+        ("missing entry", missing_entry(&lines), me, mismatch),
+        (
+            "older checkpoint",
+            older_checkpoint(&lines, &older),
+            me,
+            mismatch,
+        ),
+        (
+            "wrong end digest",
+            wrong_end(&lines, "digest", digest),
+            me,
+            damaged,
+        ),
+        (
+            "wrong line count",
+            wrong_end(&lines, "lines", (lines.len() - 2).into()),
+            me,
+            damaged,
+        ),
+        (
+            "altered disclosure",
+            altered_disclosure(&lines),
+            me,
+            damaged,
+        ),
+        ("no end line", without_end.into_bytes(), me, truncated),
+        ("cut mid-line", cut.to_vec(), me, "not a backup line"),
+        ("empty", Vec::new(), me, truncated),
+        ("another owner", bytes.clone(), another, "not of this node"),
+    ];
+    for (name, backup, owner, expected) in bad {
+        assert!(name == "another owner" || backup != bytes, "{name}");
+        let refused = Store::restore(target.path(), owner, &backup[..]);
+        assert!(
+            matches!(&refused, Err(Error::Backup(why)) if why.contains(expected)),
+            "{name}: {refused:?}"
+        );
+        assert_eq!(
+            dump(&Store::open(target.path()).unwrap()),
+            existing,
+            "{name}"
+        );
+    }
+    let aside = std::fs::read_dir(target.path())
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().starts_with("db.replaced-")
+        })
+        .count();
+    assert_eq!(aside, 0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    #[test]
+    fn reopened_tree_matches_every_checkpoint(
+        batches in prop::collection::vec(prop_oneof![4 => 0usize..12, 1 => 505usize..530], 1..5)
+    ) {
+        let mut f = Fixture::new();
+        let log = log_of(f.public);
+        let mut notes = Vec::new();
+        let mut next = 0usize;
+        for size in batches {
+            let batch: Vec<NewEntry> = (next..next + size)
+                .map(|n| new_entry(f.public, &pool()[n % POOL]))
+                .collect();
+            let appended = f.store.append(&f.owner, &batch, t(10_000)).unwrap();
+            for (k, a) in appended.iter().enumerate() {
+                prop_assert_eq!(a.location, Location { log, index: (next + k) as u64 });
+            }
+            next += size;
+            notes.push(f.store.log_state(log).unwrap().checkpoint);
+        }
+        f = f.reopen();
+        let state = f.store.log_state(log).unwrap();
+        let last = notes.last().unwrap().checkpoint();
+        prop_assert_eq!(state.tree.len(), next as u64);
+        prop_assert_eq!(last.size(), next as u64);
+        prop_assert_eq!(state.tree.root(), *last.root());
+        prop_assert_eq!(&state.checkpoint, notes.last().unwrap());
+        let stored = f.store.entries(log, 0, u64::MAX).unwrap();
+        prop_assert_eq!(stored.len(), next);
+        for (i, bytes) in stored.iter().enumerate() {
+            let leaf = Blake3::leaf(bytes);
+            prop_assert_eq!(state.tree.leaf_hash(i as u64), Some(leaf));
+            let proof = state.tree.inclusion_proof(i as u64, last.size()).unwrap();
+            verify_inclusion::<Blake3>(i as u64, last.size(), &leaf, &proof, last.root()).unwrap();
+        }
+        for note in &notes {
+            let head = note.checkpoint();
+            prop_assert_eq!(state.tree.root_at(head.size()).unwrap(), *head.root());
+            let proof = state.tree.consistency_proof(head.size(), last.size()).unwrap();
+            verify_consistency::<Blake3>(head.size(), last.size(), head.root(), last.root(), &proof)
+                .unwrap();
+            if head.size() > 0 {
+                let i = head.size() - 1;
+                let leaf = state.tree.leaf_hash(i).unwrap();
+                let proof = state.tree.inclusion_proof(i, head.size()).unwrap();
+                verify_inclusion::<Blake3>(i, head.size(), &leaf, &proof, head.root()).unwrap();
+            }
+        }
+    }
+}
