@@ -2,6 +2,7 @@
 //! handler; serving and pulling run as tasks and report back as commands.
 
 use std::collections::HashMap;
+use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -256,7 +257,14 @@ impl EventLoop {
                 }
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
-                if let InboundFailure::Io(error) = error {
+                // A request cut short or unreadable is the peer's doing; a
+                // connection that closes under an answer is not.
+                if let InboundFailure::Io(error) = error
+                    && matches!(
+                        error.kind(),
+                        io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
+                    )
+                {
                     self.strike(
                         peer,
                         MALFORMED_STRIKES,
