@@ -49,6 +49,23 @@ impl Running {
         panic!("no line with {words:?} within 30 s");
     }
 
+    /// Waits (at most 30 s) until, for each word list, a line containing
+    /// every word of it was printed, in any order.
+    fn wait_for_each(&self, wanted: &[&[&str]]) {
+        let mut missing: Vec<&[&str]> = wanted.to_vec();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !missing.is_empty() {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                break;
+            };
+            let Ok(line) = self.lines.recv_timeout(left) else {
+                break;
+            };
+            missing.retain(|words| !words.iter().all(|w| line.contains(w)));
+        }
+        assert!(missing.is_empty(), "no lines with {missing:?} within 30 s");
+    }
+
     /// Stops with SIGTERM and expects a clean exit.
     fn stop(mut self) {
         let pid = self.child.id().to_string();
@@ -131,7 +148,10 @@ fn five_processes_replicate_from_config_files_under_need_to_know() {
         .map(|(node, _)| Running::start(node, &config(node, Some((&author_did, &address)))))
         .collect();
     for member in &running[..3] {
-        member.wait_for(&["synced", &author_did, &partners, " 2"]);
+        member.wait_for_each(&[
+            &["synced", &author_did, &partners, " 2"],
+            &["synced", &author_did, &public, " 1"],
+        ]);
     }
     running[3].wait_for(&["synced", &author_did, &public, " 1"]);
     for member in running {
