@@ -129,6 +129,54 @@ pub(crate) enum Command {
         /// The backup file.
         file: PathBuf,
     },
+    /// Verify a provider against a requirement profile (ISO 28000 8.4 g).
+    ///
+    /// Prints each requirement's outcome (pass, fail, inconclusive), the
+    /// reason and the evidence records. "Inconclusive" means the records
+    /// needed are not among those this node holds. Exit code 0 whatever the
+    /// verdict; the verdict is in the output.
+    #[command(group = clap::ArgGroup::new("target").required(true).args(["provider", "all"]))]
+    Verify {
+        /// The provider's DID.
+        provider: Option<String>,
+        /// The profile file (TOML, see config/profiles/).
+        #[arg(long, required_unless_present = "all")]
+        profile: Option<PathBuf>,
+        /// Every provider in our confirmed relationships, each against the
+        /// profile the node config maps it to.
+        #[arg(long)]
+        all: bool,
+        /// With --all: walk relationships this many tiers out.
+        #[arg(long, default_value_t = 1, requires = "all")]
+        tiers: u32,
+        /// The node configuration: trust anchors and, for --all, profiles.
+        #[arg(long, env = "ASSURE_CONFIG")]
+        config: Option<PathBuf>,
+        /// A trust anchor (DID) besides those in the config (repeatable).
+        #[arg(long = "anchor")]
+        anchors: Vec<String>,
+        /// Sign each report as a `verification` record into this compartment.
+        #[arg(long, value_name = "COMPARTMENT")]
+        publish: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Co-sign someone else's record (e.g. acknowledge an audit of us) and
+    /// publish it. The record id stays the same.
+    Cosign {
+        /// The signed envelope (JSON).
+        envelope: PathBuf,
+        /// The compartment (label or id) to publish into.
+        #[arg(long, short, default_value = "partners")]
+        compartment: String,
+        /// Also write the co-signed envelope here, to hand back to the issuer.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Evidence bundles: a report with every envelope, proof and key, for
+    /// checking offline.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
     /// List the control catalog.
     Catalog {
         /// Only this domain.
@@ -177,6 +225,34 @@ pub(crate) struct GrantAdd {
     /// End of validity (RFC 3339); open-ended when absent.
     #[arg(long)]
     pub(crate) until: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BundleCommand {
+    /// Verify a provider and write the report with its evidence to a file.
+    Export {
+        /// The provider's DID.
+        provider: String,
+        /// The profile file.
+        #[arg(long)]
+        profile: PathBuf,
+        /// The bundle file to create.
+        #[arg(long)]
+        out: PathBuf,
+        /// The node configuration (for trust anchors).
+        #[arg(long, env = "ASSURE_CONFIG")]
+        config: Option<PathBuf>,
+        /// A trust anchor (DID) besides those in the config (repeatable).
+        #[arg(long = "anchor")]
+        anchors: Vec<String>,
+    },
+    /// Check a bundle: signatures, proofs, checkpoints. Needs no node.
+    Verify {
+        /// The bundle file.
+        file: PathBuf,
+        #[command(flatten)]
+        output: Output,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -65,6 +65,28 @@ struct Raw {
     /// Logging.
     #[serde(default)]
     log: RawLog,
+    /// Which profile `assure verify --all` applies to which provider.
+    #[serde(default)]
+    verify: RawVerify,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVerify {
+    /// The profile for providers no `[[verify.profile]]` entry matches.
+    default_profile: Option<PathBuf>,
+    /// Profiles by what the provider supplies.
+    #[serde(default)]
+    profile: Vec<RawProfileMap>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfileMap {
+    /// Processes or services, as relationship records name them.
+    supplies: Vec<String>,
+    /// The profile file (relative to the config file's directory).
+    profile: PathBuf,
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,6 +130,29 @@ pub struct NodeConfig {
     pub trust_anchors: Vec<Did>,
     /// The tracing filter.
     pub log_level: String,
+    /// Profiles for `assure verify --all`.
+    pub verify: VerifyConfig,
+}
+
+/// Which profile applies to which provider.
+#[derive(Clone, Debug, Default)]
+pub struct VerifyConfig {
+    /// For providers no entry of `profiles` matches.
+    pub default_profile: Option<PathBuf>,
+    /// A provider supplying any of these gets this profile; first match wins.
+    pub profiles: Vec<(Vec<String>, PathBuf)>,
+}
+
+impl VerifyConfig {
+    /// The profile for a provider that supplies `supplies`.
+    pub fn profile_for(&self, supplies: &[String]) -> Option<&Path> {
+        let same = |a: &str, b: &str| a.trim().eq_ignore_ascii_case(b.trim());
+        self.profiles
+            .iter()
+            .find(|(names, _)| names.iter().any(|n| supplies.iter().any(|s| same(n, s))))
+            .map(|(_, path)| path.as_path())
+            .or(self.default_profile.as_deref())
+    }
 }
 
 impl NodeConfig {
@@ -126,6 +171,7 @@ impl NodeConfig {
             },
             trust_anchors: Vec::new(),
             log_level: "info".into(),
+            verify: VerifyConfig::default(),
         }
     }
 
@@ -220,6 +266,34 @@ impl NodeConfig {
         if poll_interval < Duration::from_millis(100) {
             return Err(invalid("poll_interval".into(), "at least 100ms"));
         }
+        let verify = VerifyConfig {
+            default_profile: raw.verify.default_profile.map(|p| base.join(p)),
+            profiles: raw
+                .verify
+                .profile
+                .into_iter()
+                .map(|m| (m.supplies, base.join(m.profile)))
+                .collect(),
+        };
+        let profile_fields = verify
+            .default_profile
+            .iter()
+            .map(|p| ("verify.default_profile".to_owned(), p))
+            .chain(
+                verify
+                    .profiles
+                    .iter()
+                    .enumerate()
+                    .map(|(n, (_, p))| (format!("verify.profile[{n}].profile"), p)),
+            );
+        for (field, path) in profile_fields {
+            if !path.is_file() {
+                return Err(invalid(
+                    field,
+                    &format!("a profile file; {} does not exist", path.display()),
+                ));
+            }
+        }
         Ok(Self {
             data_dir,
             net: assure_net::Config {
@@ -230,6 +304,7 @@ impl NodeConfig {
             },
             trust_anchors,
             log_level: raw.log.level.unwrap_or_else(|| "info".into()),
+            verify,
         })
     }
 }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod datadir;
 pub mod node;
 pub mod publish;
+pub mod verification;
 
 pub use config::{ConfigError, NodeConfig};
 pub use node::Node;

@@ -57,6 +57,36 @@ impl Store {
         found.into_iter().map(|at| self.entry(at)).collect()
     }
 
+    /// Every record this node holds, with its log position and the size of
+    /// the log's checkpoint: the records a verification may rest on.
+    pub fn seen(&self) -> Result<Vec<assure_verify::Seen>, Error> {
+        let state = self.state();
+        let found = state.index.query(&Filter::default(), usize::MAX);
+        let sizes: std::collections::HashMap<LogId, (String, u64)> = state
+            .logs
+            .iter()
+            .map(|(log, s)| (*log, (log.origin_line(), s.checkpoint.checkpoint().size())))
+            .collect();
+        drop(state);
+        found
+            .into_iter()
+            .map(|at| {
+                let stored = self.entry(at)?;
+                let position = sizes
+                    .get(&at.log)
+                    .map(|(origin, size)| assure_verify::Position {
+                        log: origin.clone(),
+                        index: at.index,
+                        checkpoint: *size,
+                    });
+                Ok(assure_verify::Seen {
+                    record: stored.record,
+                    position,
+                })
+            })
+            .collect()
+    }
+
     /// Every record of one log, in log order.
     pub fn log_records(&self, log: LogId) -> Result<Vec<StoredRecord>, Error> {
         let size = self.log_state(log).map_or(0, |s| s.tree.len());

@@ -6,6 +6,7 @@ mod logs;
 mod publish;
 mod records;
 mod run;
+mod verify;
 
 use anyhow::Result;
 
@@ -46,6 +47,45 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Command::Backup { file } => logs::backup(&dir, &file),
         Command::Restore { file } => logs::restore(&dir, &file),
         Command::Catalog { domain, output } => records::catalog(domain, output),
+        Command::Verify {
+            provider,
+            profile,
+            all,
+            tiers,
+            config,
+            anchors,
+            publish,
+            output,
+        } => {
+            let how = verify::How {
+                config,
+                anchors,
+                publish,
+                output,
+            };
+            match (provider, profile, all) {
+                (_, _, true) => verify::all(&dir, tiers, &how),
+                (Some(provider), Some(profile), false) => {
+                    verify::one(&dir, &provider, &profile, &how)
+                }
+                _ => anyhow::bail!("give a provider DID and --profile, or --all"),
+            }
+        }
+        Command::Cosign {
+            envelope,
+            compartment,
+            out,
+        } => verify::cosign(&dir, &envelope, &compartment, out.as_deref()),
+        Command::Bundle(crate::cli::BundleCommand::Export {
+            provider,
+            profile,
+            out,
+            config,
+            anchors,
+        }) => verify::bundle_export(&dir, &provider, &profile, &out, config, anchors),
+        Command::Bundle(crate::cli::BundleCommand::Verify { file, output }) => {
+            verify::bundle_verify(&file, output)
+        }
     }
 }
 

@@ -16,6 +16,9 @@ fn the_documented_example_parses() {
     assert_eq!(config.net.listen.len(), 1);
     assert_eq!(config.net.limits.requests_per_second, 200);
     assert!(config.data_dir.ends_with("config/../assure-data"));
+    let supplies = |s: &str| config.verify.profile_for(&[s.to_owned()]).unwrap();
+    assert!(supplies("Road Haulage").ends_with("profiles/logistics-provider.toml"));
+    assert!(supplies("castings").ends_with("profiles/component-supplier.toml"));
 }
 
 #[test]
@@ -48,6 +51,16 @@ fn wrong_files_are_refused_with_file_field_and_expectation() {
         ),
         ("trust_anchors = [\"alice\"]", "trust_anchors[0]", "did:key"),
         ("[log]\nlevel = 3", "level", "invalid type"),
+        (
+            "[verify]\ndefault_profile = \"nowhere.toml\"",
+            "verify.default_profile",
+            "/etc/assure/nowhere.toml does not exist",
+        ),
+        (
+            "[[verify.profile]]\nprofile = \"p.toml\"",
+            "supplies",
+            "missing field",
+        ),
     ];
     for (text, field, expected) in cases {
         let error = parse(text).expect_err(text);

@@ -10,4 +10,5 @@ mod config;
 mod crash;
 mod export;
 mod network;
+mod verify;
 mod walkthrough;

@@ -7,3 +7,4 @@ mod incidents;
 mod need_to_know;
 mod replication;
 mod rogue;
+mod verification;
