@@ -68,6 +68,24 @@ struct Raw {
     /// Which profile `assure verify --all` applies to which provider.
     #[serde(default)]
     verify: RawVerify,
+    /// The HTTP API and dashboard.
+    #[serde(default)]
+    api: RawApi,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApi {
+    /// `host:port` to serve on, or "off".
+    listen: Option<String>,
+    max_body_bytes: Option<usize>,
+    #[serde(default, with = "humantime_serde")]
+    header_timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    request_timeout: Option<Duration>,
+    max_concurrent: Option<usize>,
+    requests_per_second: Option<u32>,
+    max_page: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -132,6 +150,8 @@ pub struct NodeConfig {
     pub log_level: String,
     /// Profiles for `assure verify --all`.
     pub verify: VerifyConfig,
+    /// The HTTP API; `None` when switched off.
+    pub api: Option<assure_api::Settings>,
 }
 
 /// Which profile applies to which provider.
@@ -172,6 +192,10 @@ impl NodeConfig {
             trust_anchors: Vec::new(),
             log_level: "info".into(),
             verify: VerifyConfig::default(),
+            api: Some(assure_api::Settings {
+                listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                ..assure_api::Settings::default()
+            }),
         }
     }
 
@@ -294,6 +318,45 @@ impl NodeConfig {
                 ));
             }
         }
+        let a = raw.api;
+        let api = match a.listen.as_deref() {
+            Some("off") => None,
+            listen => {
+                let defaults = assure_api::Settings::default();
+                let settings = assure_api::Settings {
+                    listen: match listen {
+                        Some(text) => text.parse().map_err(|_| {
+                            invalid(
+                                "api.listen".into(),
+                                "host:port such as 127.0.0.1:8080, or \"off\"",
+                            )
+                        })?,
+                        None => defaults.listen,
+                    },
+                    max_body_bytes: a.max_body_bytes.unwrap_or(defaults.max_body_bytes),
+                    header_timeout: a.header_timeout.unwrap_or(defaults.header_timeout),
+                    request_timeout: a.request_timeout.unwrap_or(defaults.request_timeout),
+                    max_concurrent: a.max_concurrent.unwrap_or(defaults.max_concurrent),
+                    requests_per_second: a
+                        .requests_per_second
+                        .unwrap_or(defaults.requests_per_second),
+                    max_page: a.max_page.unwrap_or(defaults.max_page),
+                };
+                if settings.max_concurrent == 0 || settings.requests_per_second == 0 {
+                    return Err(invalid(
+                        "api.max_concurrent / api.requests_per_second".into(),
+                        "at least 1",
+                    ));
+                }
+                if settings.max_page == 0 || settings.max_body_bytes < 1024 {
+                    return Err(invalid(
+                        "api.max_page / api.max_body_bytes".into(),
+                        "max_page at least 1, max_body_bytes at least 1024",
+                    ));
+                }
+                Some(settings)
+            }
+        };
         Ok(Self {
             data_dir,
             net: assure_net::Config {
@@ -305,6 +368,7 @@ impl NodeConfig {
             trust_anchors,
             log_level: raw.log.level.unwrap_or_else(|| "info".into()),
             verify,
+            api,
         })
     }
 }

@@ -4,6 +4,7 @@
 //! a thin command line over this library; integration tests build nodes with
 //! the same [`Node::spawn`].
 
+pub mod api;
 pub mod config;
 pub mod datadir;
 pub mod node;

@@ -19,10 +19,18 @@ use crate::datadir::DataDir;
 #[must_use = "call shutdown to stop the node in order"]
 #[derive(Debug)]
 pub struct Node {
+    control: Arc<Control>,
+    network: Network,
+    api: Option<assure_api::Server>,
+    cancel: CancellationToken,
+}
+
+/// What both the node's owner (CLI, tests) and the API act through.
+#[derive(Debug)]
+struct Control {
     keypair: Arc<Keypair>,
     store: Store,
-    network: Network,
-    cancel: CancellationToken,
+    client: Client,
 }
 
 impl Node {
@@ -36,28 +44,55 @@ impl Node {
         let network = Network::spawn(&keypair, store.clone(), config.net, cancel.clone())
             .await
             .context("starting the network")?;
+        let control = Arc::new(Control {
+            keypair: keypair.clone(),
+            store: store.clone(),
+            client: network.client.clone(),
+        });
+        let api = match config.api {
+            Some(settings) => {
+                let server = crate::api::start(
+                    &config.data_dir,
+                    Arc::new(ApiControl(control.clone())),
+                    &config.trust_anchors,
+                    &config.verify,
+                    settings,
+                    keypair.clone(),
+                    store.clone(),
+                )
+                .await?;
+                info!(address = %server.addr, "API listening");
+                Some(server)
+            }
+            None => None,
+        };
         info!(did = %keypair.did(), "node running");
         Ok(Self {
-            keypair,
-            store,
+            control,
             network,
+            api,
             cancel,
         })
     }
 
+    /// The address the HTTP API listens on, when it runs.
+    pub fn api_address(&self) -> Option<std::net::SocketAddr> {
+        self.api.as_ref().map(|a| a.addr)
+    }
+
     /// This organization.
     pub fn did(&self) -> Did {
-        self.keypair.did()
+        self.control.keypair.did()
     }
 
     /// The organization's key, for signing.
     pub fn keypair(&self) -> &Keypair {
-        &self.keypair
+        &self.control.keypair
     }
 
     /// The store.
     pub fn store(&self) -> &Store {
-        &self.store
+        &self.control.store
     }
 
     /// The network client.
@@ -68,6 +103,47 @@ impl Node {
     /// Appends signed records (placed by [`crate::publish::place`]) durably,
     /// then tells connected readers of each compartment touched.
     pub async fn publish(
+        &self,
+        compartment: &str,
+        records: Vec<(Vec<u8>, Record)>,
+    ) -> Result<Vec<Appended>> {
+        self.control.publish(compartment, records).await
+    }
+
+    /// Stores a grant (new, changed or revoked) and applies it to open
+    /// connections at once.
+    pub async fn put_grant(&self, grant: Grant, change: &str) -> Result<()> {
+        self.control.put_grant(grant, change).await
+    }
+
+    /// Revokes a party's grant now.
+    pub async fn revoke(&self, party: Did) -> Result<()> {
+        let grant = self
+            .control
+            .store
+            .grant(&party)?
+            .with_context(|| format!("{party} holds no grant"))?;
+        self.put_grant(grant.revoke(Timestamp::now()), "revoked")
+            .await
+    }
+
+    /// Stops in order: the network loop first, then a final flush of the store.
+    pub async fn shutdown(self) -> Result<()> {
+        if let Some(api) = self.api {
+            api.shutdown().await;
+            crate::api::forget(self.control.store.dir());
+        }
+        self.cancel.cancel();
+        self.network.join().await;
+        let store = self.control.store.clone();
+        tokio::task::spawn_blocking(move || store.flush()).await??;
+        info!("node stopped");
+        Ok(())
+    }
+}
+
+impl Control {
+    async fn publish(
         &self,
         compartment: &str,
         records: Vec<(Vec<u8>, Record)>,
@@ -87,8 +163,7 @@ impl Node {
         logs.dedup();
         for log in logs {
             if let Some(state) = self.store.log_state(log) {
-                self.network
-                    .client
+                self.client
                     .notify(log, state.checkpoint.to_string())
                     .await?;
             }
@@ -96,33 +171,47 @@ impl Node {
         Ok(appended)
     }
 
-    /// Stores a grant (new, changed or revoked) and applies it to open
-    /// connections at once.
-    pub async fn put_grant(&self, grant: Grant, change: &str) -> Result<()> {
+    async fn put_grant(&self, grant: Grant, change: &str) -> Result<()> {
         let (store, change) = (self.store.clone(), change.to_owned());
         tokio::task::spawn_blocking(move || store.put_grant(&grant, &change, Timestamp::now()))
             .await??;
-        self.network.client.grants_changed().await?;
+        self.client.grants_changed().await?;
         Ok(())
     }
+}
 
-    /// Revokes a party's grant now.
-    pub async fn revoke(&self, party: Did) -> Result<()> {
-        let grant = self
-            .store
-            .grant(&party)?
-            .with_context(|| format!("{party} holds no grant"))?;
-        self.put_grant(grant.revoke(Timestamp::now()), "revoked")
-            .await
+/// The API's view of the node.
+#[derive(Debug)]
+struct ApiControl(Arc<Control>);
+
+impl assure_api::Control for ApiControl {
+    fn publish(
+        &self,
+        compartment: String,
+        records: Vec<(Vec<u8>, Record)>,
+    ) -> assure_api::BoxFuture<'_, Result<Vec<Appended>, String>> {
+        Box::pin(async move {
+            self.0
+                .publish(&compartment, records)
+                .await
+                .map_err(|e| format!("{e:#}"))
+        })
     }
 
-    /// Stops in order: the network loop first, then a final flush of the store.
-    pub async fn shutdown(self) -> Result<()> {
-        self.cancel.cancel();
-        self.network.join().await;
-        let store = self.store;
-        tokio::task::spawn_blocking(move || store.flush()).await??;
-        info!("node stopped");
-        Ok(())
+    fn put_grant(
+        &self,
+        grant: Grant,
+        change: String,
+    ) -> assure_api::BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            self.0
+                .put_grant(grant, &change)
+                .await
+                .map_err(|e| format!("{e:#}"))
+        })
+    }
+
+    fn peers(&self) -> assure_api::BoxFuture<'_, Vec<Did>> {
+        Box::pin(async move { self.0.client.peers().await.unwrap_or_default() })
     }
 }

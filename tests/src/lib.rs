@@ -34,13 +34,21 @@ pub struct TestNode {
 impl TestNode {
     /// Initializes a data directory with a seeded key and starts the node.
     pub async fn start(seed: u8, name: &str) -> Self {
+        Self::start_with(seed, name, |_| {}).await
+    }
+
+    /// Like [`TestNode::start`], with the configuration edited first.
+    pub async fn start_with(seed: u8, name: &str, edit: impl FnOnce(&mut NodeConfig)) -> Self {
         let temp = std::sync::Arc::new(tempfile::tempdir().unwrap());
         let dir = temp.path().join(name);
         let keypair = Keypair::from_seed([seed; 32]);
         DataDir::new(&dir)
             .init(name, &keypair, Timestamp::now())
             .unwrap();
-        Self::spawn(keypair, dir, temp).await
+        let mut config = NodeConfig::development(&dir);
+        config.net.poll_interval = Duration::from_secs(3600);
+        edit(&mut config);
+        Self::spawn_config(keypair, dir, temp, config).await
     }
 
     /// Starts a node on an existing data directory.
@@ -51,6 +59,15 @@ impl TestNode {
     ) -> Self {
         let mut config = NodeConfig::development(&dir);
         config.net.poll_interval = Duration::from_secs(3600);
+        Self::spawn_config(keypair, dir, temp, config).await
+    }
+
+    async fn spawn_config(
+        keypair: Keypair,
+        dir: PathBuf,
+        temp: std::sync::Arc<tempfile::TempDir>,
+        config: NodeConfig,
+    ) -> Self {
         let node = Node::spawn(config).await.unwrap();
         let mut events = node.client().events();
         let mut listeners = node.client().listeners().await.unwrap();
@@ -74,6 +91,19 @@ impl TestNode {
         let keypair = Keypair::from_seed(self.keypair.seed());
         let again = Self::spawn(keypair, self.dir.clone(), self._temp.clone()).await;
         *self = again;
+    }
+
+    /// The base URL of the node's HTTP API.
+    pub fn api(&self) -> String {
+        format!("http://{}", self.node().api_address().expect("API running"))
+    }
+
+    /// The node's admin token.
+    pub fn admin_token(&self) -> String {
+        std::fs::read_to_string(self.dir.join(assure_node::datadir::TOKEN_FILE))
+            .unwrap()
+            .trim()
+            .to_owned()
     }
 
     pub fn node(&self) -> &Node {

@@ -39,6 +39,38 @@ impl Index {
             .unwrap_or_default()
     }
 
+    /// Records matching `filter` and coming after `filter.after` in the
+    /// order newest first, at most `limit`, in that order. Selects the first
+    /// `limit` without sorting everything.
+    pub(crate) fn page(&self, filter: &Filter, limit: usize) -> Vec<(Tuple, Location)> {
+        let key = |(tuple, location): &&(Tuple, Location)| {
+            std::cmp::Reverse((tuple.issued_at, *location))
+        };
+        let mut found: Vec<&(Tuple, Location)> = self
+            .items
+            .iter()
+            .filter(|item| {
+                let (tuple, location) = item;
+                filter.kind.is_none_or(|kind| tuple.kind == kind)
+                    && filter.subject.is_none_or(|s| tuple.subject == s)
+                    && filter.since.is_none_or(|since| tuple.issued_at >= since)
+                    && (filter.logs.is_empty() || filter.logs.contains(&location.log))
+                    && filter
+                        .after
+                        .is_none_or(|after| key(item) > std::cmp::Reverse(after))
+            })
+            .collect();
+        if limit == 0 {
+            return Vec::new();
+        }
+        if found.len() > limit {
+            found.select_nth_unstable_by_key(limit - 1, key);
+            found.truncate(limit);
+        }
+        found.sort_unstable_by_key(key);
+        found.into_iter().copied().collect()
+    }
+
     /// Places of records matching `filter`, newest first, at most `limit`.
     pub(crate) fn query(&self, filter: &Filter, limit: usize) -> Vec<Location> {
         let mut found: Vec<&(Tuple, Location)> = self

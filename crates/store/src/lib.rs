@@ -32,7 +32,7 @@ pub use error::Error;
 pub use grants::{Disclosure, GrantChange};
 pub use keys::{Location, LogId};
 pub use logs::{Appended, LogState, LogSummary, NewEntry};
-pub use query::{Filter, StoredRecord};
+pub use query::{Filter, Listed, StoredRecord};
 pub use replica::{Alert, Evidence};
 
 /// The file whose lock marks a data directory as in use.

@@ -29,6 +29,27 @@ pub struct Filter {
     pub subject: Option<Did>,
     /// Only records issued at or after this time.
     pub since: Option<Timestamp>,
+    /// Only records after this one in the order newest first (a page
+    /// cursor: the last record of the previous page). Used by
+    /// [`Store::page`].
+    pub after: Option<(Timestamp, Location)>,
+}
+
+/// A record as listed from the index, with its envelope bytes, undecoded.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    /// The record id.
+    pub id: RecordId,
+    /// Its kind.
+    pub kind: Kind,
+    /// The organization it is about.
+    pub subject: Did,
+    /// When it was issued.
+    pub issued_at: Timestamp,
+    /// Where it sits.
+    pub location: Location,
+    /// The envelope, byte for byte.
+    pub bytes: Vec<u8>,
 }
 
 impl Store {
@@ -55,6 +76,40 @@ impl Store {
     pub fn records(&self, filter: &Filter, limit: usize) -> Result<Vec<StoredRecord>, Error> {
         let found = self.state().index.query(filter, limit);
         found.into_iter().map(|at| self.entry(at)).collect()
+    }
+
+    /// A page of records matching `filter`, newest first, without decoding
+    /// them: the index gives kind, subject and time; the envelopes are read
+    /// page by page.
+    pub fn page(&self, filter: &Filter, limit: usize) -> Result<Vec<Listed>, Error> {
+        let found = self.state().index.page(filter, limit);
+        let mut cache: std::collections::HashMap<LogId, (u64, Vec<Vec<u8>>)> =
+            std::collections::HashMap::new();
+        let mut out = Vec::with_capacity(found.len());
+        for (tuple, location) in found {
+            let (start, chunk) = cache.entry(location.log).or_insert((u64::MAX, Vec::new()));
+            let held = location.index >= *start && location.index < *start + chunk.len() as u64;
+            if !held {
+                // Read a run of entries around this one: listings of one log
+                // are mostly contiguous.
+                let from = location.index.saturating_sub(63);
+                *chunk = self.entries(location.log, from, 128)?;
+                *start = from;
+            }
+            let bytes = chunk
+                .get((location.index - *start) as usize)
+                .cloned()
+                .ok_or_else(|| Error::corrupt(format!("entry {} is missing", location.index)))?;
+            out.push(Listed {
+                id: tuple.id,
+                kind: tuple.kind,
+                subject: tuple.subject,
+                issued_at: tuple.issued_at,
+                location,
+                bytes,
+            });
+        }
+        Ok(out)
     }
 
     /// Every record this node holds, with its log position and the size of

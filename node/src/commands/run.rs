@@ -34,6 +34,13 @@ async fn serve(config: NodeConfig) -> Result<()> {
             println!("listening {address}/p2p/{peer}");
         }
     }
+    if let Some(address) = node.api_address() {
+        println!("api http://{address}");
+        println!(
+            "dashboard http://{address}/login (sign in with the token in {})",
+            config_token_hint(&node)
+        );
+    }
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
         tokio::select! {
@@ -57,4 +64,12 @@ async fn serve(config: NodeConfig) -> Result<()> {
     }
     eprintln!("shutting down: network, then store");
     node.shutdown().await
+}
+
+fn config_token_hint(node: &Node) -> String {
+    node.store()
+        .dir()
+        .join(assure_node::datadir::TOKEN_FILE)
+        .display()
+        .to_string()
 }

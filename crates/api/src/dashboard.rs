@@ -1,0 +1,551 @@
+//! The dashboard: server-rendered HTML with inline CSS and an SVG graph, no
+//! script and nothing fetched from elsewhere. It shows what the visitor may
+//! see: everything after signing in with the admin token (a session cookie),
+//! public compartments otherwise.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use assure_model::predicate::Body;
+use assure_model::{Did, Domain, Kind, RecordId};
+use assure_verify::{Seen, View};
+use axum::Router;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use jiff::Timestamp;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde::Deserialize;
+
+use crate::routes::{Graph, legal_names};
+use crate::server::{AppState, Ctx};
+use crate::visibility::Caller;
+
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(home))
+        .route("/orgs/{did}", get(org))
+        .route("/records/{id}", get(record))
+        .route("/alerts", get(alerts))
+        .route("/admin", get(admin))
+        .route("/login", get(login))
+}
+
+const STYLE: &str = r#"
+body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
+header{background:#1d2330;color:#fff;padding:.8em 1.5em}header a{color:#fff;margin-right:1.2em}
+main{padding:1em 1.5em;max-width:1200px}h1,h2{font-weight:600}h2{margin-top:1.6em}
+table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1px solid #dde;padding:.35em .6em;text-align:left;vertical-align:top}
+.pass{color:#17803d;font-weight:600}.fail{color:#c0262d;font-weight:600}.inconclusive{color:#a86400;font-weight:600}
+.muted{color:#667}.card{background:#fff;border:1px solid #dde;padding:1em;margin:.6em 0}
+code,pre{font:13px ui-monospace,monospace}pre{white-space:pre-wrap;word-break:break-all}
+svg text{font:12px system-ui,sans-serif}
+"#;
+
+fn page(title: &str, caller: &Caller, body: Markup) -> Response {
+    let who = match caller {
+        Caller::Admin => "signed in as this node's administrator",
+        Caller::Party(_) => "signed request",
+        Caller::Anonymous => "public view — sign in with the admin token for everything",
+    };
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — Assure" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    a href="/" { "Supply chain" }
+                    a href="/alerts" { "Incidents and alerts" }
+                    a href="/admin" { "Disclosures, grants, peers" }
+                    span class="muted" { (who) }
+                }
+                main { h1 { (title) } (body) }
+            }
+        }
+    };
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        markup.into_string(),
+    )
+        .into_response()
+}
+
+fn not_found(caller: &Caller) -> Response {
+    let mut response = page("Not found", caller, html! { p { "No such page." } });
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response
+}
+
+fn outcome_class(result: Option<&str>) -> &'static str {
+    match result {
+        Some("pass") => "pass",
+        Some("fail") => "fail",
+        Some("inconclusive") => "inconclusive",
+        _ => "muted",
+    }
+}
+
+fn colour(result: Option<&str>) -> &'static str {
+    match result {
+        Some("pass") => "#17803d",
+        Some("fail") => "#c0262d",
+        Some("inconclusive") => "#d48a00",
+        _ => "#8a90a0",
+    }
+}
+
+fn label(name: Option<&String>, did: &str) -> String {
+    name.cloned().unwrap_or_else(|| {
+        did.parse::<Did>()
+            .map_or_else(|_| did.to_owned(), |d| d.fmt_short())
+    })
+}
+
+/// The graph as SVG: one column per tier, edges from supplier to customer.
+fn svg(graph: &Graph) -> Markup {
+    let mut columns: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for (n, node) in graph.nodes.iter().enumerate() {
+        columns.entry(node.tier).or_default().push(n);
+    }
+    let rows = columns.values().map(Vec::len).max().unwrap_or(1);
+    let (width, row_height) = (260.0 * columns.len() as f64 + 40.0, 70.0);
+    let height = row_height * rows as f64 + 30.0;
+    let mut at: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for (column, (_, members)) in columns.iter().enumerate() {
+        for (row, &n) in members.iter().enumerate() {
+            at.insert(
+                graph.nodes[n].did.as_str(),
+                (40.0 + 260.0 * column as f64, 30.0 + row_height * row as f64),
+            );
+        }
+    }
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" width=(width) height=(height)
+            role="img" aria-label="Supply chain graph" {
+            @for edge in &graph.edges {
+                @if let (Some(a), Some(b)) = (at.get(edge.supplier.as_str()), at.get(edge.customer.as_str())) {
+                    line x1=(a.0) y1=(a.1) x2=(b.0 + 180.0) y2=(b.1) stroke="#9aa" stroke-width="1.5" {}
+                }
+            }
+            @for node in &graph.nodes {
+                @if let Some((x, y)) = at.get(node.did.as_str()) {
+                    a href=(format!("/orgs/{}", node.did)) {
+                        rect x=(x) y=(y - 18.0) width="180" height="36" rx="6"
+                            fill="#fff" stroke=(colour(node.result.as_deref()))
+                            stroke-width="3"
+                            stroke-dasharray=(if node.transitive { "6 4" } else { "none" }) {}
+                        text x=(x + 8.0) y=(y - 2.0) { (label(node.name.as_ref(), &node.did)) }
+                        text x=(x + 8.0) y=(y + 12.0) fill=(colour(node.result.as_deref())) {
+                            @if node.tier == 0 { "this organization" }
+                            @else {
+                                (node.result.as_deref().unwrap_or("no profile"))
+                                @if node.transitive { " (transitive)" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn home(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx>) -> Response {
+    let caller = ctx.caller.clone();
+    let found = tokio::task::spawn_blocking(move || state.graph(&ctx)).await;
+    let Ok(Ok((graph, _))) = found else {
+        return not_found(&caller);
+    };
+    let body = html! {
+        p class="muted" {
+            "Providers found in confirmed relationship records, two tiers out, each verified "
+            "against the profile its relationship maps to. Green passes, red fails, amber is "
+            "inconclusive (the records needed are not visible here); a dashed border marks a "
+            "verdict taken from a provider's published verification."
+        }
+        div class="card" { (svg(&graph)) }
+        h2 { "Providers" }
+        table {
+            tr { th { "Tier" } th { "Organization" } th { "Profile" } th { "Verdict" } th { "Reason" } }
+            @for node in graph.nodes.iter().filter(|n| n.tier > 0) {
+                tr {
+                    td { (node.tier) }
+                    td { a href=(format!("/orgs/{}", node.did)) { (label(node.name.as_ref(), &node.did)) } }
+                    td { (node.profile.clone().unwrap_or_default()) }
+                    td class=(outcome_class(node.result.as_deref())) {
+                        (node.result.as_deref().unwrap_or("—"))
+                        @if node.transitive { " (transitive)" }
+                    }
+                    td { (node.reason.clone().unwrap_or_default()) }
+                }
+            }
+        }
+        @if graph.nodes.len() == 1 {
+            p class="muted" { "No providers visible: no relationship records confirmed by both sides." }
+        }
+    };
+    page("Supply chain", &caller, body)
+}
+
+/// The records visible to the caller, for one page.
+fn visible_records(state: &AppState, caller: &Caller) -> Option<Vec<Seen>> {
+    state.seen(caller).ok().map(|(seen, _)| seen)
+}
+
+async fn org(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<Ctx>,
+    Path(did): Path<String>,
+) -> Response {
+    let caller = ctx.caller.clone();
+    let Ok(did) = did.parse::<Did>() else {
+        return not_found(&caller);
+    };
+    let work = tokio::task::spawn_blocking(move || -> Option<Response> {
+        let seen = visible_records(&state, &ctx.caller)?;
+        if !seen.iter().any(|s| s.record.subject.did == did) {
+            return None;
+        }
+        let now = Timestamp::now();
+        let view = View::new(&seen, now);
+        let names = legal_names(&seen);
+        let name = |d: &Did| names.get(d).cloned().unwrap_or_else(|| d.fmt_short());
+        let about: Vec<&assure_verify::Entry<'_>> = view.about(did).collect();
+        let of_kind = |kind: Kind| about.iter().filter(move |e| e.record.kind() == kind);
+        let (graph, reports) = state.graph(&ctx).ok()?;
+        let report = reports.iter().find(|r| r.provider == did);
+        let _ = graph;
+        let evidence_link = |id: &RecordId| format!("/records/{id}");
+        let body = html! {
+            p { code { (did) } }
+            @for e in of_kind(Kind::Profile).take(1) {
+                @if let Body::Profile(p) = &e.record.predicate.body {
+                    div class="card" {
+                        strong { (p.legal_name) }
+                        @for (k, v) in &p.identifiers { " · " (k) " " (v) }
+                        @if !p.roles.is_empty() { br; "Roles: " (p.roles.join(", ")) }
+                    }
+                }
+            }
+            h2 { "Latest verification" }
+            @match report {
+                Some(r) => {
+                    p {
+                        "Against " strong { (r.profile) } ": "
+                        span class=(outcome_class(Some(r.result.as_str()))) { (r.result) }
+                        @if let Some(t) = &r.transitive { " (transitive, as verified by " (name(&t.via)) ")" }
+                    }
+                    table {
+                        tr { th { "Requirement" } th { "Outcome" } th { "Reason" } th { "Evidence" } }
+                        @for q in &r.requirements {
+                            tr {
+                                td { (q.id) br; span class="muted" { (q.clauses.join(" ")) } }
+                                td class=(outcome_class(Some(q.outcome.as_str()))) { (q.outcome) }
+                                td { (q.reason) }
+                                td { @for ev in &q.evidence {
+                                    a href=(evidence_link(&ev.record)) { (ev.record.fmt_short()) } " (" (ev.kind) ") "
+                                } }
+                            }
+                        }
+                    }
+                }
+                None => p class="muted" { "Not among this organization's providers, or no profile applies." }
+            }
+            h2 { "Scope" }
+            @for e in of_kind(Kind::Scope).filter(|e| !e.expired).take(1) {
+                @if let Body::Scope(s) = &e.record.predicate.body {
+                    div class="card" {
+                        "Processes: " (s.processes.join(", ")) br;
+                        "Services: " (s.services.join(", "))
+                        @if !s.exclusions.is_empty() { br; "Excluded: " (s.exclusions.join(", ")) }
+                        @for site in &s.sites { br; "Site " (site.name) }
+                    }
+                }
+            }
+            h2 { "Controls by domain" }
+            @for domain in Domain::ALL {
+                h3 { (domain) }
+                table {
+                    @for e in of_kind(Kind::Control).filter(|e| e.record.predicate.common.domain == Some(*domain)) {
+                        @if let Body::Control(c) = &e.record.predicate.body {
+                            tr {
+                                td { a href=(evidence_link(&e.record.id)) { (c.control_id) } }
+                                td { (c.status) }
+                                td { (c.statement) }
+                                td class="muted" { (e.issued_at().strftime("%Y-%m-%d")) }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "Audits" }
+            table {
+                tr { th { "Standard" } th { "Type" } th { "Result" } th { "Auditor" } th { "Signed by" } th { "Valid until" } }
+                @for e in of_kind(Kind::Audit) {
+                    @if let Body::Audit(a) = &e.record.predicate.body {
+                        tr {
+                            td { a href=(evidence_link(&e.record.id)) { (a.standard) } }
+                            td { (a.audit_type) }
+                            td { (a.result) }
+                            td { (name(&e.record.issuer())) }
+                            td { (e.signers.iter().map(&name).collect::<Vec<_>>().join(", ")) }
+                            td { (e.record.predicate.common.valid_until.map(|t| t.strftime("%Y-%m-%d").to_string()).unwrap_or_default())
+                                 @if e.expired { " (expired)" } }
+                        }
+                    }
+                }
+            }
+            h2 { "Incidents" }
+            table {
+                tr { th { "Detected" } th { "Severity" } th { "Summary" } th { "Status" } th { "Corrective actions" } }
+                @for e in of_kind(Kind::Incident) {
+                    @if let Body::Incident(i) = &e.record.predicate.body {
+                        tr {
+                            td { (i.detected_at.strftime("%Y-%m-%d")) }
+                            td { (i.severity) }
+                            td { a href=(evidence_link(&e.record.id)) { (i.summary) } }
+                            td { (i.status) }
+                            td { (i.corrective_actions.len()) }
+                        }
+                    }
+                }
+            }
+        };
+        Some(page(&name(&did), &ctx.caller, body))
+    })
+    .await;
+    match work {
+        Ok(Some(response)) => response,
+        _ => not_found(&caller),
+    }
+}
+
+async fn record(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> Response {
+    let caller = ctx.caller.clone();
+    let Ok(id) = id.parse::<RecordId>() else {
+        return not_found(&caller);
+    };
+    let work = tokio::task::spawn_blocking(move || -> Option<Response> {
+        let store = &state.config.store;
+        let visible = state.visible(&ctx.caller).ok()?;
+        let location = store
+            .locations(&id)
+            .ok()?
+            .into_iter()
+            .find(|l| visible.contains_key(&l.log))?;
+        let stored = store.entry(location).ok()?;
+        state.disclose(&ctx, &visible, [location]).ok()?;
+        let statement = serde_json::to_string_pretty(&stored.record.predicate.to_value()).ok()?;
+        let body = html! {
+            p { "Record " code { (id) } }
+            p { "Kind " strong { (stored.record.kind()) } ", about " a href=(format!("/orgs/{}", stored.record.subject.did)) { code { (stored.record.subject) } } }
+            p { "Log " code { (location.log.origin_line()) } " entry " (location.index) }
+            p { "Signed by: " @for s in &stored.record.signers { code { (s) } " " } }
+            h2 { "Predicate" }
+            pre class="card" { (statement) }
+        };
+        Some(page(&format!("{} record", stored.record.kind()), &ctx.caller, body))
+    })
+    .await;
+    match work {
+        Ok(Some(response)) => response,
+        _ => not_found(&caller),
+    }
+}
+
+async fn alerts(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx>) -> Response {
+    let caller = ctx.caller.clone();
+    let work = tokio::task::spawn_blocking(move || -> Option<Response> {
+        let seen = visible_records(&state, &ctx.caller)?;
+        let now = Timestamp::now();
+        let view = View::new(&seen, now);
+        let names = legal_names(&seen);
+        let name = |d: &Did| names.get(d).cloned().unwrap_or_else(|| d.fmt_short());
+        let soon = now + jiff::SignedDuration::from_hours(24 * 90);
+        let subjects: std::collections::BTreeSet<Did> =
+            seen.iter().map(|s| s.record.subject.did).collect();
+        let mut incidents = Vec::new();
+        let mut expiring = Vec::new();
+        for did in subjects {
+            for e in view.about(did) {
+                match &e.record.predicate.body {
+                    Body::Incident(i) if !e.expired => incidents.push((did, e.record.id, i.clone())),
+                    Body::Audit(a) => {
+                        if let Some(until) = e.record.predicate.common.valid_until
+                            && until < soon
+                        {
+                            expiring.push((did, e.record.id, a.standard.clone(), until));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let admin = ctx.caller.is_admin();
+        let raised = if admin { state.config.store.alerts().ok()? } else { Vec::new() };
+        let body = html! {
+            h2 { "Alerts" }
+            @if !admin { p class="muted" { "Alerts are shown to the administrator." } }
+            table {
+                tr { th { "When" } th { "Kind" } th { "Organization" } th { "Detail" } }
+                @for a in &raised {
+                    tr { td { (a.at.strftime("%Y-%m-%d %H:%M")) } td class="fail" { (a.kind) } td { code { (a.origin) } } td { (a.detail) } }
+                }
+            }
+            h2 { "Certifications expiring within 90 days" }
+            table {
+                tr { th { "Organization" } th { "Standard" } th { "Valid until" } }
+                @for (did, id, standard, until) in &expiring {
+                    tr {
+                        td { a href=(format!("/orgs/{did}")) { (name(did)) } }
+                        td { a href=(format!("/records/{id}")) { (standard) } }
+                        td class=(if *until < now { "fail" } else { "inconclusive" }) { (until.strftime("%Y-%m-%d")) }
+                    }
+                }
+            }
+            h2 { "Incidents" }
+            table {
+                tr { th { "Organization" } th { "Severity" } th { "Summary" } th { "Status" } th { "Detected" } }
+                @for (did, id, i) in &incidents {
+                    tr {
+                        td { a href=(format!("/orgs/{did}")) { (name(did)) } }
+                        td { (i.severity) }
+                        td { a href=(format!("/records/{id}")) { (i.summary) } }
+                        td class=(if i.status.as_str() == "resolved" { "pass" } else { "fail" }) { (i.status) }
+                        td { (i.detected_at.strftime("%Y-%m-%d")) }
+                    }
+                }
+            }
+        };
+        Some(page("Incidents and alerts", &ctx.caller, body))
+    })
+    .await;
+    match work {
+        Ok(Some(response)) => response,
+        _ => not_found(&caller),
+    }
+}
+
+async fn admin(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx>) -> Response {
+    if !ctx.caller.is_admin() {
+        return not_found(&ctx.caller);
+    }
+    let peers = state.config.control.peers().await;
+    let store = &state.config.store;
+    let (Ok(disclosures), Ok(grants)) = (store.disclosures(0, 10_000), store.grants()) else {
+        return not_found(&ctx.caller);
+    };
+    let now = Timestamp::now();
+    let owner = state.owner();
+    let body = html! {
+        h2 { "Peers connected" }
+        ul { @for p in &peers { li { code { (p) } } } }
+        @if peers.is_empty() { p class="muted" { "None." } }
+        h2 { "Logs and sync state" }
+        table {
+            tr { th { "Author" } th { "Compartment" } th { "TLP" } th { "Size" } th { "Checkpoint age" } }
+            @for s in store.logs_summary() {
+                tr {
+                    td { @if s.log.origin == owner { "this node" } @else { code { (s.log.origin.fmt_short()) } } }
+                    td { (s.compartment.label) }
+                    td { (s.compartment.rule.tlp()) }
+                    td { (s.checkpoint.checkpoint().size()) }
+                    td { (now.as_second() - s.checkpoint.checkpoint().timestamp()) " s" }
+                }
+            }
+        }
+        h2 { "Grants" }
+        table {
+            tr { th { "Party" } th { "Clearance" } th { "Roles" } th { "Basis" } th { "Version" } th { "Active" } }
+            @for g in &grants {
+                tr {
+                    td { code { (g.party) } }
+                    td { (g.clearance) }
+                    td { (g.roles.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")) }
+                    td { (g.basis) }
+                    td { (g.version) }
+                    td class=(if g.is_active(now) { "pass" } else { "fail" }) { (g.is_active(now)) }
+                }
+            }
+        }
+        h2 { "Disclosure log" }
+        table {
+            tr { th { "When" } th { "Party" } th { "Compartment" } th { "Entries" } th { "Grant" } th { "Channel" } th { "Purpose" } }
+            @for d in disclosures.iter().rev().take(500) {
+                tr {
+                    td { (d.at.strftime("%Y-%m-%d %H:%M:%S")) }
+                    td { code { (d.party.fmt_short()) } }
+                    td { code { (d.compartment.fmt_short()) } }
+                    td { (d.from) "–" (d.to) }
+                    td { (d.grant_version.map(|v| format!("v{v}")).unwrap_or_default()) }
+                    td { (d.channel) }
+                    td { (d.purpose.clone().unwrap_or_default()) }
+                }
+            }
+        }
+    };
+    page("Disclosures, grants and peers", &ctx.caller, body)
+}
+
+#[derive(Debug, Deserialize)]
+struct Login {
+    token: Option<String>,
+}
+
+/// Exchanges the admin token for a session cookie, then shows the dashboard.
+async fn login(State(state): State<Arc<AppState>>, Query(login): Query<Login>) -> Response {
+    let Some(token) = login.token else {
+        return page(
+            "Sign in",
+            &Caller::Anonymous,
+            html! { form method="get" action="/login" {
+                label { "Admin token " input type="password" name="token"; }
+                " " button { "Sign in" }
+            } },
+        );
+    };
+    let expected = state.config.admin_token.as_bytes();
+    let given = token.as_bytes();
+    let same = given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !same {
+        let mut response = page(
+            "Sign in",
+            &Caller::Anonymous,
+            html! { p class="fail" { "Wrong token." } },
+        );
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        return response;
+    }
+    let mut bytes = [0u8; 24];
+    if getrandom::fill(&mut bytes).is_err() {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    let session = hex::encode(bytes);
+    state
+        .sessions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(session.clone());
+    let mut response = Redirect::to("/").into_response();
+    if let Ok(cookie) =
+        format!("assure_session={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age=28800")
+            .parse()
+    {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}

@@ -1,0 +1,122 @@
+//! The HTTP API and dashboard of an Assure node (DESIGN.md §8).
+//!
+//! Remote parties sign requests with their organization key (RFC 9421) and
+//! see exactly what their grants allow, decided by the same function as the
+//! network; anonymous callers see `public` compartments only; the admin token
+//! opens the admin routes. Every non-public answer is written to the
+//! disclosure log. A party that may not see something gets the same 404 as
+//! for something that does not exist, byte for byte.
+//!
+//! The server is axum on hyper, with a header-read timeout, a request
+//! timeout, a body limit, a concurrency limit that sheds load with 503, and a
+//! per-party rate limit that answers 429.
+#![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod client;
+mod dashboard;
+mod limits;
+mod metrics;
+mod problem;
+mod routes;
+mod server;
+pub mod signature;
+mod visibility;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use assure_access::Grant;
+use assure_model::{Did, Keypair, Record};
+use assure_store::{Appended, Store};
+use assure_verify::Profile;
+
+pub use routes::openapi;
+pub use server::{Server, serve};
+
+/// A boxed future, for the [`Control`] methods.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What the API asks of the running node: the actions that must also reach
+/// the network (a publish notifies readers, a grant change closes streams).
+pub trait Control: Send + Sync + 'static {
+    /// Appends signed records to `compartment` (label or id) and notifies
+    /// readers.
+    fn publish(
+        &self,
+        compartment: String,
+        records: Vec<(Vec<u8>, Record)>,
+    ) -> BoxFuture<'_, Result<Vec<Appended>, String>>;
+    /// Stores a grant change and applies it to open connections.
+    fn put_grant(&self, grant: Grant, change: String) -> BoxFuture<'_, Result<(), String>>;
+    /// The peers connected now.
+    fn peers(&self) -> BoxFuture<'_, Vec<Did>>;
+}
+
+/// Limits and addresses of the server.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Where to listen; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// How long a client may take to send its request headers.
+    pub header_timeout: Duration,
+    /// How long a request may take in all, body included.
+    pub request_timeout: Duration,
+    /// Requests handled at once; more are refused with 503.
+    pub max_concurrent: usize,
+    /// Requests per second per party (per address for anonymous callers),
+    /// with bursts of twice that; more are refused with 429.
+    pub requests_per_second: u32,
+    /// The largest page of records.
+    pub max_page: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 1 << 20,
+            header_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(15),
+            max_concurrent: 256,
+            requests_per_second: 100,
+            max_page: 500,
+        }
+    }
+}
+
+/// Everything a server needs.
+pub struct Config {
+    /// The node's store.
+    pub store: Store,
+    /// The node's organization key (signs drafts published through the
+    /// admin API).
+    pub keypair: Arc<Keypair>,
+    /// The admin bearer token (from the data directory).
+    pub admin_token: String,
+    /// Trust anchors for verification.
+    pub anchors: Vec<Did>,
+    /// Profiles that `/v1/orgs/{did}/verification?profile=NAME` may name,
+    /// by name, each with the supplies it maps to (empty: the default).
+    pub profiles: BTreeMap<String, (Profile, Vec<String>)>,
+    /// The running node.
+    pub control: Arc<dyn Control>,
+    /// Limits.
+    pub settings: Settings,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("owner", &self.keypair.did())
+            .field("profiles", &self.profiles.keys().collect::<Vec<_>>())
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,1251 @@
+//! The `/v1` JSON routes, `/metrics`, `/healthz`, `/readyz`, and the OpenAPI
+//! document generated from the handlers' annotations.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use assure_access::{Clearance, Grant, Role};
+use assure_model::{Catalog, Did, Domain, Kind, RecordId};
+use assure_store::{Filter, Listed, Location, LogId};
+use assure_verify::{Seen, View};
+use axum::Router;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post, put};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::dashboard;
+use crate::problem::Problem;
+use crate::server::{AppState, Ctx, authenticate, measure};
+use crate::visibility::{Caller, Visible, disclose, visible};
+
+type ApiResult<T> = Result<T, Problem>;
+
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/v1/orgs", get(orgs))
+        .route("/v1/orgs/{did}/records", get(org_records))
+        .route("/v1/orgs/{did}/verification", get(verification))
+        .route("/v1/records/{id}", get(record))
+        .route("/v1/checkpoints", get(checkpoints))
+        .route("/v1/graph", get(graph))
+        .route("/v1/alerts", get(alerts))
+        .route("/v1/admin/records", get(admin_records))
+        .route("/v1/admin/publish", post(admin_publish))
+        .route("/v1/admin/grants", get(admin_grants))
+        .route(
+            "/v1/admin/grants/{did}",
+            put(admin_put_grant).delete(admin_revoke),
+        )
+        .route("/v1/admin/disclosures", get(admin_disclosures))
+        .route("/v1/admin/peers", get(admin_peers))
+        .route("/v1/openapi.json", get(openapi_json))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .merge(dashboard::routes())
+        .fallback(fallback)
+        .layer(from_fn_with_state(state.clone(), authenticate))
+        .layer(from_fn_with_state(state.clone(), measure))
+        .with_state(state)
+}
+
+/// The OpenAPI 3.1 document of this API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Assure node API",
+        description = "Signed, need-to-know attestations of supply-chain security. Sign requests \
+                       with RFC 9421 HTTP Message Signatures (ed25519, keyid = your DID, covering \
+                       @method @path @query date content-digest); unsigned requests see public \
+                       compartments only; /v1/admin routes take the node's bearer token. A \
+                       resource you may not see answers exactly as one that does not exist."
+    ),
+    paths(
+        orgs,
+        org_records,
+        verification,
+        record,
+        checkpoints,
+        graph,
+        alerts,
+        admin_records,
+        admin_publish,
+        admin_grants,
+        admin_put_grant,
+        admin_revoke,
+        admin_disclosures,
+        admin_peers,
+        healthz,
+        readyz
+    ),
+    components(schemas(Problem))
+)]
+struct ApiDoc;
+
+async fn fallback() -> Problem {
+    Problem::not_found()
+}
+
+async fn openapi_json() -> Response {
+    match openapi().to_json() {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(error) => Problem::internal(error).into_response(),
+    }
+}
+
+/// Runs store work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(Problem::internal)?
+}
+
+fn parse_did(text: &str) -> ApiResult<Did> {
+    // A malformed DID names nothing: the same answer as an unknown one.
+    text.parse().map_err(|_| Problem::not_found())
+}
+
+// ---------------------------------------------------------------- organizations
+
+/// An organization the caller may see records about.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Org {
+    /// Its DID.
+    pub(crate) did: String,
+    /// Its legal name, from its newest visible `profile` record.
+    pub(crate) name: Option<String>,
+    /// How many records about it the caller may see.
+    pub(crate) records: usize,
+}
+
+/// Organizations with records visible to the caller.
+#[utoipa::path(get, path = "/v1/orgs", tag = "records",
+    responses((status = 200, body = Vec<Org>)))]
+async fn orgs(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<Ctx>,
+) -> ApiResult<Json<Vec<Org>>> {
+    blocking(move || {
+        let visible = state.visible(&ctx.caller)?;
+        let filter = Filter {
+            logs: visible.keys().copied().collect(),
+            ..Filter::default()
+        };
+        let listed = state.page(&filter, usize::MAX, &visible)?;
+        let mut counts: BTreeMap<Did, usize> = BTreeMap::new();
+        for item in &listed {
+            *counts.entry(item.subject).or_default() += 1;
+        }
+        let names = names(&listed);
+        state.disclose(&ctx, &visible, listed.iter().map(|l| l.location))?;
+        Ok(Json(
+            counts
+                .into_iter()
+                .map(|(did, records)| Org {
+                    did: did.to_string(),
+                    name: names.get(&did).cloned(),
+                    records,
+                })
+                .collect(),
+        ))
+    })
+    .await
+}
+
+/// Legal names from the newest self-issued profile record of each subject.
+pub(crate) fn names(listed: &[Listed]) -> BTreeMap<Did, String> {
+    let mut names = BTreeMap::new();
+    for item in listed.iter().filter(|l| l.kind == Kind::Profile) {
+        if names.contains_key(&item.subject) {
+            continue;
+        }
+        if let Ok(unverified) = assure_model::parse(&item.bytes, Timestamp::MAX) {
+            let record = unverified.record();
+            if let assure_model::Body::Profile(p) = &record.predicate.body
+                && record.issuer() == item.subject
+            {
+                names.insert(item.subject, p.legal_name.clone());
+            }
+        }
+    }
+    names
+}
+
+// ---------------------------------------------------------------------- records
+
+/// Filters and paging for a record listing.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RecordQuery {
+    /// Only this kind (`profile`, `scope`, `control`, `audit`, …).
+    kind: Option<String>,
+    /// Only this ISO 22340 domain.
+    domain: Option<String>,
+    /// Only records issued at or after this RFC 3339 time.
+    since: Option<String>,
+    /// Only records of this compartment (32 hex characters).
+    compartment: Option<String>,
+    /// The `next` value of the previous page.
+    cursor: Option<String>,
+    /// Page size: 1 to the server's maximum (default 100).
+    limit: Option<usize>,
+}
+
+/// One record in a listing.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RecordItem {
+    /// The record id (blake3 of the DSSE PAE), hex.
+    id: String,
+    /// Its kind.
+    kind: String,
+    /// The organization it is about.
+    subject: String,
+    /// When it was issued.
+    issued_at: String,
+    /// The log's origin line.
+    log: String,
+    /// The compartment id.
+    compartment: String,
+    /// Its index in the log.
+    index: u64,
+    /// The DSSE envelope as stored.
+    #[schema(value_type = Object)]
+    envelope: Box<RawValue>,
+}
+
+/// A page of records.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RecordPage {
+    /// The records, newest first.
+    records: Vec<RecordItem>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next: Option<String>,
+}
+
+/// Records about an organization, newest first.
+#[utoipa::path(get, path = "/v1/orgs/{did}/records", tag = "records",
+    params(("did" = String, Path, description = "The organization's DID"), RecordQuery),
+    responses((status = 200, body = RecordPage), (status = 400, body = Problem),
+              (status = 404, body = Problem)))]
+async fn org_records(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<Ctx>,
+    Path(did): Path<String>,
+    query: Result<Query<RecordQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<RecordPage>> {
+    let subject = parse_did(&did)?;
+    let Query(query) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    blocking(move || state.records(&ctx, Some(subject), query)).await
+}
+
+/// Every record the node holds (admin).
+#[utoipa::path(get, path = "/v1/admin/records", tag = "admin",
+    params(RecordQuery), security(("admin" = [])),
+    responses((status = 200, body = RecordPage), (status = 401, body = Problem)))]
+async fn admin_records(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<Ctx>,
+    query: Result<Query<RecordQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<RecordPage>> {
+    let Query(query) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    blocking(move || state.records(&ctx, None, query)).await
+}
+
+impl AppState {
+    pub(crate) fn owner(&self) -> Did {
+        self.config.keypair.did()
+    }
+
+    pub(crate) fn visible(&self, caller: &Caller) -> ApiResult<BTreeMap<LogId, Visible>> {
+        Ok(visible(
+            &self.config.store,
+            self.owner(),
+            caller,
+            Timestamp::now(),
+        )?)
+    }
+
+    pub(crate) fn page(
+        &self,
+        filter: &Filter,
+        limit: usize,
+        visible: &BTreeMap<LogId, Visible>,
+    ) -> ApiResult<Vec<Listed>> {
+        if visible.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.config.store.page(filter, limit)?)
+    }
+
+    pub(crate) fn disclose(
+        &self,
+        ctx: &Ctx,
+        visible: &BTreeMap<LogId, Visible>,
+        shown: impl IntoIterator<Item = Location>,
+    ) -> ApiResult<()> {
+        Ok(disclose(
+            &self.config.store,
+            &ctx.caller,
+            ctx.purpose.as_deref(),
+            visible,
+            shown.into_iter().map(|l| (l.log, l.index..l.index + 1)),
+            Timestamp::now(),
+        )?)
+    }
+
+    fn records(
+        &self,
+        ctx: &Ctx,
+        subject: Option<Did>,
+        query: RecordQuery,
+    ) -> ApiResult<Json<RecordPage>> {
+        let max = self.config.settings.max_page;
+        let limit = query.limit.unwrap_or(100.min(max));
+        if limit == 0 || limit > max {
+            return Err(Problem::bad_request(format!(
+                "limit must be between 1 and {max}"
+            )));
+        }
+        let kind = query
+            .kind
+            .as_deref()
+            .map(str::parse::<Kind>)
+            .transpose()
+            .map_err(|e| Problem::bad_request(e.to_string()))?;
+        let domain = query
+            .domain
+            .as_deref()
+            .map(str::parse::<Domain>)
+            .transpose()
+            .map_err(|e| Problem::bad_request(e.to_string()))?;
+        let since = query
+            .since
+            .as_deref()
+            .map(|s| {
+                s.parse::<Timestamp>()
+                    .map_err(|_| Problem::bad_request("since must be an RFC 3339 time"))
+            })
+            .transpose()?;
+        let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+        let visible = self.visible(&ctx.caller)?;
+        let mut logs: Vec<LogId> = visible.keys().copied().collect();
+        if let Some(compartment) = &query.compartment {
+            let id: assure_access::CompartmentId = compartment
+                .parse()
+                .map_err(|_| Problem::bad_request("compartment must be 32 hex characters"))?;
+            // A compartment the caller may not see filters everything out,
+            // exactly as one that does not exist.
+            logs.retain(|l| l.compartment == id);
+        }
+        let filter = Filter {
+            logs,
+            kind,
+            subject,
+            since,
+            after,
+        };
+        let mut items = Vec::with_capacity(limit);
+        let mut next = None;
+        let mut cursor = after;
+        // With a domain filter some listed records drop out; read on until
+        // the page is full or the records run out.
+        'pages: loop {
+            let listed = self.page(
+                &Filter {
+                    after: cursor,
+                    ..filter.clone()
+                },
+                limit + 1,
+                &visible,
+            )?;
+            let exhausted = listed.len() <= limit;
+            for item in listed {
+                if items.len() == limit {
+                    next = cursor.map(encode_cursor);
+                    break 'pages;
+                }
+                cursor = Some((item.issued_at, item.location));
+                if domain.is_some_and(|d| record_domain(&item) != Some(d)) {
+                    continue;
+                }
+                items.push(item);
+            }
+            if exhausted {
+                break;
+            }
+        }
+        self.disclose(ctx, &visible, items.iter().map(|l| l.location))?;
+        let records = items
+            .into_iter()
+            .map(|item| {
+                let envelope =
+                    RawValue::from_string(String::from_utf8_lossy(&item.bytes).into_owned())
+                        .map_err(Problem::internal)?;
+                Ok(RecordItem {
+                    id: item.id.to_string(),
+                    kind: item.kind.to_string(),
+                    subject: item.subject.to_string(),
+                    issued_at: item.issued_at.to_string(),
+                    log: item.location.log.origin_line(),
+                    compartment: item.location.log.compartment.to_string(),
+                    index: item.location.index,
+                    envelope,
+                })
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        Ok(Json(RecordPage { records, next }))
+    }
+}
+
+fn record_domain(item: &Listed) -> Option<Domain> {
+    let unverified = assure_model::parse(&item.bytes, Timestamp::MAX).ok()?;
+    unverified.record().predicate.common.domain
+}
+
+fn encode_cursor((at, location): (Timestamp, Location)) -> String {
+    let mut bytes = Vec::with_capacity(64);
+    bytes.extend_from_slice(&at.as_microsecond().to_be_bytes());
+    bytes.extend_from_slice(location.log.origin.public_bytes());
+    bytes.extend_from_slice(location.log.compartment.as_bytes());
+    bytes.extend_from_slice(&location.index.to_be_bytes());
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn decode_cursor(text: &str) -> ApiResult<(Timestamp, Location)> {
+    let bad = || Problem::bad_request("cursor is not one this server issued");
+    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
+    if bytes.len() != 64 {
+        return Err(bad());
+    }
+    let micros = i64::from_be_bytes(bytes[..8].try_into().map_err(|_| bad())?);
+    let origin =
+        Did::from_public_bytes(bytes[8..40].try_into().map_err(|_| bad())?).map_err(|_| bad())?;
+    let compartment =
+        assure_access::CompartmentId::from_bytes(bytes[40..56].try_into().map_err(|_| bad())?);
+    let index = u64::from_be_bytes(bytes[56..64].try_into().map_err(|_| bad())?);
+    let at = Timestamp::from_microsecond(micros).map_err(|_| bad())?;
+    Ok((
+        at,
+        Location {
+            log: LogId {
+                origin,
+                compartment,
+            },
+            index,
+        },
+    ))
+}
+
+/// One record with what proves it is in its log.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RecordDetail {
+    /// The record id, hex.
+    id: String,
+    /// The log's origin line.
+    log: String,
+    /// Its index in the log.
+    index: u64,
+    /// The DSSE envelope as stored.
+    #[schema(value_type = Object)]
+    envelope: Box<RawValue>,
+    /// The decoded in-toto statement.
+    #[schema(value_type = Object)]
+    statement: serde_json::Value,
+    /// Verified signers, issuer first.
+    signers: Vec<String>,
+    /// RFC 9162 inclusion proof against `checkpoint`, hex hashes.
+    proof: Vec<String>,
+    /// The log's signed checkpoint (C2SP signed note).
+    checkpoint: String,
+}
+
+/// One record, its inclusion proof and the checkpoint it proves against.
+#[utoipa::path(get, path = "/v1/records/{id}", tag = "records",
+    params(("id" = String, Path, description = "The record id, 64 hex characters")),
+    responses((status = 200, body = RecordDetail), (status = 404, body = Problem)))]
+async fn record(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RecordDetail>> {
+    let id: RecordId = id.parse().map_err(|_| Problem::not_found())?;
+    blocking(move || {
+        let store = &state.config.store;
+        let visible = state.visible(&ctx.caller)?;
+        let location = store
+            .locations(&id)?
+            .into_iter()
+            .find(|l| visible.contains_key(&l.log))
+            .ok_or_else(Problem::not_found)?;
+        let stored = store.entry(location)?;
+        let log = store
+            .log_state(location.log)
+            .ok_or_else(Problem::not_found)?;
+        let size = log.checkpoint.checkpoint().size();
+        let proof = log
+            .tree
+            .inclusion_proof(location.index, size)
+            .map_err(Problem::internal)?;
+        let payload = base64::engine::general_purpose::STANDARD
+            .decode(&stored.record.envelope.payload)
+            .map_err(Problem::internal)?;
+        let statement = serde_json::from_slice(&payload).map_err(Problem::internal)?;
+        state.disclose(&ctx, &visible, [location])?;
+        Ok(Json(RecordDetail {
+            id: id.to_string(),
+            log: location.log.origin_line(),
+            index: location.index,
+            envelope: RawValue::from_string(String::from_utf8_lossy(&stored.bytes).into_owned())
+                .map_err(Problem::internal)?,
+            statement,
+            signers: stored.record.signers.iter().map(Did::to_string).collect(),
+            proof: proof.iter().map(hex::encode).collect(),
+            checkpoint: log.checkpoint.to_text(),
+        }))
+    })
+    .await
+}
+
+/// The head of one log the caller may see.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CheckpointItem {
+    /// The log's origin line.
+    log: String,
+    /// The compartment id.
+    compartment: String,
+    /// The compartment's label.
+    label: String,
+    /// Its TLP marking.
+    tlp: String,
+    /// Entries in the log.
+    size: u64,
+    /// The signed checkpoint (C2SP signed note).
+    checkpoint: String,
+}
+
+/// Checkpoints of every log the caller may see.
+#[utoipa::path(get, path = "/v1/checkpoints", tag = "records",
+    responses((status = 200, body = Vec<CheckpointItem>)))]
+async fn checkpoints(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<Ctx>,
+) -> ApiResult<Json<Vec<CheckpointItem>>> {
+    blocking(move || {
+        let visible = state.visible(&ctx.caller)?;
+        disclose(
+            &state.config.store,
+            &ctx.caller,
+            ctx.purpose.as_deref(),
+            &visible,
+            visible.iter().map(|(log, v)| {
+                let size = v.summary.checkpoint.checkpoint().size();
+                (*log, size..size)
+            }),
+            Timestamp::now(),
+        )?;
+        Ok(Json(
+            visible
+                .values()
+                .map(|v| CheckpointItem {
+                    log: v.summary.log.origin_line(),
+                    compartment: v.summary.compartment.id.to_string(),
+                    label: v.summary.compartment.label.clone(),
+                    tlp: v.summary.compartment.rule.tlp().to_string(),
+                    size: v.summary.checkpoint.checkpoint().size(),
+                    checkpoint: v.summary.checkpoint.to_text(),
+                })
+                .collect(),
+        ))
+    })
+    .await
+}
+
+// ------------------------------------------------------------------ verification
+
+/// The profile to verify against.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct VerificationQuery {
+    /// A profile name the node knows (see its configuration).
+    profile: String,
+}
+
+impl AppState {
+    /// The records the caller may see, for the engine.
+    pub(crate) fn seen(&self, caller: &Caller) -> ApiResult<(Vec<Seen>, BTreeMap<LogId, Visible>)> {
+        let visible = self.visible(caller)?;
+        let origins: BTreeSet<String> = visible.keys().map(LogId::origin_line).collect();
+        let mut seen = self.config.store.seen()?;
+        seen.retain(|s| {
+            s.position
+                .as_ref()
+                .is_some_and(|p| origins.contains(&p.log))
+        });
+        Ok((seen, visible))
+    }
+
+    pub(crate) fn context(&self) -> assure_verify::Context {
+        assure_verify::Context {
+            verifier: self.owner(),
+            anchors: self.config.anchors.iter().copied().collect(),
+        }
+    }
+
+    /// Discloses every record a report rests on.
+    fn disclose_report(
+        &self,
+        ctx: &Ctx,
+        visible: &BTreeMap<LogId, Visible>,
+        reports: &[&assure_verify::Report],
+    ) -> ApiResult<()> {
+        let shown = reports
+            .iter()
+            .flat_map(|r| &r.requirements)
+            .flat_map(|r| &r.evidence)
+            .filter_map(|e| e.position.as_ref())
+            .filter_map(|p| {
+                visible
+                    .keys()
+                    .find(|l| l.origin_line() == p.log)
+                    .map(|log| Location {
+                        log: *log,
+                        index: p.index,
+                    })
+            })
+            .collect::<Vec<_>>();
+        self.disclose(ctx, visible, shown)
+    }
+}
+
+/// Verifies an organization against a named profile, with the records the
+/// caller may see.
+#[utoipa::path(get, path = "/v1/orgs/{did}/verification", tag = "verification",
+    params(("did" = String, Path, description = "The provider's DID"), VerificationQuery),
+    responses((status = 200, description = "A verification report", body = Object),
+              (status = 400, body = Problem), (status = 404, body = Problem)))]
+async fn verification(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<Ctx>,
+    Path(did): Path<String>,
+    query: Result<Query<VerificationQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<assure_verify::Report>> {
+    let provider = parse_did(&did)?;
+    let Query(query) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    blocking(move || {
+        let (profile, _) = state.config.profiles.get(&query.profile).ok_or_else(|| {
+            let known: Vec<&String> = state.config.profiles.keys().collect();
+            Problem::bad_request(format!("unknown profile; this node knows {known:?}"))
+        })?;
+        let (seen, visible) = state.seen(&ctx.caller)?;
+        if !seen.iter().any(|s| s.record.subject.did == provider) {
+            return Err(Problem::not_found());
+        }
+        let view = View::new(&seen, Timestamp::now());
+        let report = assure_verify::verify(&view, profile, provider, &state.context());
+        state.disclose_report(&ctx, &visible, &[&report])?;
+        Ok(Json(report))
+    })
+    .await
+}
+
+/// An organization in the supply chain graph.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct GraphNode {
+    /// Its DID.
+    pub(crate) did: String,
+    /// Its legal name, when known.
+    pub(crate) name: Option<String>,
+    /// 0 for this node's organization, 1 for its providers, 2 for theirs.
+    pub(crate) tier: u32,
+    /// `pass`, `fail` or `inconclusive`; absent when no profile applies.
+    pub(crate) result: Option<String>,
+    /// Whether the verdict is a provider's published verification.
+    pub(crate) transitive: bool,
+    /// The profile applied.
+    pub(crate) profile: Option<String>,
+    /// The verdict's one-line reason.
+    pub(crate) reason: Option<String>,
+}
+
+/// A supply relationship.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct GraphEdge {
+    /// The supplier's DID.
+    pub(crate) supplier: String,
+    /// The customer's DID.
+    pub(crate) customer: String,
+    /// What is supplied.
+    pub(crate) supplies: Vec<String>,
+}
+
+/// The supply chain as the caller may see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct Graph {
+    /// Organizations, this node's first.
+    pub(crate) nodes: Vec<GraphNode>,
+    /// Who supplies whom.
+    pub(crate) edges: Vec<GraphEdge>,
+}
+
+impl AppState {
+    /// Providers two tiers out with their verdicts, computed over what
+    /// `caller` may see.
+    pub(crate) fn graph(&self, ctx: &Ctx) -> ApiResult<(Graph, Vec<assure_verify::Report>)> {
+        let (seen, visible) = self.seen(&ctx.caller)?;
+        let view = View::new(&seen, Timestamp::now());
+        let owner = self.owner();
+        let links = assure_verify::chain::providers(&view, owner, 2);
+        let names = legal_names(&seen);
+        let name = |did: &Did| names.get(did).cloned();
+        let mut nodes = vec![GraphNode {
+            did: owner.to_string(),
+            name: name(&owner),
+            tier: 0,
+            result: None,
+            transitive: false,
+            profile: None,
+            reason: None,
+        }];
+        let mut edges = Vec::new();
+        let mut reports = Vec::new();
+        for link in links {
+            let report = if link.tier > 1 && !view.has_own_records(link.provider) {
+                assure_verify::chain::transitive(&view, link.customer, link.provider, owner)
+            } else {
+                self.profile_for(&link.supplies).map(|profile| {
+                    assure_verify::verify(&view, profile, link.provider, &self.context())
+                })
+            };
+            nodes.push(GraphNode {
+                did: link.provider.to_string(),
+                name: name(&link.provider),
+                tier: link.tier,
+                result: report.as_ref().map(|r| r.result.to_string()),
+                transitive: report.as_ref().is_some_and(|r| r.transitive.is_some()),
+                profile: report.as_ref().map(|r| r.profile.clone()),
+                reason: report.as_ref().map(assure_verify::Report::headline),
+            });
+            edges.push(GraphEdge {
+                supplier: link.provider.to_string(),
+                customer: link.customer.to_string(),
+                supplies: link.supplies,
+            });
+            reports.extend(report);
+        }
+        self.disclose_report(ctx, &visible, &reports.iter().collect::<Vec<_>>())?;
+        Ok((Graph { nodes, edges }, reports))
+    }
+
+    fn profile_for(&self, supplies: &[String]) -> Option<&assure_verify::Profile> {
+        let profiles = &self.config.profiles;
+        profiles
+            .values()
+            .find(|(_, names)| {
+                names
+                    .iter()
+                    .any(|n| supplies.iter().any(|s| s.eq_ignore_ascii_case(n)))
+            })
+            .or_else(|| profiles.values().find(|(_, names)| names.is_empty()))
+            .map(|(profile, _)| profile)
+    }
+}
+
+/// Legal names from self-issued profile records.
+pub(crate) fn legal_names(seen: &[Seen]) -> BTreeMap<Did, String> {
+    let mut names = BTreeMap::new();
+    for s in seen {
+        if let assure_model::Body::Profile(p) = &s.record.predicate.body
+            && s.record.issuer() == s.record.subject.did
+        {
+            names.insert(s.record.subject.did, p.legal_name.clone());
+        }
+    }
+    names
+}
+
+/// The supply chain graph, two tiers out, with each provider's verdict.
+#[utoipa::path(get, path = "/v1/graph", tag = "verification",
+    responses((status = 200, body = Graph)))]
+async fn graph(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<Ctx>,
+) -> ApiResult<Json<Graph>> {
+    blocking(move || state.graph(&ctx).map(|(g, _)| Json(g))).await
+}
+
+// ------------------------------------------------------------------------ alerts
+
+/// An alert and, for equivocation, its evidence.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AlertItem {
+    /// When it was raised.
+    at: String,
+    /// `equivocation` or `incident`.
+    kind: String,
+    /// The organization concerned.
+    origin: String,
+    /// What happened.
+    detail: String,
+    /// The record concerned.
+    record: Option<String>,
+}
+
+/// Conflicting checkpoints of one log: proof of equivocation.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EvidenceItem {
+    /// The log's origin line.
+    origin: String,
+    /// One signed checkpoint.
+    first: String,
+    /// The other.
+    second: String,
+    /// Why they conflict.
+    reason: String,
+}
+
+/// Alerts and equivocation evidence.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Alerts {
+    /// Alerts about organizations whose logs the caller may see (all, for
+    /// the admin).
+    alerts: Vec<AlertItem>,
+    /// Equivocation evidence about logs the caller may see.
+    evidence: Vec<EvidenceItem>,
+}
+
+/// Alerts (equivocation, incidents naming this node) and equivocation
+/// evidence.
+#[utoipa::path(get, path = "/v1/alerts", tag = "alerts", responses((status = 200, body = Alerts)))]
+async fn alerts(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<Ctx>,
+) -> ApiResult<Json<Alerts>> {
+    blocking(move || {
+        let store = &state.config.store;
+        let visible = state.visible(&ctx.caller)?;
+        let origins: BTreeSet<String> = visible.keys().map(LogId::origin_line).collect();
+        let authors: BTreeSet<String> = visible.keys().map(|l| l.origin.to_string()).collect();
+        let admin = ctx.caller.is_admin();
+        let alerts = store
+            .alerts()?
+            .into_iter()
+            .filter(|a| admin || (a.kind == "equivocation" && authors.contains(&a.origin)))
+            .map(|a| AlertItem {
+                at: a.at.to_string(),
+                kind: a.kind,
+                origin: a.origin,
+                detail: a.detail,
+                record: a.record,
+            })
+            .collect();
+        let mut evidence = Vec::new();
+        for log in store.logs_summary().into_iter().map(|s| s.log) {
+            if !(admin || origins.contains(&log.origin_line())) {
+                continue;
+            }
+            if let Some(e) = store.evidence(log)? {
+                evidence.push(EvidenceItem {
+                    origin: e.origin,
+                    first: e.first,
+                    second: e.second,
+                    reason: e.reason,
+                });
+            }
+        }
+        Ok(Json(Alerts { alerts, evidence }))
+    })
+    .await
+}
+
+// ------------------------------------------------------------------------- admin
+
+/// Records to publish into one compartment, as one batch.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PublishRequest {
+    /// The compartment (label or id).
+    compartment: String,
+    /// Drafts (a `kind` and its fields) this node signs.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    drafts: Vec<Box<RawValue>>,
+    /// Envelopes signed by others, validated before they are kept.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    envelopes: Vec<Box<RawValue>>,
+}
+
+/// A record appended.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Published {
+    /// The record id.
+    id: String,
+    /// The log's origin line.
+    log: String,
+    /// Its index.
+    index: u64,
+}
+
+/// Signs and publishes records (admin). All or nothing.
+#[utoipa::path(post, path = "/v1/admin/publish", tag = "admin", request_body = PublishRequest,
+    security(("admin" = [])),
+    responses((status = 200, body = Vec<Published>), (status = 400, body = Problem),
+              (status = 401, body = Problem), (status = 413, body = Problem)))]
+async fn admin_publish(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<PublishRequest>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<Vec<Published>>> {
+    let Json(request) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
+    if request.drafts.is_empty() && request.envelopes.is_empty() {
+        return Err(Problem::bad_request(
+            "nothing to publish: give drafts or envelopes",
+        ));
+    }
+    let keypair = state.config.keypair.clone();
+    let records = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        let now = Timestamp::now();
+        let catalog = Catalog::builtin().map_err(Problem::internal)?;
+        let mut records = Vec::new();
+        for (n, draft) in request.drafts.iter().enumerate() {
+            let signed = assure_model::Draft::from_json(draft.get().as_bytes())
+                .map_err(|e| e.to_string())
+                .and_then(|d| {
+                    d.into_predicate(keypair.did(), now, &catalog)
+                        .map_err(|e| e.to_string())
+                })
+                .and_then(|(subject, predicate)| {
+                    assure_model::issue(&keypair, &subject, &predicate).map_err(|e| e.to_string())
+                })
+                .map_err(|e| Problem::bad_request(format!("drafts[{n}]: {e}")))?;
+            records.push(signed);
+        }
+        for (n, envelope) in request.envelopes.iter().enumerate() {
+            let bytes = envelope.get().as_bytes().to_vec();
+            let record = assure_model::validate(&bytes, now)
+                .map_err(|e| Problem::bad_request(format!("envelopes[{n}]: {e}")))?;
+            records.push((bytes, record));
+        }
+        Ok((request.compartment, records))
+    })
+    .await
+    .map_err(Problem::internal)??;
+    let (compartment, records) = records;
+    let appended = state
+        .config
+        .control
+        .publish(compartment, records)
+        .await
+        .map_err(Problem::bad_request)?;
+    Ok(Json(
+        appended
+            .into_iter()
+            .map(|a| Published {
+                id: a.id.to_string(),
+                log: a.location.log.origin_line(),
+                index: a.location.index,
+            })
+            .collect(),
+    ))
+}
+
+/// A grant as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GrantView {
+    party: String,
+    roles: Vec<String>,
+    clearance: String,
+    basis: String,
+    valid_from: String,
+    valid_until: Option<String>,
+    version: u64,
+    revoked_at: Option<String>,
+    active: bool,
+}
+
+impl From<&Grant> for GrantView {
+    fn from(g: &Grant) -> Self {
+        Self {
+            party: g.party.to_string(),
+            roles: g.roles.iter().map(ToString::to_string).collect(),
+            clearance: g.clearance.to_string(),
+            basis: g.basis.clone(),
+            valid_from: g.valid_from.to_string(),
+            valid_until: g.valid_until.map(|t| t.to_string()),
+            version: g.version,
+            revoked_at: g.revoked_at.map(|t| t.to_string()),
+            active: g.is_active(Timestamp::now()),
+        }
+    }
+}
+
+/// Every grant (admin).
+#[utoipa::path(get, path = "/v1/admin/grants", tag = "admin", security(("admin" = [])),
+    responses((status = 200, body = Vec<GrantView>), (status = 401, body = Problem)))]
+async fn admin_grants(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<GrantView>>> {
+    let grants = state.config.store.grants()?;
+    Ok(Json(grants.iter().map(GrantView::from).collect()))
+}
+
+/// A grant's terms.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct GrantRequest {
+    /// `partner`, `confidential` or `secret`.
+    clearance: String,
+    /// `customer`, `supplier`, `logistics`, `auditor`, `regulator`.
+    #[serde(default)]
+    roles: Vec<String>,
+    /// The contract or NDA the grant rests on.
+    basis: String,
+    /// Start of validity (RFC 3339); now when absent.
+    valid_from: Option<String>,
+    /// End of validity (RFC 3339); open-ended when absent.
+    valid_until: Option<String>,
+}
+
+/// Grants a party access, replacing its grant (admin).
+#[utoipa::path(put, path = "/v1/admin/grants/{did}", tag = "admin", request_body = GrantRequest,
+    params(("did" = String, Path, description = "The party's DID")), security(("admin" = [])),
+    responses((status = 200, body = GrantView), (status = 400, body = Problem),
+              (status = 401, body = Problem)))]
+async fn admin_put_grant(
+    State(state): State<Arc<AppState>>,
+    Path(did): Path<String>,
+    body: Result<Json<GrantRequest>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<GrantView>> {
+    let party: Did = did
+        .parse()
+        .map_err(|_| Problem::bad_request("not a did:key identifier"))?;
+    let Json(request) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
+    if party == state.owner() {
+        return Err(Problem::bad_request(
+            "this is the node's own organization; it always reads its own compartments",
+        ));
+    }
+    let bad = |e: &dyn std::fmt::Display| Problem::bad_request(e.to_string());
+    let clearance: Clearance = request.clearance.parse().map_err(|e| bad(&e))?;
+    let roles: BTreeSet<Role> = request
+        .roles
+        .iter()
+        .map(|r| r.parse::<Role>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad(&e))?;
+    let time = |t: &Option<String>| -> ApiResult<Option<Timestamp>> {
+        t.as_deref()
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| Problem::bad_request(format!("`{v}` is not an RFC 3339 time")))
+            })
+            .transpose()
+    };
+    let from = time(&request.valid_from)?.unwrap_or_else(Timestamp::now);
+    let until = time(&request.valid_until)?;
+    let previous = state.config.store.grant(&party)?;
+    let version = previous.as_ref().map_or(1, |g| g.version + 1);
+    let grant = Grant::new(party, roles, clearance, request.basis, from, until, version)
+        .map_err(|e| bad(&e))?;
+    let change = if version == 1 { "added" } else { "replaced" };
+    state
+        .config
+        .control
+        .put_grant(grant.clone(), change.into())
+        .await
+        .map_err(Problem::bad_request)?;
+    Ok(Json(GrantView::from(&grant)))
+}
+
+/// Revokes a party's grant at once (admin).
+#[utoipa::path(delete, path = "/v1/admin/grants/{did}", tag = "admin",
+    params(("did" = String, Path, description = "The party's DID")), security(("admin" = [])),
+    responses((status = 200, body = GrantView), (status = 404, body = Problem),
+              (status = 401, body = Problem)))]
+async fn admin_revoke(
+    State(state): State<Arc<AppState>>,
+    Path(did): Path<String>,
+) -> ApiResult<Json<GrantView>> {
+    let party = parse_did(&did)?;
+    let grant = state
+        .config
+        .store
+        .grant(&party)?
+        .ok_or_else(Problem::not_found)?
+        .revoke(Timestamp::now());
+    state
+        .config
+        .control
+        .put_grant(grant.clone(), "revoked".into())
+        .await
+        .map_err(Problem::bad_request)?;
+    Ok(Json(GrantView::from(&grant)))
+}
+
+/// Paging of the disclosure log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DisclosureQuery {
+    /// Entries to skip, oldest first.
+    #[serde(default)]
+    skip: usize,
+    /// At most this many (1 to 1000, default 100).
+    limit: Option<usize>,
+}
+
+/// One entry of the disclosure log.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DisclosureItem {
+    at: String,
+    party: String,
+    compartment: String,
+    from: u64,
+    to: u64,
+    grant_version: Option<u64>,
+    channel: String,
+    purpose: Option<String>,
+}
+
+/// The disclosure log: what was served to whom, under which grant (admin).
+#[utoipa::path(get, path = "/v1/admin/disclosures", tag = "admin", params(DisclosureQuery),
+    security(("admin" = [])),
+    responses((status = 200, body = Vec<DisclosureItem>), (status = 400, body = Problem),
+              (status = 401, body = Problem)))]
+async fn admin_disclosures(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<DisclosureQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Vec<DisclosureItem>>> {
+    let Query(query) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let limit = query.limit.unwrap_or(100);
+    if limit == 0 || limit > 1000 {
+        return Err(Problem::bad_request("limit must be between 1 and 1000"));
+    }
+    let found = state.config.store.disclosures(query.skip, limit)?;
+    Ok(Json(
+        found
+            .into_iter()
+            .map(|d| DisclosureItem {
+                at: d.at.to_string(),
+                party: d.party.to_string(),
+                compartment: d.compartment.to_string(),
+                from: d.from,
+                to: d.to,
+                grant_version: d.grant_version,
+                channel: d.channel,
+                purpose: d.purpose,
+            })
+            .collect(),
+    ))
+}
+
+/// A connected peer.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Peer {
+    /// Its DID.
+    did: String,
+}
+
+/// Peers connected now (admin).
+#[utoipa::path(get, path = "/v1/admin/peers", tag = "admin", security(("admin" = [])),
+    responses((status = 200, body = Vec<Peer>), (status = 401, body = Problem)))]
+async fn admin_peers(State(state): State<Arc<AppState>>) -> Json<Vec<Peer>> {
+    let peers = state.config.control.peers().await;
+    Json(
+        peers
+            .into_iter()
+            .map(|d| Peer { did: d.to_string() })
+            .collect(),
+    )
+}
+
+// ---------------------------------------------------------------------- operations
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let store = state.config.store.clone();
+    let summaries = store.logs_summary();
+    let m = &state.metrics;
+    m.compartments.set(summaries.len() as i64);
+    m.records.set(
+        summaries
+            .iter()
+            .map(|s| s.checkpoint.checkpoint().size() as i64)
+            .sum(),
+    );
+    let now = Timestamp::now().as_second();
+    let lag = summaries
+        .iter()
+        .filter(|s| s.log.origin != state.owner())
+        .map(|s| now - s.checkpoint.checkpoint().timestamp())
+        .max()
+        .unwrap_or(0);
+    m.sync_lag.set(lag.max(0));
+    m.alerts
+        .set(store.alerts().map(|a| a.len() as i64).unwrap_or(0));
+    m.peers.set(state.config.control.peers().await.len() as i64);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        m.encode(),
+    )
+        .into_response()
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "alive")))]
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: the store answers.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "ready"), (status = 503, body = Problem)))]
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match state.config.store.owner() {
+        Ok(Some(_)) => (StatusCode::OK, "ready\n").into_response(),
+        _ => {
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the store is not ready").into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let location = Location {
+            log: LogId {
+                origin: assure_model::Keypair::from_seed([1; 32]).did(),
+                compartment: assure_access::CompartmentId::from_bytes([7; 16]),
+            },
+            index: 41,
+        };
+        let at: Timestamp = "2026-11-22T10:00:00.123456Z".parse().unwrap();
+        let text = encode_cursor((at, location));
+        assert_eq!(decode_cursor(&text).unwrap(), (at, location));
+        for bad in ["", "AAAA", "!!", &text[..text.len() - 2]] {
+            assert!(decode_cursor(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! The server: hyper with a header-read timeout under an axum router, and the
+//! middleware every request passes: authentication, rate limit, metrics.
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt as _;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tower::ServiceExt as _;
+
+use crate::limits::{RateLimiter, ReplayCache};
+use crate::metrics::{Metrics, RequestLabels, RouteLabels};
+use crate::problem::Problem;
+use crate::signature::{self, Covered};
+use crate::visibility::Caller;
+use crate::{Config, routes};
+
+/// Shared by every request.
+pub(crate) struct AppState {
+    pub(crate) config: Config,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) replay: ReplayCache,
+    pub(crate) sessions: Mutex<HashSet<String>>,
+    pub(crate) metrics: Metrics,
+}
+
+/// The request's caller and stated purpose, set by [`authenticate`].
+#[derive(Clone, Debug)]
+pub(crate) struct Ctx {
+    pub(crate) caller: Caller,
+    pub(crate) purpose: Option<String>,
+}
+
+/// A running API server.
+#[derive(Debug)]
+pub struct Server {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    /// Stops accepting, lets requests in flight finish (at most the request
+    /// timeout), and returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Binds and starts serving.
+pub async fn serve(config: Config) -> std::io::Result<Server> {
+    let listener = TcpListener::bind(config.settings.listen).await?;
+    let addr = listener.local_addr()?;
+    let settings = config.settings.clone();
+    let state = Arc::new(AppState {
+        limiter: RateLimiter::new(settings.requests_per_second),
+        replay: ReplayCache::default(),
+        sessions: Mutex::new(HashSet::new()),
+        metrics: Metrics::new(),
+        config,
+    });
+    let router = routes::router(state);
+    // Around everything: a request timeout (408), and a global limit on
+    // requests in flight that refuses the excess at once (503) instead of
+    // queueing it.
+    let app = tower::ServiceBuilder::new()
+        .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
+        .load_shed()
+        .concurrency_limit(settings.max_concurrent)
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            settings.request_timeout,
+        ))
+        .service(router);
+    let (stop, mut stopped) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        let mut connections = tokio::task::JoinSet::new();
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(pair) => pair,
+                    Err(error) => {
+                        tracing::warn!(%error, "accept failed");
+                        continue;
+                    }
+                },
+                _ = stopped.changed() => break,
+            };
+            let app = app.clone();
+            let service = tower::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                let app = app.clone();
+                async move {
+                    let response = app.oneshot(request.map(Body::new)).await;
+                    Ok::<_, Infallible>(response.unwrap_or_else(|never| match never {}))
+                }
+            });
+            let mut stop = stopped.clone();
+            let header_timeout = settings.header_timeout;
+            connections.spawn(async move {
+                let mut builder = hyper::server::conn::http1::Builder::new();
+                builder
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(header_timeout)
+                    .max_buf_size(64 * 1024);
+                let connection = builder
+                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+                tokio::pin!(connection);
+                tokio::select! {
+                    _ = connection.as_mut() => {}
+                    _ = stop.changed() => {
+                        connection.as_mut().graceful_shutdown();
+                        let _ = connection.await;
+                    }
+                }
+            });
+            while connections.try_join_next().is_some() {}
+        }
+        let grace = settings.request_timeout;
+        let _ = tokio::time::timeout(grace, async {
+            while connections.join_next().await.is_some() {}
+        })
+        .await;
+    });
+    Ok(Server { addr, stop, task })
+}
+
+async fn overloaded(error: tower::BoxError) -> Response {
+    if error.is::<tower::load_shed::error::Overloaded>() {
+        let mut response = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the node is busy; try again shortly",
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        response
+    } else {
+        Problem::internal(error).into_response()
+    }
+}
+
+/// Reads the body (within the size limit), works out who is calling, and
+/// applies the rate limit. Route-level checks (admin only) come after.
+pub(crate) async fn authenticate(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let limit = state.config.settings.max_body_bytes;
+    let bytes: Bytes = match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            let status = if error.is::<http_body_util::LengthLimitError>() {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            let detail = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                format!("the body is larger than {limit} bytes")
+            } else {
+                "the body could not be read".to_owned()
+            };
+            return Problem::new(status, detail).into_response();
+        }
+    };
+    let path = parts.uri.path().to_owned();
+    let caller = match identify(&state, &parts.method, &parts.uri, &parts.headers, &bytes) {
+        Ok(caller) => caller,
+        Err(problem) => return problem.into_response(),
+    };
+    let admin_route = path.starts_with("/v1/admin");
+    let api_route = path.starts_with("/v1/");
+    if admin_route && caller != Caller::Admin {
+        return Problem::unauthorized("admin routes need the admin bearer token").into_response();
+    }
+    if api_route && !admin_route && caller == Caller::Admin && has_bearer(&parts.headers) {
+        return Problem::unauthorized(
+            "the admin token is accepted on /v1/admin routes only; sign other requests",
+        )
+        .into_response();
+    }
+    let key = match &caller {
+        Caller::Admin => None,
+        Caller::Party(did) => Some(did.to_string()),
+        Caller::Anonymous => parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string()),
+    };
+    if let Some(key) = key
+        && !state.limiter.take(&key)
+    {
+        let mut response = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate limit exceeded; slow down",
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        return response;
+    }
+    let purpose = parts
+        .headers
+        .get("assure-purpose")
+        .and_then(|v| v.to_str().ok())
+        .map(|p| p.chars().take(200).collect());
+    parts.extensions.insert(Ctx { caller, purpose });
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+fn has_bearer(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::AUTHORIZATION)
+}
+
+/// Who is calling: the admin token, a signature, a dashboard session, or
+/// nobody. A credential that is present but wrong is an error, never
+/// anonymous.
+fn identify(
+    state: &AppState,
+    method: &axum::http::Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Caller, Problem> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| Problem::unauthorized("Authorization must be `Bearer <token>`"))?;
+        if !constant_time_eq(token.as_bytes(), state.config.admin_token.as_bytes()) {
+            return Err(Problem::unauthorized("wrong admin token"));
+        }
+        return Ok(Caller::Admin);
+    }
+    if let Some(input) = headers.get("signature-input") {
+        let text = |name: &'static str| -> Result<&str, Problem> {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| {
+                    Problem::unauthorized(signature::SignatureError::Missing(name).to_string())
+                })
+        };
+        let input = input
+            .to_str()
+            .map_err(|_| Problem::unauthorized("Signature-Input is not ASCII"))?;
+        let date = text("date")?;
+        let date_seconds = httpdate::parse_http_date(date)
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64)
+            .ok_or_else(|| Problem::unauthorized("Date is not an HTTP date"))?;
+        let covered = Covered {
+            method: method.as_str(),
+            path: uri.path(),
+            query: uri.query().unwrap_or(""),
+            date,
+            content_digest: text("content-digest")?,
+        };
+        let now = jiff::Timestamp::now().as_second();
+        let verified =
+            signature::verify(&covered, input, text("signature")?, body, date_seconds, now)
+                .map_err(|e| Problem::unauthorized(e.to_string()))?;
+        if !state
+            .replay
+            .first_use(verified.signature, verified.created, now)
+        {
+            return Err(Problem::unauthorized(
+                signature::SignatureError::Replayed.to_string(),
+            ));
+        }
+        return Ok(Caller::Party(verified.signer));
+    }
+    let session = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|cookies| {
+            cookies
+                .split(';')
+                .filter_map(|c| c.trim().strip_prefix("assure_session="))
+                .next()
+        });
+    if let Some(session) = session
+        && !uri.path().starts_with("/v1/")
+        && state
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(session)
+    {
+        return Ok(Caller::Admin);
+    }
+    Ok(Caller::Anonymous)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Counts and times every request by its route template.
+pub(crate) async fn measure(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let metrics = &state.metrics;
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route: route.clone(),
+            method,
+            status: response.status().as_u16(),
+        })
+        .inc();
+    metrics
+        .latency
+        .get_or_create(&RouteLabels { route })
+        .observe(started.elapsed().as_secs_f64());
+    response
+}

@@ -1,0 +1,75 @@
+//! Starting the HTTP API for a running node, and finding it from the CLI.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use assure_model::{Did, Keypair};
+use assure_store::Store;
+
+use crate::config::VerifyConfig;
+use crate::datadir::TOKEN_FILE;
+use crate::verification::load_profile;
+
+/// Where a running node writes its API address, in the data directory.
+pub const URL_FILE: &str = "api.url";
+
+/// Starts the API: the admin token from the data directory, the profiles of
+/// the node configuration by name.
+pub(crate) async fn start(
+    data_dir: &Path,
+    control: Arc<dyn assure_api::Control>,
+    anchors: &[Did],
+    verify: &VerifyConfig,
+    settings: assure_api::Settings,
+    keypair: Arc<Keypair>,
+    store: Store,
+) -> Result<assure_api::Server> {
+    let token_file = data_dir.join(TOKEN_FILE);
+    let admin_token = std::fs::read_to_string(&token_file)
+        .with_context(|| format!("reading the admin token {}", token_file.display()))?
+        .trim()
+        .to_owned();
+    let mut profiles = BTreeMap::new();
+    let mapped = verify
+        .profiles
+        .iter()
+        .map(|(supplies, path)| (supplies.clone(), path))
+        .chain(verify.default_profile.iter().map(|p| (Vec::new(), p)));
+    for (supplies, path) in mapped {
+        let loaded = load_profile(path)?;
+        profiles
+            .entry(loaded.profile.name.clone())
+            .or_insert((loaded.profile, supplies));
+    }
+    let listen = settings.listen;
+    let server = assure_api::serve(assure_api::Config {
+        store,
+        keypair,
+        admin_token,
+        anchors: anchors.to_vec(),
+        profiles,
+        control,
+        settings,
+    })
+    .await
+    .with_context(|| format!("starting the API on {listen}"))?;
+    let url = format!("http://{}\n", server.addr);
+    std::fs::write(data_dir.join(URL_FILE), url).context("writing the API address")?;
+    Ok(server)
+}
+
+/// Removes the address file at shutdown.
+pub(crate) fn forget(data_dir: &Path) {
+    let _ = std::fs::remove_file(data_dir.join(URL_FILE));
+}
+
+/// The API address of a node running on `data_dir`, if one wrote it.
+pub fn running(data_dir: &Path) -> Option<String> {
+    let path: PathBuf = data_dir.join(URL_FILE);
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| s.starts_with("http://"))
+}
