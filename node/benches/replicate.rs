@@ -92,7 +92,7 @@ fn config_file(dir: &std::path::Path, bootstrap: Option<(&str, &str)>) -> std::p
     if let Some((did, address)) = bootstrap {
         text += &format!("[[bootstrap]]\ndid = \"{did}\"\naddress = \"{address}\"\n");
     }
-    text += "[log]\nlevel = \"warn\"\n";
+    text += "[log]\nlevel = \"warn\"\n[api]\nlisten = \"off\"\n";
     let path = dir.with_extension("toml");
     std::fs::write(&path, text).unwrap();
     path

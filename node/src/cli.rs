@@ -177,6 +177,30 @@ pub(crate) enum Command {
     /// checking offline.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// Send a request to a node's HTTP API, signed with this organization's
+    /// key (RFC 9421), and print the answer.
+    ///
+    /// A regulator queries any node with, for example:
+    /// `assure api-request GET /v1/orgs --url http://node.example:8080
+    /// --purpose "customs inspection 2026-114"`.
+    ApiRequest {
+        /// GET, POST, PUT or DELETE.
+        method: String,
+        /// The path and query, e.g. `/v1/orgs/did:key:z6Mk…/records?kind=audit`.
+        path: String,
+        /// The node's API (default: the node running on --data).
+        #[arg(long)]
+        url: Option<String>,
+        /// A JSON file to send as the body.
+        #[arg(long)]
+        body: Option<PathBuf>,
+        /// Why: recorded in the node's disclosure log.
+        #[arg(long)]
+        purpose: Option<String>,
+        /// Send the admin token of --data instead of signing (own node only).
+        #[arg(long)]
+        admin: bool,
+    },
     /// List the control catalog.
     Catalog {
         /// Only this domain.

@@ -499,6 +499,8 @@ async fn admin(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx
 #[derive(Debug, Deserialize)]
 struct Login {
     token: Option<String>,
+    /// The dashboard page to show after signing in.
+    next: Option<String>,
 }
 
 /// Exchanges the admin token for a session cookie, then shows the dashboard.
@@ -540,7 +542,17 @@ async fn login(State(state): State<Arc<AppState>>, Query(login): Query<Login>) -
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(session.clone());
-    let mut response = Redirect::to("/").into_response();
+    // Only a path on this site: never an open redirect.
+    let next = login
+        .next
+        .filter(|n| {
+            n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.contains(char::is_control)
+        })
+        .unwrap_or_else(|| "/".to_owned());
+    let mut response = Redirect::to(&next).into_response();
     if let Ok(cookie) =
         format!("assure_session={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age=28800")
             .parse()

@@ -110,7 +110,7 @@ impl Store {
             batch.insert(&seq[..], to_json(disclosure)?);
         }
         self.inner.trees.disclosures.apply_batch(batch)?;
-        self.flush()
+        self.flush_shared()
     }
 
     /// The disclosure log, oldest first, at most `limit` entries after skipping

@@ -53,8 +53,21 @@ struct Inner {
     trees: Trees,
     /// In-memory trees and index, rebuilt and checked at open.
     state: Mutex<State>,
+    /// Combines concurrent flushes of small writes into one.
+    flushes: GroupFlush,
     /// Held for the life of the store; the OS releases it if we die.
     _lock: File,
+}
+
+/// Group commit: callers that wrote something and need it durable share one
+/// flush. A caller takes a ticket after writing; a flush started after that
+/// covers the write, so every ticket up to the one current when a flush
+/// starts is done when it ends.
+#[derive(Debug, Default)]
+struct GroupFlush {
+    /// (tickets issued, tickets durable, a flush is running).
+    state: Mutex<(u64, u64, bool)>,
+    done: std::sync::Condvar,
 }
 
 /// What the store keeps in memory, rebuilt from disk at open.
@@ -127,6 +140,7 @@ impl Store {
                 db,
                 trees,
                 state: Mutex::new(state),
+                flushes: GroupFlush::default(),
                 _lock: lock,
             }),
         };
@@ -185,6 +199,36 @@ impl Store {
         Ok(())
     }
 
+    /// Makes everything written before the call durable, sharing the flush
+    /// with concurrent callers.
+    pub(crate) fn flush_shared(&self) -> Result<(), Error> {
+        let group = &self.inner.flushes;
+        let lock = || group.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = lock();
+        state.0 += 1;
+        let ticket = state.0;
+        loop {
+            if state.1 >= ticket {
+                return Ok(());
+            }
+            if !state.2 {
+                state.2 = true;
+                let target = state.0;
+                drop(state);
+                let flushed = self.inner.db.flush();
+                let mut after = lock();
+                after.2 = false;
+                if flushed.is_ok() {
+                    after.1 = after.1.max(target);
+                }
+                group.done.notify_all();
+                flushed?;
+                return Ok(());
+            }
+            state = group.done.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves the in-memory state as it was
         // before the append that panicked (appends update memory only after the
@@ -213,6 +257,14 @@ fn open_db(path: &Path) -> Result<sled::Db, Error> {
             result => return Ok(result?),
         }
     }
+}
+
+/// Whether another process (a running node) holds the store in `dir`.
+pub fn is_locked(dir: &Path) -> bool {
+    let Ok(file) = File::open(dir.join(LOCK_FILE)) else {
+        return false;
+    };
+    matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
 }
 
 fn lock_dir(dir: &Path) -> Result<File, Error> {

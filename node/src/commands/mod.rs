@@ -5,6 +5,7 @@ mod init;
 mod logs;
 mod publish;
 mod records;
+mod remote;
 mod run;
 mod verify;
 
@@ -20,6 +21,10 @@ pub(crate) struct IntegrityFailure(pub(crate) String);
 
 pub(crate) fn run(cli: Cli) -> Result<()> {
     let dir = DataDir::new(&cli.data);
+    // With a node running on the directory, commands go through its API.
+    if let Some(url) = remote::running(&dir) {
+        return remote::run(&dir, &url, cli.command);
+    }
     match cli.command {
         Command::Init { name } => init::init(&dir, &name),
         Command::Id => init::id(&dir),
@@ -47,6 +52,14 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Command::Backup { file } => logs::backup(&dir, &file),
         Command::Restore { file } => logs::restore(&dir, &file),
         Command::Catalog { domain, output } => records::catalog(domain, output),
+        Command::ApiRequest {
+            method,
+            path,
+            url,
+            body,
+            purpose,
+            admin,
+        } => remote::api_request(&dir, &method, &path, url, body, purpose, admin),
         Command::Verify {
             provider,
             profile,

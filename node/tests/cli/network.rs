@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 use crate::common::{Node, example};
 
 /// A running `assure run` process and the lines it prints.
-struct Running {
+pub(crate) struct Running {
     child: Child,
     lines: Receiver<String>,
 }
 
 impl Running {
-    fn start(node: &Node, config: &str) -> Self {
+    pub(crate) fn start(node: &Node, config: &str) -> Self {
         let path = node.file("node.toml", config);
         let mut child = Command::new(env!("CARGO_BIN_EXE_assure"))
             .args(["run", "--config", &path])
@@ -37,7 +37,7 @@ impl Running {
     }
 
     /// Waits (at most 30 s) for a printed line containing every word.
-    fn wait_for(&self, words: &[&str]) -> String {
+    pub(crate) fn wait_for(&self, words: &[&str]) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             match self.lines.recv_timeout(left) {
@@ -67,7 +67,7 @@ impl Running {
     }
 
     /// Stops with SIGTERM and expects a clean exit.
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let pid = self.child.id().to_string();
         assert!(
             Command::new("kill")
@@ -81,11 +81,12 @@ impl Running {
     }
 }
 
-fn config(node: &Node, bootstrap: Option<(&str, &str)>) -> String {
+pub(crate) fn config(node: &Node, bootstrap: Option<(&str, &str)>) -> String {
     let mut text = format!(
         "data_dir = \"{}\"\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\npoll_interval = \"1s\"\n",
         node.data().display()
     );
+    text += "[api]\nlisten = \"127.0.0.1:0\"\n";
     if let Some((did, address)) = bootstrap {
         text += &format!("[[bootstrap]]\ndid = \"{did}\"\naddress = \"{address}\"\n");
     }

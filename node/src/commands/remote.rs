@@ -1,0 +1,256 @@
+//! Commands through a node's HTTP API: `assure api-request`, and the other
+//! commands while a node runs on the data directory (it holds the store).
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result, bail};
+use assure_api::client::{Answer, Auth, Client};
+use assure_node::publish::{Input, read_files};
+use serde_json::Value;
+
+use super::now;
+use crate::cli::{Command, GrantCommand, Output};
+use crate::datadir::DataDir;
+use crate::output::{Table, json};
+
+/// The API of a node running on `dir`: it wrote its address and holds the
+/// store's lock.
+pub(super) fn running(dir: &DataDir) -> Option<String> {
+    let url = assure_node::api::running(dir.path())?;
+    assure_store::is_locked(dir.path()).then_some(url)
+}
+
+fn call(
+    url: &str,
+    method: &str,
+    path: &str,
+    body: Vec<u8>,
+    auth: Auth<'_>,
+    purpose: Option<&str>,
+) -> Result<Answer> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let client = Client::new(url);
+    Ok(runtime.block_on(client.send(method, path, body, auth, purpose))?)
+}
+
+/// Calls the admin API of the node running on `dir`; an error status
+/// becomes an error with the problem's detail.
+fn admin(dir: &DataDir, url: &str, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
+    let token = std::fs::read_to_string(dir.path().join(assure_node::datadir::TOKEN_FILE))
+        .context("reading the admin token")?;
+    let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    let answer = call(url, method, path, body, Auth::Bearer(token.trim()), None)?;
+    let value: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    if !answer.status.is_success() {
+        let detail = value["detail"].as_str().unwrap_or("no detail");
+        bail!("the running node refused: {} ({detail})", answer.status);
+    }
+    Ok(value)
+}
+
+pub(super) fn run(dir: &DataDir, url: &str, command: Command) -> Result<()> {
+    match command {
+        Command::ApiRequest {
+            method,
+            path,
+            url: given,
+            body,
+            purpose,
+            admin,
+        } => api_request(
+            dir,
+            &method,
+            &path,
+            given.or(Some(url.to_owned())),
+            body,
+            purpose,
+            admin,
+        ),
+        Command::Id => super::init::id(dir),
+        Command::Catalog { domain, output } => super::records::catalog(domain, output),
+        Command::Publish {
+            files,
+            compartment,
+            envelope,
+            output,
+        } => {
+            // Drafts are signed here, with the key; the node validates and
+            // appends them as envelopes and notifies its readers.
+            let keypair = dir.keypair()?;
+            let input = if envelope {
+                Input::Envelopes
+            } else {
+                Input::Drafts
+            };
+            let signed = read_files(&files, input, &keypair, now())?;
+            let envelopes: Vec<Value> = signed
+                .iter()
+                .map(|(bytes, _)| serde_json::from_slice(bytes))
+                .collect::<Result<_, _>>()?;
+            let body = serde_json::json!({ "compartment": compartment, "envelopes": envelopes });
+            let published = admin(dir, url, "POST", "/v1/admin/publish", Some(body))?;
+            print(&published, output, &["id", "log", "index"])
+        }
+        Command::Records {
+            kind,
+            compartment,
+            subject,
+            limit,
+            output,
+        } => {
+            if subject.is_some() || compartment.is_some() {
+                bail!(
+                    "while the node runs, filter with `assure api-request GET \
+                     /v1/orgs/<did>/records?compartment=<id>`"
+                );
+            }
+            let mut path = format!("/v1/admin/records?limit={}", limit.min(500));
+            if let Some(kind) = kind {
+                path += &format!("&kind={kind}");
+            }
+            let page = admin(dir, url, "GET", &path, None)?;
+            print(
+                &page["records"],
+                output,
+                &["id", "kind", "subject", "issuedAt", "compartment", "index"],
+            )
+        }
+        Command::Grant(GrantCommand::Add(add)) => {
+            let body = serde_json::json!({
+                "clearance": add.clearance,
+                "roles": add.roles,
+                "basis": add.basis,
+                "validFrom": add.from,
+                "validUntil": add.until,
+            });
+            let grant = admin(
+                dir,
+                url,
+                "PUT",
+                &format!("/v1/admin/grants/{}", add.party),
+                Some(body),
+            )?;
+            println!("granted {} version {}", add.party, grant["version"]);
+            Ok(())
+        }
+        Command::Grant(GrantCommand::Revoke { party }) => {
+            admin(
+                dir,
+                url,
+                "DELETE",
+                &format!("/v1/admin/grants/{party}"),
+                None,
+            )?;
+            println!("revoked {party}");
+            Ok(())
+        }
+        Command::Grant(GrantCommand::List { history, output }) => {
+            if history {
+                bail!("the grant history is read with the node stopped");
+            }
+            let grants = admin(dir, url, "GET", "/v1/admin/grants", None)?;
+            print(
+                &grants,
+                output,
+                &["party", "clearance", "roles", "basis", "version", "active"],
+            )
+        }
+        Command::Disclosures { limit, output } => {
+            let path = format!("/v1/admin/disclosures?limit={}", limit.clamp(1, 1000));
+            let log = admin(dir, url, "GET", &path, None)?;
+            print(
+                &log,
+                output,
+                &[
+                    "at",
+                    "party",
+                    "compartment",
+                    "from",
+                    "to",
+                    "channel",
+                    "purpose",
+                ],
+            )
+        }
+        Command::Alerts { output } => {
+            let alerts = admin(dir, url, "GET", "/v1/admin/alerts", None)?;
+            if output.json {
+                return json(&alerts);
+            }
+            print(
+                &alerts["alerts"],
+                output,
+                &["at", "kind", "origin", "detail"],
+            )
+        }
+        _ => bail!(
+            "a node is running on {} (API {url}); stop it first, or use `assure api-request`",
+            dir.path().display()
+        ),
+    }
+}
+
+/// Prints a JSON array as a table of `columns`, or as JSON.
+fn print(value: &Value, output: Output, columns: &[&'static str]) -> Result<()> {
+    if output.json {
+        return json(value);
+    }
+    let header: Vec<&'static str> = columns.to_vec();
+    let mut table = Table::new(&header);
+    for item in value.as_array().map(Vec::as_slice).unwrap_or_default() {
+        table.row(
+            columns
+                .iter()
+                .map(|c| match &item[*c] {
+                    Value::String(s) => s.clone(),
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                })
+                .collect(),
+        );
+    }
+    table.print();
+    Ok(())
+}
+
+pub(super) fn api_request(
+    dir: &DataDir,
+    method: &str,
+    path: &str,
+    url: Option<String>,
+    body: Option<PathBuf>,
+    purpose: Option<String>,
+    use_admin: bool,
+) -> Result<()> {
+    let url = url
+        .or_else(|| assure_node::api::running(dir.path()))
+        .context("give --url: no node is running on this data directory")?;
+    let body = match body {
+        Some(file) => {
+            std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?
+        }
+        None => Vec::new(),
+    };
+    let keypair;
+    let token;
+    let auth = if use_admin {
+        token = std::fs::read_to_string(dir.path().join(assure_node::datadir::TOKEN_FILE))
+            .context("reading the admin token")?;
+        Auth::Bearer(token.trim())
+    } else {
+        keypair = dir.keypair()?;
+        Auth::Sign(&keypair)
+    };
+    let answer = call(&url, method, path, body, auth, purpose.as_deref())?;
+    let text = match serde_json::from_slice::<Value>(&answer.body) {
+        Ok(value) => serde_json::to_string_pretty(&value)?,
+        Err(_) => String::from_utf8_lossy(&answer.body).into_owned(),
+    };
+    println!("{}", text.trim_end());
+    if !answer.status.is_success() {
+        bail!("{method} {path}: {}", answer.status);
+    }
+    Ok(())
+}

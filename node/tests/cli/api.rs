@@ -1,0 +1,89 @@
+//! The CLI with a node running: commands on its data directory go through
+//! its admin API, and another organization queries it with a signed
+//! `assure api-request`.
+
+use crate::common::{Node, example};
+use crate::network::{Running, config};
+
+#[test]
+fn a_running_node_is_driven_through_its_api_and_queried_with_signed_requests() {
+    let (author, author_did) = Node::init("Manufacturer");
+    let (regulator, regulator_did) = Node::init("Customs");
+    let (outsider, _) = Node::init("Outsider");
+    let running = Running::start(&author, &config(&author, None));
+    let line = running.wait_for(&["api http://127.0.0.1:"]);
+    let url = line.trim_start_matches("api ").to_owned();
+
+    // The store is held by the node; these commands go through its API.
+    author.ok(&[
+        "grant",
+        "add",
+        &regulator_did,
+        "--role",
+        "regulator",
+        "--basis",
+        "Customs MoU 2026",
+    ]);
+    let listed = author.ok(&["grant", "list", "--json"]);
+    assert!(listed.contains(&regulator_did), "{listed}");
+    author.ok(&[
+        "publish",
+        &example("scope.toml"),
+        "--compartment",
+        "regulators",
+    ]);
+    author.ok(&[
+        "publish",
+        &example("profile.toml"),
+        "--compartment",
+        "public",
+    ]);
+    let records = author.ok(&["records", "--json"]);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&records)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let error = author.fails(&["backup", "/tmp/never-written"], 1);
+    assert!(error.contains("stop it first"), "{error}");
+
+    // The regulator signs its query; the outsider sees the public record only.
+    let path = format!("/v1/orgs/{author_did}/records");
+    let seen = regulator.ok(&[
+        "api-request",
+        "GET",
+        &path,
+        "--url",
+        &url,
+        "--purpose",
+        "customs inspection 2026-114",
+    ]);
+    let seen: serde_json::Value = serde_json::from_str(&seen).unwrap();
+    assert_eq!(seen["records"].as_array().unwrap().len(), 2);
+    let public = outsider.ok(&["api-request", "GET", &path, "--url", &url]);
+    let public: serde_json::Value = serde_json::from_str(&public).unwrap();
+    assert_eq!(public["records"].as_array().unwrap().len(), 1);
+    let missing = outsider.fails(&["api-request", "GET", "/v1/records/00", "--url", &url], 1);
+    assert!(missing.contains("404"), "{missing}");
+
+    let disclosures = author.ok(&["disclosures", "--json"]);
+    assert!(
+        disclosures.contains("customs inspection 2026-114"),
+        "{disclosures}"
+    );
+    running.stop();
+
+    // Stopped, the same commands open the store directly again.
+    let records = author.ok(&["records", "--json"]);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&records)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
