@@ -31,9 +31,27 @@ pub(crate) enum Command {
         /// A local name for the organization.
         #[arg(long)]
         name: String,
+        /// For demonstrations only: derive the key from the public seed N
+        /// (1 to 255), so that the DIDs of a demo network are known in
+        /// advance (config/records/README.md, config/demo/). Never for a
+        /// real organization: anyone can compute the key.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
+        demo_seed: Option<u8>,
     },
     /// Print this organization's DID.
     Id,
+    /// Run a demo supply chain: six organizations, each a real node on
+    /// 127.0.0.1 with a temporary data directory, publishing, replicating and
+    /// verifying; prints the manufacturer's verdicts and the dashboards, then
+    /// runs until ctrl-c.
+    Demo {
+        /// Key seed (1 gives the DIDs of config/records/README.md).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..))]
+        seed: u8,
+        /// Exit after printing instead of running until ctrl-c.
+        #[arg(long)]
+        once: bool,
+    },
     /// Run the node: replicate compartments with partners until ctrl-c.
     ///
     /// Prints `listening <multiaddr>` for each address it listens on. The

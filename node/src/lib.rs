@@ -7,6 +7,7 @@
 pub mod api;
 pub mod config;
 pub mod datadir;
+pub mod demo;
 pub mod node;
 pub mod publish;
 pub mod verification;

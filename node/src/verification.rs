@@ -85,8 +85,10 @@ impl Verifier {
     }
 
     /// Every provider up to `tiers` out, each against the profile its
-    /// relationship maps to. A provider beyond tier 1 whose own records we
-    /// cannot see is judged by its customer's published verification.
+    /// relationship maps to. Beyond tier 1 a verification published by the
+    /// provider's customer is used when there is one: that customer holds the
+    /// relationship and sees the provider's records, where we see at most its
+    /// public ones. Without one, we verify with what we see.
     pub fn verify_all(&self, config: &VerifyConfig, tiers: u32) -> Result<Vec<Verdict>> {
         let view = View::new(&self.seen, self.now);
         let mut profiles: HashMap<PathBuf, LoadedProfile> = HashMap::new();
@@ -94,7 +96,6 @@ impl Verifier {
         for link in chain::providers(&view, self.context.verifier, tiers) {
             let path = config.profile_for(&link.supplies).map(Path::to_path_buf);
             if link.tier > 1
-                && !view.has_own_records(link.provider)
                 && let Some(report) =
                     chain::transitive(&view, link.customer, link.provider, self.context.verifier)
             {

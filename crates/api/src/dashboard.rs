@@ -114,14 +114,14 @@ fn svg(graph: &Graph) -> Markup {
         columns.entry(node.tier).or_default().push(n);
     }
     let rows = columns.values().map(Vec::len).max().unwrap_or(1);
-    let (width, row_height) = (260.0 * columns.len() as f64 + 40.0, 70.0);
+    let (width, row_height) = (290.0 * columns.len() as f64 + 40.0, 70.0);
     let height = row_height * rows as f64 + 30.0;
     let mut at: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
     for (column, (_, members)) in columns.iter().enumerate() {
         for (row, &n) in members.iter().enumerate() {
             at.insert(
                 graph.nodes[n].did.as_str(),
-                (40.0 + 260.0 * column as f64, 30.0 + row_height * row as f64),
+                (40.0 + 290.0 * column as f64, 30.0 + row_height * row as f64),
             );
         }
     }
@@ -130,13 +130,13 @@ fn svg(graph: &Graph) -> Markup {
             role="img" aria-label="Supply chain graph" {
             @for edge in &graph.edges {
                 @if let (Some(a), Some(b)) = (at.get(edge.supplier.as_str()), at.get(edge.customer.as_str())) {
-                    line x1=(a.0) y1=(a.1) x2=(b.0 + 180.0) y2=(b.1) stroke="#9aa" stroke-width="1.5" {}
+                    line x1=(a.0) y1=(a.1) x2=(b.0 + 230.0) y2=(b.1) stroke="#9aa" stroke-width="1.5" {}
                 }
             }
             @for node in &graph.nodes {
                 @if let Some((x, y)) = at.get(node.did.as_str()) {
                     a href=(format!("/orgs/{}", node.did)) {
-                        rect x=(x) y=(y - 18.0) width="180" height="36" rx="6"
+                        rect x=(x) y=(y - 18.0) width="230" height="36" rx="6"
                             fill="#fff" stroke=(colour(node.result.as_deref()))
                             stroke-width="3"
                             stroke-dasharray=(if node.transitive { "6 4" } else { "none" }) {}

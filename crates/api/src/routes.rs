@@ -39,6 +39,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/alerts", get(alerts))
         .route("/v1/admin/records", get(admin_records))
         .route("/v1/admin/alerts", get(alerts))
+        .route("/v1/admin/verify/{did}", post(admin_verify))
         .route("/v1/admin/publish", post(admin_publish))
         .route("/v1/admin/grants", get(admin_grants))
         .route(
@@ -713,6 +714,39 @@ async fn verification(
     .await
 }
 
+/// Verifies an organization against the profile in the body (TOML, as in
+/// config/profiles/), over every record the node holds (admin).
+#[utoipa::path(post, path = "/v1/admin/verify/{did}", tag = "admin",
+    params(("did" = String, Path, description = "The provider's DID")),
+    request_body(content = String, content_type = "application/toml", description = "A profile"),
+    security(("admin" = [])),
+    responses((status = 200, description = "A verification report", body = Object),
+              (status = 400, body = Problem), (status = 401, body = Problem)))]
+async fn admin_verify(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<Ctx>,
+    Path(did): Path<String>,
+    body: String,
+) -> ApiResult<Json<assure_verify::Report>> {
+    let provider: Did = did
+        .parse()
+        .map_err(|_| Problem::bad_request("not a did:key identifier"))?;
+    blocking(move || {
+        let catalog = Catalog::builtin().map_err(Problem::internal)?;
+        let profile = assure_verify::Profile::parse(&body, &catalog)
+            .map_err(|e| Problem::bad_request(format!("profile: {e}")))?;
+        let (seen, _) = state.seen(&ctx.caller)?;
+        let view = View::new(&seen, Timestamp::now());
+        Ok(Json(assure_verify::verify(
+            &view,
+            &profile,
+            provider,
+            &state.context(),
+        )))
+    })
+    .await
+}
+
 /// An organization in the supply chain graph.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub(crate) struct GraphNode {
@@ -774,13 +808,18 @@ impl AppState {
         let mut edges = Vec::new();
         let mut reports = Vec::new();
         for link in links {
-            let report = if link.tier > 1 && !view.has_own_records(link.provider) {
-                assure_verify::chain::transitive(&view, link.customer, link.provider, owner)
-            } else {
+            // Beyond tier 1, the customer's published verification when
+            // there is one (as `assure verify --all`).
+            let transitive = (link.tier > 1)
+                .then(|| {
+                    assure_verify::chain::transitive(&view, link.customer, link.provider, owner)
+                })
+                .flatten();
+            let report = transitive.or_else(|| {
                 self.profile_for(&link.supplies).map(|profile| {
                     assure_verify::verify(&view, profile, link.provider, &self.context())
                 })
-            };
+            });
             nodes.push(GraphNode {
                 did: link.provider.to_string(),
                 name: name(&link.provider),

@@ -1,7 +1,7 @@
 //! The supply chain as the verifier sees it: providers found by walking
 //! `relationship` records outward, tier by tier, and verdicts taken from a
-//! tier-1 provider's published verification where we cannot see a tier-2
-//! provider ourselves.
+//! tier-1 provider's published verification of a tier-2 provider, whose
+//! records we usually cannot see ourselves.
 
 use std::collections::BTreeSet;
 

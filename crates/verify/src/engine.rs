@@ -346,10 +346,12 @@ impl<'v, 'a> Check<'v, 'a> {
             let open = incident.status != IncidentStatus::Resolved;
             if open && self.older_than(incident.detected_at, open_for) {
                 problems.push(format!(
-                    "{} incident \"{}\" is {} since {}, more than {open_for}",
+                    "{} incident \"{}\" still {} {} days after it was detected on {} \
+                     (at most {open_for})",
                     incident.severity,
                     incident.summary,
                     incident.status,
+                    self.now.duration_since(incident.detected_at).as_hours() / 24,
                     date(incident.detected_at)
                 ));
             } else if !open && corrective_actions && incident.corrective_actions.is_empty() {

@@ -6,8 +6,16 @@ use assure_model::Keypair;
 use super::now;
 use crate::datadir::{DataDir, KEY_FILE, TOKEN_FILE};
 
-pub(super) fn init(dir: &DataDir, name: &str) -> Result<()> {
-    let keypair = Keypair::generate()?;
+pub(super) fn init(dir: &DataDir, name: &str, demo_seed: Option<u8>) -> Result<()> {
+    let keypair = match demo_seed {
+        Some(seed) => {
+            eprintln!(
+                "warning: --demo-seed {seed} makes a key anyone can compute; demonstrations only"
+            );
+            Keypair::from_seed([seed; 32])
+        }
+        None => Keypair::generate()?,
+    };
     dir.init(name, &keypair, now())?;
     println!("{}", keypair.did());
     eprintln!(

@@ -26,8 +26,9 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         return remote::run(&dir, &url, cli.command);
     }
     match cli.command {
-        Command::Init { name } => init::init(&dir, &name),
+        Command::Init { name, demo_seed } => init::init(&dir, &name, demo_seed),
         Command::Id => init::id(&dir),
+        Command::Demo { seed, once } => run::demo(seed, once),
         Command::Run { config } => run::run(&config),
         Command::Alerts { output } => records::alerts(&dir, output),
         Command::Disclosures { limit, output } => records::disclosures(&dir, limit, output),

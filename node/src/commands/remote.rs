@@ -38,9 +38,14 @@ fn call(
 /// Calls the admin API of the node running on `dir`; an error status
 /// becomes an error with the problem's detail.
 fn admin(dir: &DataDir, url: &str, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
+    let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    admin_raw(dir, url, method, path, body)
+}
+
+/// Sends `body` to an admin route with the token of `dir`.
+fn admin_raw(dir: &DataDir, url: &str, method: &str, path: &str, body: Vec<u8>) -> Result<Value> {
     let token = std::fs::read_to_string(dir.path().join(assure_node::datadir::TOKEN_FILE))
         .context("reading the admin token")?;
-    let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
     let answer = call(url, method, path, body, Auth::Bearer(token.trim()), None)?;
     let value: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
     if !answer.status.is_success() {
@@ -184,6 +189,35 @@ pub(super) fn run(dir: &DataDir, url: &str, command: Command) -> Result<()> {
                 output,
                 &["at", "kind", "origin", "detail"],
             )
+        }
+        Command::Verify {
+            provider: Some(provider),
+            profile: Some(profile),
+            all: false,
+            publish,
+            output,
+            ..
+        } => {
+            let text = std::fs::read_to_string(&profile)
+                .with_context(|| format!("cannot read profile {}", profile.display()))?;
+            // Check the file here first, for errors that name it.
+            assure_node::verification::load_profile(&profile)?;
+            let path = format!("/v1/admin/verify/{provider}");
+            let report = admin_raw(dir, url, "POST", &path, text.into_bytes())?;
+            let report: assure_verify::Report = serde_json::from_value(report)?;
+            if let Some(compartment) = publish {
+                let keypair = dir.keypair()?;
+                let (bytes, _) = assure_node::verification::attest(&keypair, &report, now())?;
+                let envelope: Value = serde_json::from_slice(&bytes)?;
+                let body =
+                    serde_json::json!({ "compartment": compartment, "envelopes": [envelope] });
+                admin(dir, url, "POST", "/v1/admin/publish", Some(body))?;
+            }
+            if output.json {
+                return json(&report);
+            }
+            super::verify::print_report(&report);
+            Ok(())
         }
         _ => bail!(
             "a node is running on {} (API {url}); stop it first, or use `assure api-request`",

@@ -73,3 +73,24 @@ fn config_token_hint(node: &Node) -> String {
         .display()
         .to_string()
 }
+
+/// `assure demo`.
+pub(super) fn demo(seed: u8, once: bool) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new("error"))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let demo = assure_node::demo::start(seed, &mut std::io::stderr()).await?;
+        demo.report(&mut std::io::stdout())?;
+        if !once {
+            println!("\nRunning until ctrl-c.");
+            tokio::signal::ctrl_c().await?;
+        }
+        eprintln!("stopping the six nodes");
+        demo.shutdown().await
+    })
+}

@@ -72,7 +72,7 @@ pub(super) fn one(dir: &DataDir, provider: &str, profile: &Path, how: &How) -> R
     Ok(())
 }
 
-fn print_report(report: &Report) {
+pub(super) fn print_report(report: &Report) {
     println!(
         "{} against {} ({}): {}",
         report.provider,

@@ -76,3 +76,35 @@ fn an_empty_file_is_a_working_configuration() {
     assert_eq!(config.data_dir, Path::new("/etc/assure/assure-data"));
     assert!(config.net.bootstrap.is_empty());
 }
+
+#[test]
+fn the_docker_demo_configurations_parse() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let profiles = root.join("config/profiles");
+    for name in ["manufacturer", "supplier", "logistics", "regulator"] {
+        let file = root.join(format!("config/demo/{name}.toml"));
+        // In the container the profiles are in /etc/assure/profiles.
+        let text = std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("/etc/assure/profiles", profiles.to_str().unwrap());
+        let config = NodeConfig::parse(&file, &text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.data_dir, Path::new("/data"));
+        assert!(!config.net.bootstrap.is_empty(), "{name} names its peers");
+        assert_eq!(config.trust_anchors.len(), 1);
+        let api = config.api.expect("the API is on");
+        assert_eq!(api.listen.port(), 8080, "compose publishes 8080");
+        // Bootstrap addresses are the compose network's fixed addresses.
+        for (_, address) in &config.net.bootstrap {
+            assert!(
+                address.to_string().starts_with("/ip4/172.28.0."),
+                "{address}"
+            );
+        }
+    }
+    let compose = std::fs::read_to_string(root.join("docker/compose.yml")).unwrap();
+    for name in ["manufacturer", "supplier", "logistics", "regulator"] {
+        assert!(compose.contains(&format!(
+            "../config/demo/{name}.toml:/etc/assure/node.toml:ro"
+        )));
+    }
+}
