@@ -308,11 +308,15 @@ impl<'v, 'a> Check<'v, 'a> {
             return Finding::fail(format!("{first}{more}"), evidence);
         }
         if !missing.is_empty() {
-            return Finding::unknown(format!(
-                "no record of {} by {}",
-                missing.join(", "),
-                self.provider_name()
-            ));
+            let named = match missing.len() {
+                n if n <= 3 => missing.join(", "),
+                n => format!(
+                    "{} and {} more of its controls",
+                    missing[..3].join(", "),
+                    n - 3
+                ),
+            };
+            return Finding::unknown(format!("no record of {named} by {}", self.provider_name()));
         }
         Finding::pass(
             format!(

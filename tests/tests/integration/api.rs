@@ -618,3 +618,81 @@ impl Raw {
         (status, response)
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verification_through_the_api_uses_only_what_the_caller_may_see() {
+    let profiles = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/profiles");
+    let mut w = world(|c| {
+        c.verify.default_profile = Some(format!("{profiles}/component-supplier.toml").into());
+    })
+    .await;
+    let author = w.author.did();
+    let path = format!("/v1/orgs/{author}/verification?profile=component-supplier");
+    let outcome = |report: &Value, id: &str| -> String {
+        report["requirements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()["outcome"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // The customer sees the partners controls (ISO22340:9.2.4); an
+    // anonymous caller sees the public profile only.
+    let customer = json(&get(&w.client, &path, Auth::Sign(&w.customer)).await);
+    assert_eq!(customer["profile"], "component-supplier");
+    assert_eq!(outcome(&customer, "cyber-monitoring"), "pass");
+    let anonymous = json(&get(&w.client, &path, Auth::None).await);
+    assert_eq!(outcome(&anonymous, "cyber-monitoring"), "inconclusive");
+
+    // An organization the caller knows nothing of answers like a missing one.
+    let stranger = Keypair::from_seed([106; 32]).did();
+    let unknown = get(
+        &w.client,
+        &format!("/v1/orgs/{stranger}/verification?profile=component-supplier"),
+        Auth::None,
+    )
+    .await;
+    let missing = get(&w.client, "/v1/records/00", Auth::None).await;
+    assert_eq!(
+        (unknown.status, unknown.body),
+        (missing.status, missing.body)
+    );
+
+    // The admin posts any profile.
+    let token = w.author.admin_token();
+    let text = std::fs::read(format!("{profiles}/logistics-provider.toml")).unwrap();
+    let answer = w
+        .client
+        .send(
+            "POST",
+            &format!("/v1/admin/verify/{author}"),
+            text,
+            Auth::Bearer(&token),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(json(&answer)["profile"], "logistics-provider");
+    let bad = w
+        .client
+        .send(
+            "POST",
+            &format!("/v1/admin/verify/{author}"),
+            b"name = 1".to_vec(),
+            Auth::Bearer(&token),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(bad.status, 400);
+    assert!(
+        json(&bad)["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("profile: line 1")
+    );
+    w.author.stop().await;
+}
