@@ -1,6 +1,8 @@
 //! Replication and propagation, measured as users run nodes.
 //!
-//! Run with `cargo bench -p assure-node --bench replicate` (about a minute).
+//! Run with `cargo bench -p assure-node --bench replicate` (about a minute),
+//! or one part with `-- replicate` or `-- propagate` (`NODES=n` sets the
+//! network size of the second, 20 by default).
 //! Not a criterion bench: it prints throughput, ratios, percentiles and RSS.
 //!
 //! 1. The raw rate of `ed25519_dalek::verify_batch` on every core, measured
@@ -29,6 +31,14 @@ use rayon::prelude::*;
 
 const RECORDS: usize = 100_000;
 const NODES: usize = 20;
+
+/// The network size for propagation: `NODES=n` in the environment, else 20.
+fn node_count() -> usize {
+    std::env::var("NODES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(NODES)
+}
 const PUBLISHES: usize = 100;
 
 fn control(owner: &Keypair, n: usize) -> (Vec<u8>, assure_model::Record) {
@@ -197,7 +207,7 @@ fn replicate() {
 async fn propagate() {
     let temp = tempfile::tempdir().unwrap();
     let mut nodes = Vec::new();
-    for i in 0..NODES {
+    for i in 0..node_count() {
         let dir = temp.path().join(format!("org{i}"));
         let keypair = Keypair::from_seed([10 + i as u8; 32]);
         DataDir::new(&dir)
@@ -243,8 +253,9 @@ async fn propagate() {
     }
     times.sort();
     println!(
-        "propagation to all {} members of a {NODES}-node network, {PUBLISHES} publishes:",
-        NODES - 1
+        "propagation to all {} members of a {}-node network, {PUBLISHES} publishes:",
+        node_count() - 1,
+        node_count()
     );
     println!(
         "  p50 {:?}  p99 {:?}",
@@ -277,7 +288,14 @@ async fn wait_size(
 }
 
 fn main() {
-    replicate();
+    // `cargo bench -p assure-node --bench replicate -- propagate` runs one part.
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    if only.as_deref().is_none_or(|o| o == "replicate") {
+        replicate();
+    }
+    if only.as_deref().is_some_and(|o| o != "propagate") {
+        return;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -47,6 +47,11 @@ pub(crate) struct EventLoop {
     strikes: HashMap<PeerId, u32>,
     /// Authors being pulled from, and whether to pull again when done.
     syncing: HashMap<Did, bool>,
+    /// A witness round is running; the flag asks for another after it.
+    witnessing: Option<bool>,
+    /// Pulls, witness rounds and answers in flight; stopped with the loop so
+    /// that none outlives the node (they hold the store).
+    tasks: tokio::task::JoinSet<()>,
     /// Grant versions already enforced by disconnecting.
     enforced: HashMap<Did, u64>,
     rate: f64,
@@ -93,6 +98,8 @@ impl EventLoop {
             buckets: HashMap::new(),
             strikes: HashMap::new(),
             syncing: HashMap::new(),
+            witnessing: None,
+            tasks: tokio::task::JoinSet::new(),
             enforced: HashMap::new(),
             rate: f64::from(config.limits.requests_per_second.max(1)),
             poll: config.poll_interval,
@@ -130,8 +137,10 @@ impl EventLoop {
                 event = self.swarm.select_next_some() => self.handle_swarm_event(event),
                 _ = grants.tick() => self.enforce_grants(),
                 _ = poll.tick() => self.pull_all(),
+                Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
             }
         }
+        self.tasks.shutdown().await;
         info!("network loop stopped");
     }
 
@@ -174,6 +183,12 @@ impl EventLoop {
             Command::SyncDone { peer } => {
                 if self.syncing.remove(&peer) == Some(true) {
                     self.schedule_pull(peer);
+                }
+            }
+            Command::Witness => self.schedule_witness(),
+            Command::WitnessDone => {
+                if self.witnessing.take() == Some(true) {
+                    self.schedule_witness();
                 }
             }
         }
@@ -309,7 +324,7 @@ impl EventLoop {
             return;
         }
         let shared = self.shared.clone();
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             let task_shared = shared.clone();
             let answered = tokio::task::spawn_blocking(move || {
                 answer(
@@ -471,27 +486,45 @@ impl EventLoop {
         }
     }
 
-    /// Pulls from `author`, then asks the other connected peers as witnesses.
+    /// Pulls from `author`; then asks for a witness round. A notice that
+    /// arrives meanwhile makes one more pull right after, not one per notice.
     fn schedule_pull(&mut self, author: Did) {
         if let Some(again) = self.syncing.get_mut(&author) {
             *again = true;
             return;
         }
         self.syncing.insert(author, false);
-        // Every connected peer is asked as a witness, the author included.
-        let witnesses: Vec<Did> = self.swarm.connected_peers().filter_map(peer::did).collect();
         let shared = self.shared.clone();
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             let Shared { store, me, client } = &*shared;
             if let Err(error) = sync::pull(client, store, *me, author).await {
                 debug!(author = %author.fmt_short(), %error, "pull failed");
             }
-            for witness in witnesses {
+            let _ = client.send(Command::SyncDone { peer: author }).await;
+            let _ = client.send(Command::Witness).await;
+        });
+    }
+
+    /// Compares checkpoints with every connected peer, the authors
+    /// included, all at once. Rounds do not overlap: requests during a round
+    /// make one more round after it. Pulls never wait for witnesses.
+    fn schedule_witness(&mut self) {
+        if let Some(again) = self.witnessing.as_mut() {
+            *again = true;
+            return;
+        }
+        self.witnessing = Some(false);
+        let witnesses: Vec<Did> = self.swarm.connected_peers().filter_map(peer::did).collect();
+        let shared = self.shared.clone();
+        self.tasks.spawn(async move {
+            let Shared { store, me, client } = &*shared;
+            let rounds = witnesses.into_iter().map(|witness| async move {
                 if let Err(error) = sync::witness(client, store, *me, witness).await {
                     debug!(witness = %witness.fmt_short(), %error, "witness exchange failed");
                 }
-            }
-            let _ = client.send(Command::SyncDone { peer: author }).await;
+            });
+            futures::future::join_all(rounds).await;
+            let _ = client.send(Command::WitnessDone).await;
         });
     }
 }

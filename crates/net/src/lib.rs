@@ -147,6 +147,10 @@ pub(crate) enum Command {
     SyncDone {
         peer: Did,
     },
+    /// Compare checkpoints with every connected peer.
+    Witness,
+    /// A witness round ended.
+    WitnessDone,
 }
 
 /// A handle on the event loop. Cheap to clone.

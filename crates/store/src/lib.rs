@@ -276,9 +276,18 @@ fn lock_dir(dir: &Path) -> Result<File, Error> {
         .write(true)
         .open(&path)
         .map_err(|e| Error::io(&path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked(dir.to_owned())),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+    // A store of this process that was just dropped may still be held for
+    // a moment by a task finishing its last read; wait briefly before
+    // concluding that another node holds the directory.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Locked(dir.to_owned())),
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+        }
     }
 }
