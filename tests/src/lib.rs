@@ -232,6 +232,14 @@ pub fn control(n: usize) -> String {
     )
 }
 
+/// A relationship record draft: `supplier` supplies `customer`.
+pub fn relationship(supplier: Did, customer: Did, supplies: &str) -> String {
+    format!(
+        "kind = \"relationship\"\nsupplier = \"{supplier}\"\ncustomer = \"{customer}\"\n\
+         supplies = [\"{supplies}\"]\nsince = 2024-01-01\n"
+    )
+}
+
 /// `n` nodes with seeds `seed`, `seed + 1`, …, all started.
 #[derive(Debug)]
 pub struct TestNet {

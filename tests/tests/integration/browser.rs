@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use assure_access::{Clearance, Role};
-use assure_model::Did;
 use assure_node::config::VerifyConfig;
-use assure_tests::TestNode;
+use assure_tests::{TestNode, relationship};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -55,13 +54,6 @@ fn chromium(profile: &Path, extra: &[&str], url: &str) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn relationship(supplier: Did, customer: Did, supplies: &str) -> String {
-    format!(
-        "kind = \"relationship\"\nsupplier = \"{supplier}\"\ncustomer = \"{customer}\"\n\
-         supplies = [\"{supplies}\"]\nsince = 2024-01-01\n"
-    )
 }
 
 fn profile(name: &str) -> String {

@@ -11,7 +11,7 @@ use assure_model::Did;
 use assure_model::predicate::Outcome;
 use assure_node::config::VerifyConfig;
 use assure_node::verification::{Verifier, attest, load_profile};
-use assure_tests::{TestNet, TestNode};
+use assure_tests::{TestNet, TestNode, relationship};
 use jiff::Timestamp;
 
 const SUPPLIER_PROFILE: &str = r#"
@@ -49,13 +49,6 @@ kind = "control"
 clauses = ["ISO22340:9.2.4"]
 control = "ISO22340:9.2.4"
 "#;
-
-fn relationship(supplier: Did, customer: Did, supplies: &str) -> String {
-    format!(
-        "kind = \"relationship\"\nsupplier = \"{supplier}\"\ncustomer = \"{customer}\"\n\
-         supplies = [\"{supplies}\"]\nsince = 2024-01-01\n"
-    )
-}
 
 fn scope(process: &str) -> String {
     format!("kind = \"scope\"\nprocesses = [\"{process}\"]\n")
