@@ -26,6 +26,8 @@ use crate::{Client, Command, Config, Error, Event, Pending, Shared, SharedRef, p
 
 /// How often grants are re-checked against open connections.
 const GRANT_CHECK: Duration = Duration::from_millis(250);
+/// The pause after a witness round before the next may start.
+const WITNESS_SPACING: Duration = Duration::from_millis(500);
 /// Strikes after which a peer is cut off and blocked.
 const MAX_STRIKES: u32 = 20;
 /// Strikes for a malformed or oversized message.
@@ -506,8 +508,9 @@ impl EventLoop {
     }
 
     /// Compares checkpoints with every connected peer, the authors
-    /// included, all at once. Rounds do not overlap: requests during a round
-    /// make one more round after it. Pulls never wait for witnesses.
+    /// included, all at once. Rounds do not overlap and are at least
+    /// `WITNESS_SPACING` apart: requests meanwhile make one more round after
+    /// it. Pulls never wait for witnesses.
     fn schedule_witness(&mut self) {
         if let Some(again) = self.witnessing.as_mut() {
             *again = true;
@@ -524,6 +527,9 @@ impl EventLoop {
                 }
             });
             futures::future::join_all(rounds).await;
+            // Rounds are spaced out: the requests of a burst of pulls share
+            // the next round instead of each starting one.
+            tokio::time::sleep(WITNESS_SPACING).await;
             let _ = client.send(Command::WitnessDone).await;
         });
     }

@@ -177,9 +177,51 @@ fn witness(
 }
 
 /// Parses and checks a checkpoint of `log` signed by its origin.
+///
+/// The same note comes back many times (every witness exchange repeats the
+/// checkpoints a peer holds), so notes whose signature checked out are
+/// remembered, by blake3 of the log and the exact text: a repeat costs a
+/// hash instead of an ed25519 verification.
 pub(crate) fn checked_note(log: LogId, text: &str) -> Option<SignedCheckpoint> {
     let note = SignedCheckpoint::parse(text).ok()?;
+    if note.checkpoint().origin() != log.origin_line() {
+        return None;
+    }
+    let key = *blake3::Hasher::new()
+        .update(log.origin.public_bytes())
+        .update(log.compartment.as_bytes())
+        .update(text.as_bytes())
+        .finalize()
+        .as_bytes();
+    if VERIFIED_NOTES.contains(&key) {
+        return Some(note);
+    }
     note.verify(&log.origin.to_string(), &log.origin.verifying_key())
         .ok()?;
-    (note.checkpoint().origin() == log.origin_line()).then_some(note)
+    VERIFIED_NOTES.insert(key);
+    Some(note)
+}
+
+/// Checkpoint notes whose signature checked out, process-wide, bounded.
+static VERIFIED_NOTES: VerifiedNotes = VerifiedNotes(std::sync::Mutex::new(None));
+
+struct VerifiedNotes(std::sync::Mutex<Option<std::collections::HashSet<[u8; 32]>>>);
+
+impl VerifiedNotes {
+    /// At most this many are kept; the set starts over when full.
+    const MAX: usize = 1 << 16;
+
+    fn contains(&self, key: &[u8; 32]) -> bool {
+        let set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        set.as_ref().is_some_and(|s| s.contains(key))
+    }
+
+    fn insert(&self, key: [u8; 32]) {
+        let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let set = set.get_or_insert_with(Default::default);
+        if set.len() >= Self::MAX {
+            set.clear();
+        }
+        set.insert(key);
+    }
 }
