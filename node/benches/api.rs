@@ -21,37 +21,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use assure_access::{Clearance, Grant, Role};
 use assure_api::client::{Auth, Client};
-use assure_model::predicate::{Body, Common, Control, ControlStatus, Domain, Predicate};
-use assure_model::{Keypair, SubjectRef, issue};
+use assure_model::Keypair;
 use assure_node::datadir::DataDir;
 use assure_node::{Node, NodeConfig};
 use jiff::Timestamp;
 
+mod common;
+use common::{control, grant};
+
 const PER_COMPARTMENT: usize = 1_000;
 const CONNECTIONS: usize = 32;
-
-fn control(owner: &Keypair, n: usize) -> (Vec<u8>, assure_model::Record) {
-    let predicate = Predicate {
-        common: Common {
-            issuer: owner.did(),
-            issued_at: Timestamp::now(),
-            valid_until: None,
-            supersedes: vec![],
-            clauses: vec!["ISO22340:9.2.4".into()],
-            domain: Some(Domain::Cyber),
-        },
-        body: Body::Control(Control {
-            control_id: "ISO22340:9.2.4".into(),
-            status: ControlStatus::Implemented,
-            statement: format!("Warehouse systems are monitored around the clock; check {n}."),
-            evidence: vec![],
-            last_tested: None,
-        }),
-    };
-    issue(owner, &SubjectRef::org(owner.did()), &predicate).unwrap()
-}
 
 async fn throughput(client: &Client, path: &str, auth: Option<&Keypair>, seconds: u64) -> f64 {
     let done = Arc::new(AtomicU64::new(0));
@@ -137,17 +117,7 @@ fn main() {
             api.max_concurrent = 1024;
         }
         let node = Node::spawn(config).await.unwrap();
-        let grant = Grant::new(
-            partner.did(),
-            [Role::Customer].into(),
-            Clearance::Partner,
-            "BENCH",
-            Timestamp::now(),
-            None,
-            1,
-        )
-        .unwrap();
-        node.put_grant(grant, "added").await.unwrap();
+        node.put_grant(grant(partner.did()), "added").await.unwrap();
         for (compartment, offset) in [("public", 0), ("partners", PER_COMPARTMENT)] {
             let records = (0..PER_COMPARTMENT).map(|n| control(&owner, offset + n)).collect();
             node.publish(compartment, records).await.unwrap();

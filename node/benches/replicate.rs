@@ -19,15 +19,16 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use assure_access::{Clearance, Grant, Role};
-use assure_model::predicate::{Body, Common, Control, ControlStatus, Domain, Predicate};
-use assure_model::{Keypair, SubjectRef, issue};
+use assure_model::Keypair;
 use assure_net::Event;
 use assure_node::datadir::DataDir;
 use assure_node::{Node, NodeConfig};
 use assure_store::NewEntry;
 use jiff::Timestamp;
 use rayon::prelude::*;
+
+mod common;
+use common::{control, grant};
 
 const RECORDS: usize = 100_000;
 const NODES: usize = 20;
@@ -40,40 +41,6 @@ fn node_count() -> usize {
         .unwrap_or(NODES)
 }
 const PUBLISHES: usize = 100;
-
-fn control(owner: &Keypair, n: usize) -> (Vec<u8>, assure_model::Record) {
-    let predicate = Predicate {
-        common: Common {
-            issuer: owner.did(),
-            issued_at: Timestamp::now(),
-            valid_until: None,
-            supersedes: vec![],
-            clauses: vec!["ISO22340:9.2.4".into()],
-            domain: Some(Domain::Cyber),
-        },
-        body: Body::Control(Control {
-            control_id: "ISO22340:9.2.4".into(),
-            status: ControlStatus::Implemented,
-            statement: format!("Warehouse systems are monitored around the clock; check {n}."),
-            evidence: vec![],
-            last_tested: None,
-        }),
-    };
-    issue(owner, &SubjectRef::org(owner.did()), &predicate).unwrap()
-}
-
-fn grant(party: assure_model::Did) -> Grant {
-    Grant::new(
-        party,
-        [Role::Customer].into(),
-        Clearance::Partner,
-        "BENCH",
-        Timestamp::now(),
-        None,
-        1,
-    )
-    .unwrap()
-}
 
 /// Signatures per second of `verify_batch` over batches of 64, on every core.
 fn raw_batch_rate(envelopes: &[Vec<u8>]) -> f64 {

@@ -166,10 +166,9 @@ pub struct VerifyConfig {
 impl VerifyConfig {
     /// The profile for a provider that supplies `supplies`.
     pub fn profile_for(&self, supplies: &[String]) -> Option<&Path> {
-        let same = |a: &str, b: &str| a.trim().eq_ignore_ascii_case(b.trim());
         self.profiles
             .iter()
-            .find(|(names, _)| names.iter().any(|n| supplies.iter().any(|s| same(n, s))))
+            .find(|(names, _)| assure_verify::chain::supplies_match(names, supplies))
             .map(|(_, path)| path.as_path())
             .or(self.default_profile.as_deref())
     }

@@ -95,27 +95,14 @@ impl Verifier {
         let mut verdicts = Vec::new();
         for link in chain::providers(&view, self.context.verifier, tiers) {
             let path = config.profile_for(&link.supplies).map(Path::to_path_buf);
-            if link.tier > 1
-                && let Some(report) =
-                    chain::transitive(&view, link.customer, link.provider, self.context.verifier)
+            if let Some(path) = &path
+                && !profiles.contains_key(path)
             {
-                verdicts.push(Verdict {
-                    link,
-                    profile: path,
-                    report,
-                });
-                continue;
+                profiles.insert(path.clone(), load_profile(path)?);
             }
-            let report = match &path {
-                Some(path) => {
-                    if !profiles.contains_key(path) {
-                        profiles.insert(path.clone(), load_profile(path)?);
-                    }
-                    let profile = &profiles[path].profile;
-                    assure_verify::verify(&view, profile, link.provider, &self.context)
-                }
-                None => no_profile(&link, self.context.verifier, self.now),
-            };
+            let profile = path.as_ref().map(|p| &profiles[p].profile);
+            let report = chain::judge(&view, &link, profile, &self.context)
+                .unwrap_or_else(|| no_profile(&link, self.context.verifier, self.now));
             verdicts.push(Verdict {
                 link,
                 profile: path,

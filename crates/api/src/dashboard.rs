@@ -19,7 +19,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use crate::routes::{Graph, legal_names};
-use crate::server::{AppState, Ctx};
+use crate::server::{AppState, Ctx, constant_time_eq};
 use crate::visibility::Caller;
 
 pub(crate) fn routes() -> Router<Arc<AppState>> {
@@ -207,7 +207,7 @@ async fn org(
         return not_found(&caller);
     };
     let work = tokio::task::spawn_blocking(move || -> Option<Response> {
-        let seen = visible_records(&state, &ctx.caller)?;
+        let (seen, visible) = state.seen(&ctx.caller).ok()?;
         if !seen.iter().any(|s| s.record.subject.did == did) {
             return None;
         }
@@ -217,9 +217,8 @@ async fn org(
         let name = |d: &Did| names.get(d).cloned().unwrap_or_else(|| d.fmt_short());
         let about: Vec<&assure_verify::Entry<'_>> = view.about(did).collect();
         let of_kind = |kind: Kind| about.iter().filter(move |e| e.record.kind() == kind);
-        let (graph, reports) = state.graph(&ctx).ok()?;
+        let (_, reports) = state.graph_of(&ctx, &seen, &visible).ok()?;
         let report = reports.iter().find(|r| r.provider == did);
-        let _ = graph;
         let evidence_link = |id: &RecordId| format!("/records/{id}");
         let body = html! {
             p { code { (did) } }
@@ -515,15 +514,7 @@ async fn login(State(state): State<Arc<AppState>>, Query(login): Query<Login>) -
             } },
         );
     };
-    let expected = state.config.admin_token.as_bytes();
-    let given = token.as_bytes();
-    let same = given.len() == expected.len()
-        && given
-            .iter()
-            .zip(expected)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if !same {
+    if !constant_time_eq(token.as_bytes(), state.config.admin_token.as_bytes()) {
         let mut response = page(
             "Sign in",
             &Caller::Anonymous,

@@ -791,10 +791,20 @@ impl AppState {
     /// `caller` may see.
     pub(crate) fn graph(&self, ctx: &Ctx) -> ApiResult<(Graph, Vec<assure_verify::Report>)> {
         let (seen, visible) = self.seen(&ctx.caller)?;
-        let view = View::new(&seen, Timestamp::now());
+        self.graph_of(ctx, &seen, &visible)
+    }
+
+    /// [`AppState::graph`] over records already read for `ctx`.
+    pub(crate) fn graph_of(
+        &self,
+        ctx: &Ctx,
+        seen: &[Seen],
+        visible: &BTreeMap<LogId, Visible>,
+    ) -> ApiResult<(Graph, Vec<assure_verify::Report>)> {
+        let view = View::new(seen, Timestamp::now());
         let owner = self.owner();
         let links = assure_verify::chain::providers(&view, owner, 2);
-        let names = legal_names(&seen);
+        let names = legal_names(seen);
         let name = |did: &Did| names.get(did).cloned();
         let mut nodes = vec![GraphNode {
             did: owner.to_string(),
@@ -808,18 +818,8 @@ impl AppState {
         let mut edges = Vec::new();
         let mut reports = Vec::new();
         for link in links {
-            // Beyond tier 1, the customer's published verification when
-            // there is one (as `assure verify --all`).
-            let transitive = (link.tier > 1)
-                .then(|| {
-                    assure_verify::chain::transitive(&view, link.customer, link.provider, owner)
-                })
-                .flatten();
-            let report = transitive.or_else(|| {
-                self.profile_for(&link.supplies).map(|profile| {
-                    assure_verify::verify(&view, profile, link.provider, &self.context())
-                })
-            });
+            let profile = self.profile_for(&link.supplies);
+            let report = assure_verify::chain::judge(&view, &link, profile, &self.context());
             nodes.push(GraphNode {
                 did: link.provider.to_string(),
                 name: name(&link.provider),
@@ -836,7 +836,7 @@ impl AppState {
             });
             reports.extend(report);
         }
-        self.disclose_report(ctx, &visible, &reports.iter().collect::<Vec<_>>())?;
+        self.disclose_report(ctx, visible, &reports.iter().collect::<Vec<_>>())?;
         Ok((Graph { nodes, edges }, reports))
     }
 
@@ -844,11 +844,7 @@ impl AppState {
         let profiles = &self.config.profiles;
         profiles
             .values()
-            .find(|(_, names)| {
-                names
-                    .iter()
-                    .any(|n| supplies.iter().any(|s| s.eq_ignore_ascii_case(n)))
-            })
+            .find(|(_, names)| assure_verify::chain::supplies_match(names, supplies))
             .or_else(|| profiles.values().find(|(_, names)| names.is_empty()))
             .map(|(profile, _)| profile)
     }

@@ -8,8 +8,10 @@ use std::collections::BTreeSet;
 use assure_model::Did;
 use assure_model::predicate::{Body, Kind};
 
+use crate::engine::{Context, verify};
+use crate::profile::Profile;
 use crate::report::{Report, RequirementReport, Transitive};
-use crate::view::View;
+use crate::view::{View, same_name};
 
 /// A provider found in the supply chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,4 +120,31 @@ pub fn transitive(view: &View<'_>, via: Did, provider: Did, verifier: Did) -> Op
             record: entry.record.id,
         }),
     })
+}
+
+/// The verdict on one provider of the chain: beyond tier 1 the customer's
+/// published verification when there is one (that customer holds the
+/// relationship and sees the provider's records, where we see at most its
+/// public ones); otherwise our own verification against `profile`, if one
+/// applies.
+pub fn judge(
+    view: &View<'_>,
+    link: &Link,
+    profile: Option<&Profile>,
+    context: &Context,
+) -> Option<Report> {
+    if link.tier > 1
+        && let Some(report) = transitive(view, link.customer, link.provider, context.verifier)
+    {
+        return Some(report);
+    }
+    profile.map(|profile| verify(view, profile, link.provider, context))
+}
+
+/// Whether a provider supplying `supplies` matches a profile mapped to
+/// `names` (names compared without case and spaces).
+pub fn supplies_match(names: &[String], supplies: &[String]) -> bool {
+    names
+        .iter()
+        .any(|n| supplies.iter().any(|s| same_name(n, s)))
 }

@@ -21,8 +21,11 @@ pub(crate) struct IntegrityFailure(pub(crate) String);
 
 pub(crate) fn run(cli: Cli) -> Result<()> {
     let dir = DataDir::new(&cli.data);
-    // With a node running on the directory, commands go through its API.
-    if let Some(url) = remote::running(&dir) {
+    // With a node running on the directory, commands go through its API
+    // (`api-request` names its node itself).
+    if !matches!(cli.command, Command::ApiRequest { .. })
+        && let Some(url) = remote::running(&dir)
+    {
         return remote::run(&dir, &url, cli.command);
     }
     match cli.command {

@@ -57,22 +57,6 @@ fn admin_raw(dir: &DataDir, url: &str, method: &str, path: &str, body: Vec<u8>) 
 
 pub(super) fn run(dir: &DataDir, url: &str, command: Command) -> Result<()> {
     match command {
-        Command::ApiRequest {
-            method,
-            path,
-            url: given,
-            body,
-            purpose,
-            admin,
-        } => api_request(
-            dir,
-            &method,
-            &path,
-            given.or(Some(url.to_owned())),
-            body,
-            purpose,
-            admin,
-        ),
         Command::Id => super::init::id(dir),
         Command::Catalog { domain, output } => super::records::catalog(domain, output),
         Command::Publish {

@@ -435,6 +435,8 @@ async fn pages_filters_admin_routes_and_operations() {
     ] {
         assert!(text.contains(name), "{name} missing from /metrics");
     }
+    let all = json(&get(&w.client, "/v1/admin/alerts", admin).await);
+    assert!(all["alerts"].is_array() && all["evidence"].is_array());
     let alerts = json(&get(&w.client, "/v1/alerts", Auth::None).await);
     assert!(alerts["alerts"].as_array().unwrap().is_empty());
     let graph = json(&get(&w.client, "/v1/graph", Auth::None).await);

@@ -159,6 +159,32 @@ async fn the_dashboard_shows_verdicts_and_links_to_a_providers_page() {
     assert!(!public.contains("Precision Castings BV"), "{public}");
     assert!(public.contains("public view"));
 
+    // The admin pages: disclosures, grants, peers and sync state; alerts.
+    let admin = chromium(
+        browser.path(),
+        &["--dump-dom"],
+        &format!("{base}/login?token={token}&next=/admin"),
+    );
+    for heading in [
+        "Peers connected",
+        "Logs and sync state",
+        "Grants",
+        "Disclosure log",
+    ] {
+        assert!(admin.contains(heading), "{heading} missing: {admin}");
+    }
+    let alerts = chromium(
+        browser.path(),
+        &["--dump-dom"],
+        &format!("{base}/login?token={token}&next=/alerts"),
+    );
+    assert!(
+        alerts.contains("Certifications expiring within 90 days"),
+        "{alerts}"
+    );
+    let hidden = chromium(stranger.path(), &["--dump-dom"], &format!("{base}/admin"));
+    assert!(hidden.contains("No such page.") && !hidden.contains("Disclosure log"));
+
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
     let _ = std::fs::remove_file(&shot);
     chromium(
