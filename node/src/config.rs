@@ -59,6 +59,11 @@ struct Raw {
     /// How often to pull from connected authors without a notice.
     #[serde(default, with = "humantime_serde")]
     poll_interval: Option<Duration>,
+    /// Run Kademlia peer discovery (default off: a DHT answers any peer
+    /// that connects with the peers it knows, and ours are our partners;
+    /// when on, only parties holding an active grant enter its table).
+    #[serde(default)]
+    kademlia: bool,
     /// Network limits.
     #[serde(default)]
     limits: RawLimits,
@@ -363,6 +368,7 @@ impl NodeConfig {
                 bootstrap,
                 limits,
                 poll_interval,
+                kademlia: raw.kademlia,
             },
             trust_anchors,
             log_level: raw.log.level.unwrap_or_else(|| "info".into()),

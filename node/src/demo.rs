@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
-use assure_access::{Clearance, Grant, Role, decide};
+use assure_access::{Clearance, Grant, Reader, Role};
 use assure_model::predicate::Outcome;
 use assure_model::{Catalog, Did, Domain, Keypair, Record};
 use jiff::{SignedDuration, Timestamp};
@@ -534,27 +534,19 @@ async fn replicated(orgs: &[Org]) -> Result<()> {
         let now = Timestamp::now();
         for author in orgs {
             let store = author.node.store();
-            for summary in store.logs_summary() {
+            for summary in store.logs(&store.as_owner()?) {
                 if summary.log.origin != author.node.did() {
                     continue;
                 }
                 let size = summary.checkpoint.checkpoint().size();
                 for member in orgs.iter().filter(|m| m.node.did() != author.node.did()) {
-                    let grant = store.grant(&member.node.did())?;
-                    if decide(
-                        &summary.compartment.rule,
-                        &member.node.did(),
-                        grant.as_ref(),
-                        now,
-                    )
-                    .is_none()
-                    {
+                    let readers = store.gate(Reader::Party(member.node.did()), now, "local")?;
+                    if !readers.contains(&summary.log) {
                         continue;
                     }
-                    let held = member
-                        .node
-                        .store()
-                        .log_state(summary.log)
+                    let theirs = member.node.store();
+                    let held = theirs
+                        .log_state(&theirs.as_owner()?, summary.log)
                         .map_or(0, |s| s.tree.len());
                     if held < size {
                         missing += 1;
@@ -578,6 +570,7 @@ async fn acknowledge_and_verify(orgs: &[Org], component: &Path) -> Result<()> {
         let org = &orgs[n];
         let store = org.node.store();
         let audits = store.records(
+            &store.as_owner()?,
             &assure_store::Filter {
                 kind: Some(assure_model::Kind::Audit),
                 subject: Some(org.node.did()),
@@ -617,10 +610,11 @@ impl Demo {
     /// differ: (author, compartment label, held by `a`, held by `b`).
     pub fn difference(&self, a: usize, b: usize) -> Vec<(String, String, u64, u64)> {
         let held = |n: usize| -> BTreeMap<assure_store::LogId, (String, u64)> {
-            self.orgs[n]
-                .node
-                .store()
-                .logs_summary()
+            let store = self.orgs[n].node.store();
+            store
+                .as_owner()
+                .map(|ours| store.logs(&ours))
+                .unwrap_or_default()
                 .into_iter()
                 .map(|s| {
                     (
@@ -639,10 +633,25 @@ impl Demo {
         logs.dedup();
         logs.into_iter()
             .filter_map(|log| {
-                let label = first
-                    .get(&log)
-                    .or_else(|| second.get(&log))
-                    .map(|(l, _)| l.clone())?;
+                // Members hold no labels of others' logs: the author's own
+                // label names the compartment here.
+                let label = self
+                    .orgs
+                    .iter()
+                    .find(|o| o.node.did() == log.origin)
+                    .and_then(|o| {
+                        o.node
+                            .store()
+                            .find_compartment(log.origin, &log.compartment.to_string())
+                            .ok()
+                    })
+                    .map(|s| s.compartment.label)
+                    .or_else(|| {
+                        first
+                            .get(&log)
+                            .or_else(|| second.get(&log))
+                            .map(|(l, _)| l.clone())
+                    })?;
                 let x = first.get(&log).map_or(0, |(_, n)| *n);
                 let y = second.get(&log).map_or(0, |(_, n)| *n);
                 (x != y).then(|| (self.name_of(log.origin), label, x, y))

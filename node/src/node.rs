@@ -161,8 +161,9 @@ impl Control {
         .await??;
         let mut logs: Vec<LogId> = appended.iter().map(|a| a.location.log).collect();
         logs.dedup();
+        let ours = self.store.as_owner()?;
         for log in logs {
-            if let Some(state) = self.store.log_state(log) {
+            if let Some(state) = self.store.log_state(&ours, log) {
                 self.client
                     .notify(log, state.checkpoint.to_string())
                     .await?;

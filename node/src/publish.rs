@@ -129,7 +129,7 @@ fn audience(
 ) -> Result<CompartmentId> {
     let rule = Rule::audience(orgs, [Role::Regulator]);
     let existing = store
-        .logs_summary()
+        .logs(&store.as_owner()?)
         .into_iter()
         .find(|s| s.log.origin == keypair.did() && s.compartment.rule == rule);
     if let Some(summary) = existing {

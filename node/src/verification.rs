@@ -64,7 +64,7 @@ impl Verifier {
     /// Reads every record `store` holds; `me` verifies, trusting `anchors`.
     pub fn new(store: &Store, me: Did, anchors: &[Did], now: Timestamp) -> Result<Self> {
         Ok(Self {
-            seen: store.seen()?,
+            seen: store.seen(&store.as_owner()?)?,
             context: Context {
                 verifier: me,
                 anchors: anchors.iter().copied().collect::<BTreeSet<_>>(),
@@ -122,6 +122,7 @@ impl Verifier {
         report: &Report,
     ) -> Result<Bundle> {
         let (attestation, _) = attest(keypair, report, self.now)?;
+        let ours = store.as_owner()?;
         let mut entries = Vec::new();
         let mut done = BTreeSet::new();
         for evidence in report.requirements.iter().flat_map(|r| &r.evidence) {
@@ -129,7 +130,7 @@ impl Verifier {
                 continue;
             }
             let location = store
-                .locations(&evidence.record)?
+                .locations(&ours, &evidence.record)
                 .into_iter()
                 .find(|l| {
                     evidence
@@ -139,9 +140,11 @@ impl Verifier {
                 })
                 .with_context(|| format!("record {} is no longer held", evidence.record))?;
             let state = store
-                .log_state(location.log)
+                .log_state(&ours, location.log)
                 .context("the log of an evidence record is gone")?;
-            let stored = store.entry(location)?;
+            let stored = store
+                .entry_at(&ours, location)?
+                .context("the evidence record is gone")?;
             entries.push(
                 BundleEntry::new(
                     &stored.bytes,

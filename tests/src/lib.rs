@@ -180,7 +180,10 @@ impl TestNode {
 
     /// Size of a log held here (own or replica).
     pub fn size(&self, log: LogId) -> Option<u64> {
-        self.node().store().log_state(log).map(|s| s.tree.len())
+        let store = self.node().store();
+        store
+            .log_state(&store.as_owner().unwrap(), log)
+            .map(|s| s.tree.len())
     }
 
     /// Waits until this node holds `log` at `size` or more.

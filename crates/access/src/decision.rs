@@ -1,17 +1,14 @@
 //! The read decision: may this party read this compartment now?
 
-use std::borrow::Borrow;
-
 use assure_model::Did;
 use jiff::Timestamp;
 
-use crate::compartment::Compartment;
 use crate::grant::Grant;
 use crate::rule::Rule;
 
 /// Why a party may read a compartment: what a disclosure is recorded under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// The rule admits anyone; no grant was needed or consulted.
     Public,
     /// The party's grant admits it.
@@ -23,7 +20,8 @@ pub enum Decision {
 
 impl Decision {
     /// The version of the grant the read rests on, `None` for public data.
-    pub fn grant_version(self) -> Option<u64> {
+    #[cfg(test)]
+    fn grant_version(self) -> Option<u64> {
         match self {
             Decision::Public => None,
             Decision::Granted { version } => Some(version),
@@ -44,7 +42,12 @@ impl Decision {
 /// The owner reading its own compartments is not asked about here: callers
 /// let it through before deciding.
 #[must_use]
-pub fn decide(rule: &Rule, party: &Did, grant: Option<&Grant>, now: Timestamp) -> Option<Decision> {
+pub(crate) fn decide(
+    rule: &Rule,
+    party: &Did,
+    grant: Option<&Grant>,
+    now: Timestamp,
+) -> Option<Decision> {
     if rule.is_public() {
         return Some(Decision::Public);
     }
@@ -58,38 +61,12 @@ pub fn decide(rule: &Rule, party: &Did, grant: Option<&Grant>, now: Timestamp) -
     })
 }
 
-/// Whether `party` may read a compartment with `rule` at `now`; see
-/// [`decide`].
-#[must_use]
-pub fn may_read(rule: &Rule, party: &Did, grant: Option<&Grant>, now: Timestamp) -> bool {
-    decide(rule, party, grant, now).is_some()
-}
-
-/// The compartments `party` may read at `now`, each with its [`Decision`], in
-/// the order given. Items may be compartments or references to them.
-pub fn readable<'g, I, C>(
-    compartments: I,
-    party: &Did,
-    grant: Option<&'g Grant>,
-    now: Timestamp,
-) -> impl Iterator<Item = (C, Decision)> + use<'g, I, C>
-where
-    I: IntoIterator<Item = C>,
-    C: Borrow<Compartment>,
-{
-    let party = *party;
-    compartments.into_iter().filter_map(move |c| {
-        let decision = decide(&c.borrow().rule, &party, grant, now)?;
-        Some((c, decision))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use assure_model::Keypair;
 
     use super::*;
-    use crate::{Clearance, CompartmentId, Role};
+    use crate::{Clearance, Compartment, CompartmentId, Role};
 
     fn org(n: u8) -> Did {
         Keypair::from_seed([n; 32]).did()
@@ -127,7 +104,9 @@ mod tests {
         })
         .collect();
         let labels = |party: &Did, grant: Option<&Grant>, now| -> Vec<(&str, Option<u64>)> {
-            readable(&compartments, party, grant, now)
+            compartments
+                .iter()
+                .filter_map(|c| Some((c, decide(&c.rule, party, grant, now)?)))
                 .map(|(c, d)| (c.label.as_str(), d.grant_version()))
                 .collect()
         };
@@ -159,15 +138,5 @@ mod tests {
             labels(&customer, Some(&customer_grant), at(100)),
             [("public", None)]
         );
-    }
-
-    #[test]
-    fn readable_takes_owned_compartments_too() {
-        let owned = vec![
-            Compartment::new(CompartmentId::from_bytes([1; 16]), "public", Rule::public()).unwrap(),
-        ];
-        let read: Vec<(Compartment, Decision)> = readable(owned, &org(1), None, at(0)).collect();
-        assert_eq!(read.len(), 1);
-        assert_eq!(read[0].1, Decision::Public);
     }
 }

@@ -72,6 +72,20 @@ impl Rule {
         }
     }
 
+    /// The rule a member keeps for a log it replicates, from the TLP label
+    /// its author sent: the author tells readers how to handle the log, never
+    /// who else reads it. The rule gives the same label back; for
+    /// `TLP:AMBER+STRICT` it names `me`, the one reader we know of.
+    pub fn as_received(tlp: Tlp, me: Did) -> Self {
+        match tlp {
+            Tlp::Clear => Self::public(),
+            Tlp::Green => Self::partners(),
+            Tlp::Amber => Self::confidential(),
+            Tlp::AmberStrict => Self::audience([me], []),
+            Tlp::Red => Self::at_least(Clearance::Secret),
+        }
+    }
+
     fn at_least(min_clearance: Clearance) -> Self {
         Self {
             min_clearance,
@@ -269,6 +283,15 @@ mod tests {
         );
         assert_eq!(Rule::audience([org(1)], []).tlp(), Tlp::AmberStrict);
         assert_eq!(Rule::audience([], []).tlp(), Tlp::Green);
+    }
+
+    #[test]
+    fn received_rules_keep_their_label() {
+        for &tlp in Tlp::ALL {
+            let rule = Rule::as_received(tlp, org(1));
+            assert_eq!(rule.tlp(), tlp);
+            assert_eq!(rule.is_public(), tlp == Tlp::Clear);
+        }
     }
 
     #[test]

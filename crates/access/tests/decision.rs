@@ -1,5 +1,6 @@
-//! Properties of the read decision (DESIGN.md §4): what no grant, an inactive
-//! grant, someone else's grant, clearances and named audiences do to access.
+//! Properties of the read gate (DESIGN.md §4): what no grant, an inactive
+//! grant, someone else's grant, clearances and named audiences do to access,
+//! and what the gate does with replicas, anonymous readers and narrowing.
 
 #![allow(clippy::unwrap_used)]
 
@@ -7,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use assure_access::{
-    Clearance, Compartment, CompartmentId, Decision, Grant, Role, Rule, decide, may_read, readable,
+    Access, Clearance, Compartment, CompartmentId, Grant, LogId, Reader, Role, Rule, Visible, gate,
 };
 use assure_model::{Did, Keypair};
 use jiff::{SignedDuration, Timestamp};
@@ -20,6 +21,56 @@ static ORGS: LazyLock<Vec<Did>> = LazyLock::new(|| {
         .map(|n| Keypair::from_seed([n; 32]).did())
         .collect()
 });
+
+/// The organization whose node holds the logs: never one of `ORGS`.
+static OWNER: LazyLock<Did> = LazyLock::new(|| Keypair::from_seed([99; 32]).did());
+
+fn log_of(origin: Did, n: usize) -> LogId {
+    LogId {
+        origin,
+        compartment: CompartmentId::from_bytes([n as u8; 16]),
+    }
+}
+
+/// The gate's answer for one own log with `rule`, read by `party`.
+fn decide(rule: &Rule, party: &Did, grant: Option<&Grant>, now: Timestamp) -> Option<Access> {
+    let log = log_of(*OWNER, 0);
+    gate(
+        *OWNER,
+        Reader::Party(*party),
+        grant,
+        [(log, rule)],
+        &BTreeSet::new(),
+        now,
+        "test",
+    )
+    .get(&log)
+}
+
+fn may_read(rule: &Rule, party: &Did, grant: Option<&Grant>, now: Timestamp) -> bool {
+    decide(rule, party, grant, now).is_some()
+}
+
+/// The gate over `compartments`, all held as the owner's own logs.
+fn readable(
+    compartments: &[Compartment],
+    reader: Reader,
+    grant: Option<&Grant>,
+    now: Timestamp,
+) -> Visible {
+    gate(
+        *OWNER,
+        reader,
+        grant,
+        compartments
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (log_of(*OWNER, i), &c.rule)),
+        &BTreeSet::new(),
+        now,
+        "test",
+    )
+}
 
 fn at(second: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + second).unwrap()
@@ -140,9 +191,16 @@ proptest! {
         now in (-500i64..500).prop_map(at),
     ) {
         let compartments = compartments(rules);
-        let read: Vec<&Compartment> = readable(&compartments, &party, None, now).map(|(c, _)| c).collect();
-        let public: Vec<&Compartment> = compartments.iter().filter(|c| c.rule.is_public()).collect();
-        prop_assert_eq!(read, public);
+        let public: Vec<LogId> = compartments
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.rule.is_public())
+            .map(|(i, _)| log_of(*OWNER, i))
+            .collect();
+        for reader in [Reader::Party(party), Reader::Anonymous] {
+            let read: Vec<LogId> = readable(&compartments, reader, None, now).logs().map(|(l, _)| l).collect();
+            prop_assert_eq!(&read, &public);
+        }
     }
 
     #[test]
@@ -230,12 +288,12 @@ proptest! {
         (grant, now) in party().prop_flat_map(active_grant),
     ) {
         let rule = Rule { min_clearance, roles: BTreeSet::new(), orgs: BTreeSet::new() };
-        let expected = (grant.clearance >= min_clearance).then_some(Decision::Granted { version: grant.version });
+        let expected = (grant.clearance >= min_clearance).then_some(Access::Granted { version: grant.version });
         prop_assert_eq!(decide(&rule, &grant.party, Some(&grant), now), expected);
     }
 
     #[test]
-    fn readable_is_may_read_with_the_decision(
+    fn the_gate_is_the_decision_log_by_log(
         rules in prop::collection::vec(rule(), 0..8),
         (grant, now) in grant_at(),
         ask_as_grantee in any::<bool>(),
@@ -244,13 +302,101 @@ proptest! {
         let party = if ask_as_grantee { grant.party } else { other };
         let grant = Some(grant);
         let compartments = compartments(rules);
-        let read: Vec<(&Compartment, Decision)> = readable(&compartments, &party, grant.as_ref(), now).collect();
-        let expected: Vec<&Compartment> =
-            compartments.iter().filter(|c| may_read(&c.rule, &party, grant.as_ref(), now)).collect();
-        prop_assert_eq!(read.iter().map(|(c, _)| *c).collect::<Vec<_>>(), expected);
-        for (c, decision) in read {
+        let visible = readable(&compartments, Reader::Party(party), grant.as_ref(), now);
+        for (i, c) in compartments.iter().enumerate() {
+            let access = visible.get(&log_of(*OWNER, i));
+            prop_assert_eq!(access, decide(&c.rule, &party, grant.as_ref(), now));
             let version = grant.as_ref().map(|g| g.version);
-            prop_assert_eq!(decision.grant_version(), if c.rule.is_public() { None } else { version });
+            if let Some(access) = access {
+                prop_assert_eq!(access.grant_version(), if c.rule.is_public() { None } else { version });
+                prop_assert_eq!(access.is_disclosure(), !c.rule.is_public());
+            }
         }
+    }
+
+    #[test]
+    fn replicas_are_shown_only_when_public_or_to_their_author(
+        rules in prop::collection::vec(rule(), 1..8),
+        (grant, now) in grant_at(),
+        author in party(),
+        reader in party(),
+    ) {
+        // Logs of `author` that the owner replicates, whatever grant the
+        // owner gave the reader: the owner's grants do not open others' logs.
+        let held: Vec<(LogId, Rule)> = rules
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| (log_of(author, i), r))
+            .collect();
+        let grant = Grant { party: reader, ..grant };
+        let visible = gate(
+            *OWNER,
+            Reader::Party(reader),
+            Some(&grant),
+            held.iter().map(|(l, r)| (*l, r)),
+            &BTreeSet::new(),
+            now,
+            "test",
+        );
+        for (log, rule) in &held {
+            let expected = if reader == author {
+                Some(Access::Author)
+            } else if rule.is_public() {
+                Some(Access::Public)
+            } else {
+                None
+            };
+            prop_assert_eq!(visible.get(log), expected);
+        }
+        // The author's word (a ticket) opens exactly the replicas it names.
+        let vouched: BTreeSet<LogId> = held.iter().take(1).map(|(l, _)| *l).collect();
+        let with_ticket = gate(
+            *OWNER,
+            Reader::Party(reader),
+            None,
+            held.iter().map(|(l, r)| (*l, r)),
+            &vouched,
+            now,
+            "test",
+        );
+        for (log, rule) in &held {
+            prop_assert_eq!(
+                with_ticket.contains(log),
+                rule.is_public() || reader == author || vouched.contains(log)
+            );
+        }
+    }
+
+    #[test]
+    fn the_owner_reads_everything_and_anonymous_only_public(
+        rules in prop::collection::vec(rule(), 0..8),
+        now in (-500i64..500).prop_map(at),
+    ) {
+        let compartments = compartments(rules);
+        let all = readable(&compartments, Reader::Owner, None, now);
+        prop_assert_eq!(all.len(), compartments.len());
+        prop_assert!(all.logs().all(|(_, a)| a == Access::Owner && !a.is_disclosure()));
+        let anonymous = readable(&compartments, Reader::Anonymous, None, now);
+        prop_assert!(anonymous.is_public_only());
+    }
+
+    #[test]
+    fn narrowing_never_widens(
+        rules in prop::collection::vec(rule(), 0..8),
+        (grant, now) in grant_at(),
+        keep in prop::collection::vec(any::<bool>(), 8),
+        asked in 0usize..16,
+    ) {
+        let party = grant.party;
+        let compartments = compartments(rules);
+        let visible = readable(&compartments, Reader::Party(party), Some(&grant), now);
+        let narrowed = visible.narrow(|log| keep[log.compartment.as_bytes()[0] as usize % 8]);
+        for (log, access) in narrowed.logs() {
+            prop_assert_eq!(visible.get(&log), Some(access));
+        }
+        let one = visible.only(&log_of(*OWNER, asked));
+        prop_assert!(one.len() <= 1);
+        prop_assert_eq!(one.is_empty(), !visible.contains(&log_of(*OWNER, asked)));
+        prop_assert!(visible.narrow(|_| false).is_empty());
     }
 }

@@ -49,6 +49,8 @@ pub struct Answer {
     pub content_type: Option<String>,
     /// The body.
     pub body: Bytes,
+    /// Every header of the answer.
+    pub headers: axum::http::HeaderMap,
 }
 
 /// The headers that sign a request: `Date`, `Content-Digest`,
@@ -157,6 +159,7 @@ impl Client {
             .await
             .map_err(|e| unreachable(e.to_string()))?;
         let status = response.status();
+        let headers = response.headers().clone();
         let content_type = response
             .headers()
             .get("content-type")
@@ -172,6 +175,7 @@ impl Client {
             status,
             content_type,
             body,
+            headers,
         })
     }
 }

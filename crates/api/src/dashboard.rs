@@ -8,8 +8,7 @@ use std::sync::Arc;
 
 use assure_model::predicate::Body;
 use assure_model::{Did, Domain, Kind, RecordId};
-use assure_verify::{Seen, View};
-use axum::Router;
+use assure_verify::View;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,16 +19,17 @@ use serde::Deserialize;
 
 use crate::routes::{Graph, legal_names};
 use crate::server::{AppState, Ctx, constant_time_eq};
+use crate::table::Table;
 use crate::visibility::Caller;
 
-pub(crate) fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/", get(home))
-        .route("/orgs/{did}", get(org))
-        .route("/records/{id}", get(record))
-        .route("/alerts", get(alerts))
-        .route("/admin", get(admin))
-        .route("/login", get(login))
+pub(crate) fn routes() -> Table<Arc<AppState>> {
+    Table::new()
+        .route("/", &["GET"], get(home))
+        .route("/orgs/{did}", &["GET"], get(org))
+        .route("/records/{id}", &["GET"], get(record))
+        .route("/alerts", &["GET"], get(alerts))
+        .route("/admin", &["GET"], get(admin))
+        .route("/login", &["GET"], get(login))
 }
 
 const STYLE: &str = r#"
@@ -192,11 +192,6 @@ async fn home(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx>
     page("Supply chain", &caller, body)
 }
 
-/// The records visible to the caller, for one page.
-fn visible_records(state: &AppState, caller: &Caller) -> Option<Vec<Seen>> {
-    state.seen(caller).ok().map(|(seen, _)| seen)
-}
-
 async fn org(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
@@ -207,7 +202,7 @@ async fn org(
         return not_found(&caller);
     };
     let work = tokio::task::spawn_blocking(move || -> Option<Response> {
-        let (seen, visible) = state.seen(&ctx.caller).ok()?;
+        let (seen, visible) = state.seen(&ctx).ok()?;
         if !seen.iter().any(|s| s.record.subject.did == did) {
             return None;
         }
@@ -217,7 +212,11 @@ async fn org(
         let name = |d: &Did| names.get(d).cloned().unwrap_or_else(|| d.fmt_short());
         let about: Vec<&assure_verify::Entry<'_>> = view.about(did).collect();
         let of_kind = |kind: Kind| about.iter().filter(move |e| e.record.kind() == kind);
-        let (_, reports) = state.graph_of(&ctx, &seen, &visible).ok()?;
+        let (_, reports) = state.graph_of(&seen, &visible).ok()?;
+        // The page shows the records about `did`: they are disclosed.
+        state
+            .disclose_positions(&visible, about.iter().filter_map(|e| e.position))
+            .ok()?;
         let report = reports.iter().find(|r| r.provider == did);
         let evidence_link = |id: &RecordId| format!("/records/{id}");
         let body = html! {
@@ -335,14 +334,9 @@ async fn record(
     };
     let work = tokio::task::spawn_blocking(move || -> Option<Response> {
         let store = &state.config.store;
-        let visible = state.visible(&ctx.caller).ok()?;
-        let location = store
-            .locations(&id)
-            .ok()?
-            .into_iter()
-            .find(|l| visible.contains_key(&l.log))?;
-        let stored = store.entry(location).ok()?;
-        state.disclose(&ctx, &visible, [location]).ok()?;
+        let visible = state.visible(&ctx).ok()?;
+        let stored = store.record(&visible, &id).ok()?.into_iter().next()?;
+        let location = stored.location;
         let statement = serde_json::to_string_pretty(&stored.record.predicate.to_value()).ok()?;
         let body = html! {
             p { "Record " code { (id) } }
@@ -364,7 +358,7 @@ async fn record(
 async fn alerts(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx>) -> Response {
     let caller = ctx.caller.clone();
     let work = tokio::task::spawn_blocking(move || -> Option<Response> {
-        let seen = visible_records(&state, &ctx.caller)?;
+        let (seen, visible) = state.seen(&ctx).ok()?;
         let now = Timestamp::now();
         let view = View::new(&seen, now);
         let names = legal_names(&seen);
@@ -389,11 +383,23 @@ async fn alerts(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ct
                 }
             }
         }
-        let admin = ctx.caller.is_admin();
-        let raised = if admin { state.config.store.alerts().ok()? } else { Vec::new() };
+        let raised = state.config.store.alerts(&visible).ok()?;
+        // The page shows these incidents and audits: they are disclosed.
+        let shown: Vec<RecordId> = incidents
+            .iter()
+            .map(|(_, id, _)| *id)
+            .chain(expiring.iter().map(|(_, id, _, _)| *id))
+            .collect();
+        state
+            .disclose_positions(
+                &visible,
+                seen.iter()
+                    .filter(|s| shown.contains(&s.record.id))
+                    .filter_map(|s| s.position.as_ref()),
+            )
+            .ok()?;
         let body = html! {
             h2 { "Alerts" }
-            @if !admin { p class="muted" { "Alerts are shown to the administrator." } }
             table {
                 tr { th { "When" } th { "Kind" } th { "Organization" } th { "Detail" } }
                 @for a in &raised {
@@ -445,6 +451,9 @@ async fn admin(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx
     };
     let now = Timestamp::now();
     let owner = state.owner();
+    let Ok(everything) = state.visible(&ctx) else {
+        return not_found(&ctx.caller);
+    };
     let body = html! {
         h2 { "Peers connected" }
         ul { @for p in &peers { li { code { (p) } } } }
@@ -452,7 +461,7 @@ async fn admin(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx
         h2 { "Logs and sync state" }
         table {
             tr { th { "Author" } th { "Compartment" } th { "TLP" } th { "Size" } th { "Checkpoint age" } }
-            @for s in store.logs_summary() {
+            @for s in store.logs(&everything) {
                 tr {
                     td { @if s.log.origin == owner { "this node" } @else { code { (s.log.origin.fmt_short()) } } }
                     td { (s.compartment.label) }

@@ -21,6 +21,7 @@ mod problem;
 mod routes;
 mod server;
 pub mod signature;
+mod table;
 mod visibility;
 
 use std::collections::BTreeMap;
@@ -37,6 +38,7 @@ use assure_verify::Profile;
 
 pub use routes::openapi;
 pub use server::{Server, serve};
+pub use table::{Route, route_table};
 
 /// A boxed future, for the [`Control`] methods.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

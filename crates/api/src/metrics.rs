@@ -22,16 +22,29 @@ pub(crate) struct RouteLabels {
 
 type LatencyFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
-/// The metrics of one server.
+/// The metrics of one server: what requests it answered. Nothing here
+/// depends on who asked or on what the store holds.
 pub(crate) struct Metrics {
     registry: Registry,
     pub(crate) requests: Family<RequestLabels, Counter>,
     pub(crate) latency: LatencyFamily,
-    pub(crate) records: Gauge,
-    pub(crate) compartments: Gauge,
-    pub(crate) peers: Gauge,
-    pub(crate) alerts: Gauge,
-    pub(crate) sync_lag: Gauge,
+}
+
+/// Store and network figures, computed at scrape time over what the
+/// scraper may read (the gate's set): an anonymous scrape counts public
+/// logs alone, and only the node's administration sees its peers.
+#[derive(Debug, Default)]
+pub(crate) struct Figures {
+    /// Records in the readable logs.
+    pub(crate) records: i64,
+    /// Readable logs.
+    pub(crate) compartments: i64,
+    /// Alerts about readable logs.
+    pub(crate) alerts: i64,
+    /// Age of the oldest readable replica checkpoint.
+    pub(crate) sync_lag: i64,
+    /// Connected peers, for the administration only.
+    pub(crate) peers: Option<i64>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -50,7 +63,6 @@ impl Metrics {
         let mut registry = Registry::with_prefix("assure");
         let requests = Family::<RequestLabels, Counter>::default();
         let latency: LatencyFamily = Family::new_with_constructor(latency_histogram);
-        let (records, compartments, peers, alerts, sync_lag) = Default::default();
         registry.register(
             "api_requests",
             "HTTP requests answered, by route, method and status",
@@ -61,43 +73,49 @@ impl Metrics {
             "Time to answer an HTTP request, by route",
             latency.clone(),
         );
-        registry.register(
-            "records",
-            "Records held, own and replicated",
-            Gauge::clone(&records),
-        );
-        registry.register(
-            "compartments",
-            "Logs held, own and replicated",
-            Gauge::clone(&compartments),
-        );
-        registry.register("peers", "Peers connected", Gauge::clone(&peers));
-        registry.register(
-            "alerts",
-            "Alerts raised (equivocation, incidents)",
-            Gauge::clone(&alerts),
-        );
-        registry.register(
-            "sync_lag_seconds",
-            "Age of the oldest replica checkpoint held",
-            Gauge::clone(&sync_lag),
-        );
         Self {
             registry,
             requests,
             latency,
-            records,
-            compartments,
-            peers,
-            alerts,
-            sync_lag,
         }
     }
 
-    pub(crate) fn encode(&self) -> String {
+    /// The request metrics and `figures`, in the OpenMetrics text format.
+    pub(crate) fn encode(&self, figures: &Figures) -> String {
+        let mut scrape = Registry::with_prefix("assure");
+        let gauge = |value: i64| {
+            let gauge: Gauge = Gauge::default();
+            gauge.set(value);
+            gauge
+        };
+        scrape.register(
+            "records",
+            "Records in the logs the scraper may read, own and replicated",
+            gauge(figures.records),
+        );
+        scrape.register(
+            "compartments",
+            "Logs the scraper may read, own and replicated",
+            gauge(figures.compartments),
+        );
+        scrape.register(
+            "alerts",
+            "Alerts about logs the scraper may read (equivocation, incidents)",
+            gauge(figures.alerts),
+        );
+        scrape.register(
+            "sync_lag_seconds",
+            "Age of the oldest replica checkpoint the scraper may read",
+            gauge(figures.sync_lag),
+        );
+        if let Some(peers) = figures.peers {
+            scrape.register("peers", "Peers connected", gauge(peers));
+        }
         let mut out = String::new();
-        // Writing to a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        // Writing to a String cannot fail. Both registries end with `# EOF`;
+        // the document must end with exactly one.
+        let _ = prometheus_client::encoding::text::encode_registry(&mut out, &self.registry);
+        let _ = prometheus_client::encoding::text::encode(&mut out, &scrape);
         out
     }
 }

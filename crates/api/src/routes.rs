@@ -24,35 +24,45 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use crate::dashboard;
 use crate::problem::Problem;
 use crate::server::{AppState, Ctx, authenticate, measure};
-use crate::visibility::{Caller, Visible, disclose, visible};
+use assure_access::Visible;
+
+use crate::metrics::Figures;
+use crate::table::Table;
 
 type ApiResult<T> = Result<T, Problem>;
 
-pub(crate) fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/v1/orgs", get(orgs))
-        .route("/v1/orgs/{did}/records", get(org_records))
-        .route("/v1/orgs/{did}/verification", get(verification))
-        .route("/v1/records/{id}", get(record))
-        .route("/v1/checkpoints", get(checkpoints))
-        .route("/v1/graph", get(graph))
-        .route("/v1/alerts", get(alerts))
-        .route("/v1/admin/records", get(admin_records))
-        .route("/v1/admin/alerts", get(alerts))
-        .route("/v1/admin/verify/{did}", post(admin_verify))
-        .route("/v1/admin/publish", post(admin_publish))
-        .route("/v1/admin/grants", get(admin_grants))
+/// Every route, with its handlers.
+pub(crate) fn table() -> Table<Arc<AppState>> {
+    Table::new()
+        .route("/v1/orgs", &["GET"], get(orgs))
+        .route("/v1/orgs/{did}/records", &["GET"], get(org_records))
+        .route("/v1/orgs/{did}/verification", &["GET"], get(verification))
+        .route("/v1/records/{id}", &["GET"], get(record))
+        .route("/v1/checkpoints", &["GET"], get(checkpoints))
+        .route("/v1/graph", &["GET"], get(graph))
+        .route("/v1/alerts", &["GET"], get(alerts))
+        .route("/v1/admin/records", &["GET"], get(admin_records))
+        .route("/v1/admin/alerts", &["GET"], get(alerts))
+        .route("/v1/admin/verify/{did}", &["POST"], post(admin_verify))
+        .route("/v1/admin/publish", &["POST"], post(admin_publish))
+        .route("/v1/admin/grants", &["GET"], get(admin_grants))
         .route(
             "/v1/admin/grants/{did}",
+            &["PUT", "DELETE"],
             put(admin_put_grant).delete(admin_revoke),
         )
-        .route("/v1/admin/disclosures", get(admin_disclosures))
-        .route("/v1/admin/peers", get(admin_peers))
-        .route("/v1/openapi.json", get(openapi_json))
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/v1/admin/disclosures", &["GET"], get(admin_disclosures))
+        .route("/v1/admin/peers", &["GET"], get(admin_peers))
+        .route("/v1/openapi.json", &["GET"], get(openapi_json))
+        .route("/metrics", &["GET"], get(metrics))
+        .route("/healthz", &["GET"], get(healthz))
+        .route("/readyz", &["GET"], get(readyz))
         .merge(dashboard::routes())
+}
+
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    let (router, _) = table().into_parts();
+    router
         .fallback(fallback)
         .layer(from_fn_with_state(state.clone(), authenticate))
         .layer(from_fn_with_state(state.clone(), measure))
@@ -142,18 +152,18 @@ async fn orgs(
     Extension(ctx): Extension<Ctx>,
 ) -> ApiResult<Json<Vec<Org>>> {
     blocking(move || {
-        let visible = state.visible(&ctx.caller)?;
-        let filter = Filter {
-            logs: visible.keys().copied().collect(),
-            ..Filter::default()
-        };
-        let listed = state.page(&filter, usize::MAX, &visible)?;
-        let mut counts: BTreeMap<Did, usize> = BTreeMap::new();
-        for item in &listed {
-            *counts.entry(item.subject).or_default() += 1;
-        }
-        let names = names(&listed);
-        state.disclose(&ctx, &visible, listed.iter().map(|l| l.location))?;
+        let store = &state.config.store;
+        let visible = state.visible(&ctx)?;
+        let counts = store.subjects(&visible)?;
+        let profiles = store.records(
+            &visible,
+            &Filter {
+                kind: Some(Kind::Profile),
+                ..Filter::default()
+            },
+            usize::MAX,
+        )?;
+        let names = profile_names(profiles.iter().map(|r| &r.record));
         Ok(Json(
             counts
                 .into_iter()
@@ -168,20 +178,19 @@ async fn orgs(
     .await
 }
 
-/// Legal names from the newest self-issued profile record of each subject.
-pub(crate) fn names(listed: &[Listed]) -> BTreeMap<Did, String> {
+/// Legal names from the newest self-issued profile record of each subject,
+/// given newest first.
+pub(crate) fn profile_names<'r>(
+    records: impl IntoIterator<Item = &'r assure_model::Record>,
+) -> BTreeMap<Did, String> {
     let mut names = BTreeMap::new();
-    for item in listed.iter().filter(|l| l.kind == Kind::Profile) {
-        if names.contains_key(&item.subject) {
-            continue;
-        }
-        if let Ok(unverified) = assure_model::parse(&item.bytes, Timestamp::MAX) {
-            let record = unverified.record();
-            if let assure_model::Body::Profile(p) = &record.predicate.body
-                && record.issuer() == item.subject
-            {
-                names.insert(item.subject, p.legal_name.clone());
-            }
+    for record in records {
+        if let assure_model::Body::Profile(p) = &record.predicate.body
+            && record.issuer() == record.subject.did
+        {
+            names
+                .entry(record.subject.did)
+                .or_insert_with(|| p.legal_name.clone());
         }
     }
     names
@@ -276,43 +285,6 @@ impl AppState {
         self.config.keypair.did()
     }
 
-    pub(crate) fn visible(&self, caller: &Caller) -> ApiResult<BTreeMap<LogId, Visible>> {
-        Ok(visible(
-            &self.config.store,
-            self.owner(),
-            caller,
-            Timestamp::now(),
-        )?)
-    }
-
-    pub(crate) fn page(
-        &self,
-        filter: &Filter,
-        limit: usize,
-        visible: &BTreeMap<LogId, Visible>,
-    ) -> ApiResult<Vec<Listed>> {
-        if visible.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(self.config.store.page(filter, limit)?)
-    }
-
-    pub(crate) fn disclose(
-        &self,
-        ctx: &Ctx,
-        visible: &BTreeMap<LogId, Visible>,
-        shown: impl IntoIterator<Item = Location>,
-    ) -> ApiResult<()> {
-        Ok(disclose(
-            &self.config.store,
-            &ctx.caller,
-            ctx.purpose.as_deref(),
-            visible,
-            shown.into_iter().map(|l| (l.log, l.index..l.index + 1)),
-            Timestamp::now(),
-        )?)
-    }
-
     fn records(&self, ctx: &Ctx, subject: Option<Did>, query: RecordQuery) -> ApiResult<JsonBytes> {
         let max = self.config.settings.max_page;
         let limit = query.limit.unwrap_or(100.min(max));
@@ -342,55 +314,25 @@ impl AppState {
             })
             .transpose()?;
         let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
-        let visible = self.visible(&ctx.caller)?;
-        let mut logs: Vec<LogId> = visible.keys().copied().collect();
+        let mut visible = self.visible(ctx)?;
         if let Some(compartment) = &query.compartment {
             let id: assure_access::CompartmentId = compartment
                 .parse()
                 .map_err(|_| Problem::bad_request("compartment must be 32 hex characters"))?;
-            // A compartment the caller may not see filters everything out,
+            // A compartment the caller may not see narrows to nothing,
             // exactly as one that does not exist.
-            logs.retain(|l| l.compartment == id);
+            visible = visible.narrow(|log| log.compartment == id);
         }
         let filter = Filter {
-            logs,
             kind,
             subject,
             since,
+            domain,
             after,
         };
-        let mut items = Vec::with_capacity(limit);
-        let mut next = None;
-        let mut cursor = after;
-        // With a domain filter some listed records drop out; read on until
-        // the page is full or the records run out.
-        'pages: loop {
-            let listed = self.page(
-                &Filter {
-                    after: cursor,
-                    ..filter.clone()
-                },
-                limit + 1,
-                &visible,
-            )?;
-            let exhausted = listed.len() <= limit;
-            for item in listed {
-                if items.len() == limit {
-                    next = cursor.map(encode_cursor);
-                    break 'pages;
-                }
-                cursor = Some((item.issued_at, item.location));
-                if domain.is_some_and(|d| record_domain(&item) != Some(d)) {
-                    continue;
-                }
-                items.push(item);
-            }
-            if exhausted {
-                break;
-            }
-        }
-        self.disclose(ctx, &visible, items.iter().map(|l| l.location))?;
-        Ok(JsonBytes(page_body(&items, next.as_deref())))
+        let page = self.config.store.page(&visible, &filter, limit)?;
+        let next = page.next.map(encode_cursor);
+        Ok(JsonBytes(page_body(&page.items, next.as_deref())))
     }
 }
 
@@ -459,11 +401,6 @@ fn page_body(items: &[Listed], next: Option<&str>) -> Vec<u8> {
     let _ = serde_json::to_writer(&mut out, &next);
     out.push(b'}');
     out
-}
-
-fn record_domain(item: &Listed) -> Option<Domain> {
-    let unverified = assure_model::parse(&item.bytes, Timestamp::MAX).ok()?;
-    unverified.record().predicate.common.domain
 }
 
 fn encode_cursor((at, location): (Timestamp, Location)) -> String {
@@ -536,15 +473,15 @@ async fn record(
     let id: RecordId = id.parse().map_err(|_| Problem::not_found())?;
     blocking(move || {
         let store = &state.config.store;
-        let visible = state.visible(&ctx.caller)?;
-        let location = store
-            .locations(&id)?
+        let visible = state.visible(&ctx)?;
+        let stored = store
+            .record(&visible, &id)?
             .into_iter()
-            .find(|l| visible.contains_key(&l.log))
+            .next()
             .ok_or_else(Problem::not_found)?;
-        let stored = store.entry(location)?;
+        let location = stored.location;
         let log = store
-            .log_state(location.log)
+            .log_state(&visible, location.log)
             .ok_or_else(Problem::not_found)?;
         let size = log.checkpoint.checkpoint().size();
         let proof = log
@@ -555,7 +492,6 @@ async fn record(
             .decode(&stored.record.envelope.payload)
             .map_err(Problem::internal)?;
         let statement = serde_json::from_slice(&payload).map_err(Problem::internal)?;
-        state.disclose(&ctx, &visible, [location])?;
         Ok(Json(RecordDetail {
             id: id.to_string(),
             log: location.log.origin_line(),
@@ -578,8 +514,10 @@ pub(crate) struct CheckpointItem {
     log: String,
     /// The compartment id.
     compartment: String,
-    /// The compartment's label.
-    label: String,
+    /// The compartment's local label, shown to the node's own
+    /// administration only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<String>,
     /// Its TLP marking.
     tlp: String,
     /// Entries in the log.
@@ -596,28 +534,22 @@ async fn checkpoints(
     Extension(ctx): Extension<Ctx>,
 ) -> ApiResult<Json<Vec<CheckpointItem>>> {
     blocking(move || {
-        let visible = state.visible(&ctx.caller)?;
-        disclose(
-            &state.config.store,
-            &ctx.caller,
-            ctx.purpose.as_deref(),
-            &visible,
-            visible.iter().map(|(log, v)| {
-                let size = v.summary.checkpoint.checkpoint().size();
-                (*log, size..size)
-            }),
-            Timestamp::now(),
-        )?;
+        let visible = state.visible(&ctx)?;
+        let owner = ctx.caller.is_admin();
         Ok(Json(
-            visible
-                .values()
-                .map(|v| CheckpointItem {
-                    log: v.summary.log.origin_line(),
-                    compartment: v.summary.compartment.id.to_string(),
-                    label: v.summary.compartment.label.clone(),
-                    tlp: v.summary.compartment.rule.tlp().to_string(),
-                    size: v.summary.checkpoint.checkpoint().size(),
-                    checkpoint: v.summary.checkpoint.to_text(),
+            state
+                .config
+                .store
+                .heads(&visible)?
+                .into_iter()
+                .map(|s| CheckpointItem {
+                    log: s.log.origin_line(),
+                    compartment: s.compartment.id.to_string(),
+                    // Labels are local: the owner's alone.
+                    label: owner.then(|| s.compartment.label.clone()),
+                    tlp: s.compartment.rule.tlp().to_string(),
+                    size: s.checkpoint.checkpoint().size(),
+                    checkpoint: s.checkpoint.to_text(),
                 })
                 .collect(),
         ))
@@ -637,16 +569,11 @@ pub(crate) struct VerificationQuery {
 }
 
 impl AppState {
-    /// The records the caller may see, for the engine.
-    pub(crate) fn seen(&self, caller: &Caller) -> ApiResult<(Vec<Seen>, BTreeMap<LogId, Visible>)> {
-        let visible = self.visible(caller)?;
-        let origins: BTreeSet<String> = visible.keys().map(LogId::origin_line).collect();
-        let mut seen = self.config.store.seen()?;
-        seen.retain(|s| {
-            s.position
-                .as_ref()
-                .is_some_and(|p| origins.contains(&p.log))
-        });
+    /// The records the caller may see, for the engine, and the set they
+    /// were read under.
+    pub(crate) fn seen(&self, ctx: &Ctx) -> ApiResult<(Vec<Seen>, Visible)> {
+        let visible = self.visible(ctx)?;
+        let seen = self.config.store.seen(&visible)?;
         Ok((seen, visible))
     }
 
@@ -657,29 +584,37 @@ impl AppState {
         }
     }
 
-    /// Discloses every record a report rests on.
-    fn disclose_report(
+    /// Discloses the records at `positions`, as a page built from them is
+    /// sent.
+    pub(crate) fn disclose_positions<'p>(
         &self,
-        ctx: &Ctx,
-        visible: &BTreeMap<LogId, Visible>,
+        visible: &Visible,
+        positions: impl IntoIterator<Item = &'p assure_verify::Position>,
+    ) -> ApiResult<()> {
+        let shown = positions.into_iter().filter_map(|p| {
+            Some(Location {
+                log: LogId::from_origin_line(&p.log)?,
+                index: p.index,
+            })
+        });
+        Ok(self.config.store.disclose(visible, shown)?)
+    }
+
+    /// Discloses every record the reports rest on (their evidence), as
+    /// they are sent.
+    pub(crate) fn disclose_reports(
+        &self,
+        visible: &Visible,
         reports: &[&assure_verify::Report],
     ) -> ApiResult<()> {
-        let shown = reports
-            .iter()
-            .flat_map(|r| &r.requirements)
-            .flat_map(|r| &r.evidence)
-            .filter_map(|e| e.position.as_ref())
-            .filter_map(|p| {
-                visible
-                    .keys()
-                    .find(|l| l.origin_line() == p.log)
-                    .map(|log| Location {
-                        log: *log,
-                        index: p.index,
-                    })
-            })
-            .collect::<Vec<_>>();
-        self.disclose(ctx, visible, shown)
+        self.disclose_positions(
+            visible,
+            reports
+                .iter()
+                .flat_map(|r| &r.requirements)
+                .flat_map(|r| &r.evidence)
+                .filter_map(|e| e.position.as_ref()),
+        )
     }
 }
 
@@ -702,13 +637,13 @@ async fn verification(
             let known: Vec<&String> = state.config.profiles.keys().collect();
             Problem::bad_request(format!("unknown profile; this node knows {known:?}"))
         })?;
-        let (seen, visible) = state.seen(&ctx.caller)?;
+        let (seen, visible) = state.seen(&ctx)?;
         if !seen.iter().any(|s| s.record.subject.did == provider) {
             return Err(Problem::not_found());
         }
         let view = View::new(&seen, Timestamp::now());
         let report = assure_verify::verify(&view, profile, provider, &state.context());
-        state.disclose_report(&ctx, &visible, &[&report])?;
+        state.disclose_reports(&visible, &[&report])?;
         Ok(Json(report))
     })
     .await
@@ -735,7 +670,7 @@ async fn admin_verify(
         let catalog = Catalog::builtin().map_err(Problem::internal)?;
         let profile = assure_verify::Profile::parse(&body, &catalog)
             .map_err(|e| Problem::bad_request(format!("profile: {e}")))?;
-        let (seen, _) = state.seen(&ctx.caller)?;
+        let (seen, _) = state.seen(&ctx)?;
         let view = View::new(&seen, Timestamp::now());
         Ok(Json(assure_verify::verify(
             &view,
@@ -790,16 +725,15 @@ impl AppState {
     /// Providers two tiers out with their verdicts, computed over what
     /// `caller` may see.
     pub(crate) fn graph(&self, ctx: &Ctx) -> ApiResult<(Graph, Vec<assure_verify::Report>)> {
-        let (seen, visible) = self.seen(&ctx.caller)?;
-        self.graph_of(ctx, &seen, &visible)
+        let (seen, visible) = self.seen(ctx)?;
+        self.graph_of(&seen, &visible)
     }
 
     /// [`AppState::graph`] over records already read for `ctx`.
     pub(crate) fn graph_of(
         &self,
-        ctx: &Ctx,
         seen: &[Seen],
-        visible: &BTreeMap<LogId, Visible>,
+        visible: &Visible,
     ) -> ApiResult<(Graph, Vec<assure_verify::Report>)> {
         let view = View::new(seen, Timestamp::now());
         let owner = self.owner();
@@ -836,7 +770,7 @@ impl AppState {
             });
             reports.extend(report);
         }
-        self.disclose_report(ctx, visible, &reports.iter().collect::<Vec<_>>())?;
+        self.disclose_reports(visible, &reports.iter().collect::<Vec<_>>())?;
         Ok((Graph { nodes, edges }, reports))
     }
 
@@ -906,8 +840,7 @@ pub(crate) struct EvidenceItem {
 /// Alerts and equivocation evidence.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Alerts {
-    /// Alerts about organizations whose logs the caller may see (all, for
-    /// the admin).
+    /// Alerts about logs the caller may read (all, for the admin).
     alerts: Vec<AlertItem>,
     /// Equivocation evidence about logs the caller may see.
     evidence: Vec<EvidenceItem>,
@@ -922,14 +855,10 @@ async fn alerts(
 ) -> ApiResult<Json<Alerts>> {
     blocking(move || {
         let store = &state.config.store;
-        let visible = state.visible(&ctx.caller)?;
-        let origins: BTreeSet<String> = visible.keys().map(LogId::origin_line).collect();
-        let authors: BTreeSet<String> = visible.keys().map(|l| l.origin.to_string()).collect();
-        let admin = ctx.caller.is_admin();
+        let visible = state.visible(&ctx)?;
         let alerts = store
-            .alerts()?
+            .alerts(&visible)?
             .into_iter()
-            .filter(|a| admin || (a.kind == "equivocation" && authors.contains(&a.origin)))
             .map(|a| AlertItem {
                 at: a.at.to_string(),
                 kind: a.kind,
@@ -938,20 +867,16 @@ async fn alerts(
                 record: a.record,
             })
             .collect();
-        let mut evidence = Vec::new();
-        for log in store.logs_summary().into_iter().map(|s| s.log) {
-            if !(admin || origins.contains(&log.origin_line())) {
-                continue;
-            }
-            if let Some(e) = store.evidence(log)? {
-                evidence.push(EvidenceItem {
-                    origin: e.origin,
-                    first: e.first,
-                    second: e.second,
-                    reason: e.reason,
-                });
-            }
-        }
+        let evidence = store
+            .all_evidence(&visible)?
+            .into_iter()
+            .map(|(_, e)| EvidenceItem {
+                origin: e.origin,
+                first: e.first,
+                second: e.second,
+                reason: e.reason,
+            })
+            .collect();
         Ok(Json(Alerts { alerts, evidence }))
     })
     .await
@@ -1260,34 +1185,47 @@ async fn admin_peers(State(state): State<Arc<AppState>>) -> Json<Vec<Peer>> {
 
 // ---------------------------------------------------------------------- operations
 
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let store = state.config.store.clone();
-    let summaries = store.logs_summary();
-    let m = &state.metrics;
-    m.compartments.set(summaries.len() as i64);
-    m.records.set(
-        summaries
-            .iter()
-            .map(|s| s.checkpoint.checkpoint().size() as i64)
-            .sum(),
-    );
-    let now = Timestamp::now().as_second();
-    let lag = summaries
-        .iter()
-        .filter(|s| s.log.origin != state.owner())
-        .map(|s| now - s.checkpoint.checkpoint().timestamp())
-        .max()
-        .unwrap_or(0);
-    m.sync_lag.set(lag.max(0));
-    m.alerts
-        .set(store.alerts().map(|a| a.len() as i64).unwrap_or(0));
-    m.peers.set(state.config.control.peers().await.len() as i64);
+async fn metrics(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx>) -> Response {
+    let figures = {
+        let state = state.clone();
+        let ctx = ctx.clone();
+        blocking(move || {
+            let store = &state.config.store;
+            let visible = state.visible(&ctx)?;
+            let logs = store.logs(&visible);
+            let now = Timestamp::now().as_second();
+            Ok(Figures {
+                records: logs
+                    .iter()
+                    .map(|s| s.checkpoint.checkpoint().size() as i64)
+                    .sum(),
+                compartments: logs.len() as i64,
+                alerts: store.alerts(&visible)?.len() as i64,
+                sync_lag: logs
+                    .iter()
+                    .filter(|s| s.log.origin != state.owner())
+                    .map(|s| now - s.checkpoint.checkpoint().timestamp())
+                    .max()
+                    .unwrap_or(0)
+                    .max(0),
+                peers: None,
+            })
+        })
+        .await
+    };
+    let mut figures = match figures {
+        Ok(figures) => figures,
+        Err(problem) => return problem.into_response(),
+    };
+    if ctx.caller.is_admin() {
+        figures.peers = Some(state.config.control.peers().await.len() as i64);
+    }
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        m.encode(),
+        state.metrics.encode(&figures),
     )
         .into_response()
 }

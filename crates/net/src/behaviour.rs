@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
+use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{
     StreamProtocol, allow_block_list, connection_limits, gossipsub, identify, identity, kad, ping,
 };
@@ -32,8 +33,10 @@ pub struct Behaviour {
     pub sync: request_response::Behaviour<Codec>,
     /// Checkpoints of public compartments.
     pub gossip: gossipsub::Behaviour,
-    /// Finding peers by id in larger networks.
-    pub kad: kad::Behaviour<kad::store::MemoryStore>,
+    /// Finding peers by id in larger networks; off unless configured, and
+    /// then only ever told about parties holding a grant (see
+    /// [`Config::kademlia`]).
+    pub kad: Toggle<kad::Behaviour<kad::store::MemoryStore>>,
 }
 
 impl Behaviour {
@@ -66,8 +69,16 @@ impl Behaviour {
             gossip_config,
         )
         .map_err(|e| e.to_string())?;
-        let mut kad = kad::Behaviour::new(peer, kad::store::MemoryStore::new(peer));
-        kad.set_mode(Some(kad::Mode::Server));
+        let kad = config.kademlia.then(|| {
+            let mut config = kad::Config::new(kad::PROTOCOL_NAME);
+            // Nobody enters the routing table by connecting: the event loop
+            // adds parties holding a grant, and no one else.
+            config.set_kbucket_inserts(kad::BucketInserts::Manual);
+            let mut kad =
+                kad::Behaviour::with_config(peer, kad::store::MemoryStore::new(peer), config);
+            kad.set_mode(Some(kad::Mode::Server));
+            kad
+        });
         Ok(Self {
             blocked: Default::default(),
             limits: connection_limits::Behaviour::new(connection_limits),
@@ -78,7 +89,7 @@ impl Behaviour {
             ping: ping::Behaviour::default(),
             sync,
             gossip,
-            kad,
+            kad: kad.into(),
         })
     }
 }

@@ -55,6 +55,13 @@ pub struct Config {
     pub limits: Limits,
     /// How often to pull from connected authors without a notice.
     pub poll_interval: Duration,
+    /// Whether to run Kademlia. Off by default: a DHT answers any peer that
+    /// connects with the peers it knows, and a node's peers are its
+    /// partners. Partners are found through bootstrap entries, grants and
+    /// the peer book instead. When on, only parties holding an active grant
+    /// are put in the routing table, so a stranger's lookups return none of
+    /// our partners.
+    pub kademlia: bool,
 }
 
 impl Default for Config {
@@ -64,6 +71,7 @@ impl Default for Config {
             bootstrap: Vec::new(),
             limits: Limits::default(),
             poll_interval: Duration::from_secs(30),
+            kademlia: false,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use assure_access::decide;
+use assure_access::{Access, Reader};
 use assure_model::{Did, Keypair};
 use assure_store::Store;
 use futures::StreamExt as _;
@@ -87,11 +87,11 @@ impl EventLoop {
             .gossip
             .subscribe(&gossipsub::IdentTopic::new(CHECKPOINT_TOPIC))
             .map_err(|e| setup(&e))?;
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(Shared::new(
             store,
-            me: keypair.did(),
+            Keypair::from_seed(keypair.seed()),
             client,
-        });
+        ));
         Ok(Self {
             swarm,
             commands,
@@ -118,10 +118,6 @@ impl EventLoop {
     pub(crate) fn dial(&mut self, peer: Did, address: Multiaddr) {
         let id = peer::peer_id(&peer);
         self.swarm.add_peer_address(id, address.clone());
-        self.swarm
-            .behaviour_mut()
-            .kad
-            .add_address(&id, address.clone());
         let opts = DialOpts::peer_id(id).addresses(vec![address]).build();
         if let Err(error) = self.swarm.dial(opts) {
             debug!(peer = %peer.fmt_short(), %error, "dial failed");
@@ -234,15 +230,26 @@ impl EventLoop {
                 peer_id,
                 info,
                 ..
-            })) => {
-                for address in info.listen_addrs {
-                    self.swarm
-                        .behaviour_mut()
-                        .kad
-                        .add_address(&peer_id, address);
-                }
-            }
+            })) => self.handle_identify(peer_id, info.listen_addrs),
             _ => {}
+        }
+    }
+
+    /// A peer told us its addresses. Kademlia, when it runs, learns them
+    /// only for parties holding an active grant: its table is what it tells
+    /// others.
+    fn handle_identify(&mut self, peer_id: PeerId, addresses: Vec<Multiaddr>) {
+        let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() else {
+            return;
+        };
+        let granted = peer::did(&peer_id)
+            .and_then(|party| self.shared.store.grant(&party).ok().flatten())
+            .is_some_and(|grant| grant.is_active(Timestamp::now()));
+        if !granted {
+            return;
+        }
+        for address in addresses {
+            kad.add_address(&peer_id, address);
         }
     }
 
@@ -331,7 +338,7 @@ impl EventLoop {
             let answered = tokio::task::spawn_blocking(move || {
                 answer(
                     &task_shared.store,
-                    task_shared.me,
+                    &task_shared.keypair,
                     party,
                     request,
                     Timestamp::now(),
@@ -399,11 +406,11 @@ impl EventLoop {
 
     /// Tells connected readers of an own log that it grew.
     fn notify(&mut self, log: assure_store::LogId, checkpoint: String) {
-        let Some(state) = self.shared.store.log_state(log) else {
+        let now = Timestamp::now();
+        let Ok(everyone) = self.shared.store.gate(Reader::Anonymous, now, "network") else {
             return;
         };
-        let now = Timestamp::now();
-        if state.compartment.rule.is_public() {
+        if everyone.contains(&log) {
             let topic = gossipsub::IdentTopic::new(CHECKPOINT_TOPIC);
             if let Err(error) = self
                 .swarm
@@ -419,8 +426,14 @@ impl EventLoop {
             let Some(party) = peer::did(&peer_id) else {
                 continue;
             };
-            let grant = self.shared.store.grant(&party).ok().flatten();
-            if decide(&state.compartment.rule, &party, grant.as_ref(), now).is_none() {
+            // Only readers are told, and only through the gate: a notice
+            // names the compartment.
+            let readable = self
+                .shared
+                .store
+                .gate(Reader::Party(party), now, "network")
+                .is_ok_and(|v| v.get(&log).is_some_and(|a| a != Access::Author));
+            if !readable {
                 continue;
             }
             let request = Request::Notify {
@@ -445,7 +458,15 @@ impl EventLoop {
         let Some(origin) = text.lines().next() else {
             return;
         };
-        let held = self.shared.store.logs_summary();
+        // Gossip carries public checkpoints only: look among public logs.
+        let Ok(public) = self
+            .shared
+            .store
+            .gate(Reader::Anonymous, Timestamp::now(), "network")
+        else {
+            return;
+        };
+        let held = self.shared.store.logs(&public);
         let Some(summary) = held.iter().find(|s| s.log.origin_line() == origin) else {
             return;
         };
@@ -473,6 +494,9 @@ impl EventLoop {
                 continue;
             }
             self.enforced.insert(party, grant.version);
+            if let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() {
+                kad.remove_peer(&peer_id);
+            }
             if grant.revoked_at.is_some() {
                 self.swarm.behaviour_mut().blocked.block_peer(peer_id);
             }
@@ -498,12 +522,11 @@ impl EventLoop {
         self.syncing.insert(author, false);
         let shared = self.shared.clone();
         self.tasks.spawn(async move {
-            let Shared { store, me, client } = &*shared;
-            if let Err(error) = sync::pull(client, store, *me, author).await {
+            if let Err(error) = sync::pull(&shared, author).await {
                 debug!(author = %author.fmt_short(), %error, "pull failed");
             }
-            let _ = client.send(Command::SyncDone { peer: author }).await;
-            let _ = client.send(Command::Witness).await;
+            let _ = shared.client.send(Command::SyncDone { peer: author }).await;
+            let _ = shared.client.send(Command::Witness).await;
         });
     }
 
@@ -520,9 +543,9 @@ impl EventLoop {
         let witnesses: Vec<Did> = self.swarm.connected_peers().filter_map(peer::did).collect();
         let shared = self.shared.clone();
         self.tasks.spawn(async move {
-            let Shared { store, me, client } = &*shared;
+            let shared = &*shared;
             let rounds = witnesses.into_iter().map(|witness| async move {
-                if let Err(error) = sync::witness(client, store, *me, witness).await {
+                if let Err(error) = sync::witness(shared, witness).await {
                     debug!(witness = %witness.fmt_short(), %error, "witness exchange failed");
                 }
             });
@@ -530,7 +553,7 @@ impl EventLoop {
             // Rounds are spaced out: the requests of a burst of pulls share
             // the next round instead of each starting one.
             tokio::time::sleep(WITNESS_SPACING).await;
-            let _ = client.send(Command::WitnessDone).await;
+            let _ = shared.client.send(Command::WitnessDone).await;
         });
     }
 }

@@ -18,6 +18,9 @@ pub mod protocol;
 mod serve;
 mod sync;
 pub mod verify;
+pub mod witness;
+
+pub use witness::TICKET_LIFETIME;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -271,11 +274,45 @@ pub(crate) type Pending =
     HashMap<libp2p::request_response::OutboundRequestId, oneshot::Sender<Result<Response, Error>>>;
 
 /// Shared, read-mostly node facts the loop hands to its tasks.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) store: Store,
-    pub(crate) me: Did,
+    pub(crate) keypair: Keypair,
     pub(crate) client: Client,
+    /// Our current witness tickets for the replicas we hold, by log.
+    tickets: std::sync::Mutex<std::collections::BTreeMap<LogId, Vec<u8>>>,
+}
+
+impl Shared {
+    pub(crate) fn new(store: Store, keypair: Keypair, client: Client) -> Self {
+        Self {
+            store,
+            keypair,
+            client,
+            tickets: Default::default(),
+        }
+    }
+
+    /// Our organization.
+    pub(crate) fn me(&self) -> Did {
+        self.keypair.did()
+    }
+
+    /// Keeps the ticket an author gave us for one of its logs.
+    pub(crate) fn keep_ticket(&self, log: LogId, ticket: Vec<u8>) {
+        let mut tickets = self.tickets.lock().unwrap_or_else(|e| e.into_inner());
+        tickets.insert(log, ticket);
+    }
+
+    /// Our tickets valid at `now`; expired ones are dropped.
+    pub(crate) fn tickets(
+        &self,
+        now: jiff::Timestamp,
+    ) -> std::collections::BTreeMap<LogId, Vec<u8>> {
+        let mut tickets = self.tickets.lock().unwrap_or_else(|e| e.into_inner());
+        tickets.retain(|_, t| witness::expiry(t).is_some_and(|at| at >= now));
+        tickets.clone()
+    }
 }
 
 pub(crate) type SharedRef = Arc<Shared>;

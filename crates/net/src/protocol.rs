@@ -4,7 +4,7 @@
 //! compartment the party may not read and a compartment that does not exist
 //! get the same answer, [`Response::NotFound`], byte for byte.
 
-use assure_access::{Compartment, CompartmentId};
+use assure_access::{CompartmentId, Tlp};
 use serde::{Deserialize, Serialize};
 
 /// The protocol name.
@@ -13,8 +13,9 @@ pub const PROTOCOL: &str = "/assure/sync/1";
 pub const MAX_PAGE_ENTRIES: u32 = 512;
 /// Most envelope bytes in one `Entries` answer.
 pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
-/// Most tags in one `Witness` request.
-pub const MAX_WITNESS_TAGS: usize = 256;
+/// Asks in one `Witness` request: always exactly this many, real ones
+/// padded with random filler, so that a peer learns nothing from the count.
+pub const WITNESS_ASKS: usize = 32;
 
 /// A request from one node to another.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,29 +47,48 @@ pub enum Request {
         /// Its new signed checkpoint.
         checkpoint: String,
     },
-    /// For each log named by its tag (blake3 of its origin line, which only
-    /// its members know), your latest checkpoint and any equivocation
-    /// evidence.
+    /// For each log asked about, your latest checkpoint and any
+    /// equivocation evidence. Each ask names its log by a tag only readers
+    /// can compute, and carries the asker's ticket for it sealed under a key
+    /// only readers can derive (see `witness`): to anyone else the request
+    /// is [`WITNESS_ASKS`] random-looking asks.
     Witness {
-        /// The tags.
-        tags: Vec<[u8; 32]>,
+        /// Exactly [`WITNESS_ASKS`] asks.
+        asks: Vec<Ask>,
     },
 }
 
-/// A compartment the asker may read, with its signed head.
+/// A compartment the asker may read, with its signed head: `(id,
+/// checkpoint)` of DESIGN.md §5, the TLP label that says how to handle it,
+/// and the asker's witness ticket. Never the local label or the rule, whose
+/// named organizations are the other readers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Offer {
-    /// The compartment: id, label and access rule.
-    pub compartment: Compartment,
+    /// The compartment's id.
+    pub compartment: CompartmentId,
     /// Its latest signed checkpoint.
     pub checkpoint: String,
+    /// How to handle what it holds.
+    pub tlp: Tlp,
+    /// The author's word that the asker may read this log until the
+    /// ticket's expiry, for witness exchanges with other readers.
+    pub ticket: Vec<u8>,
+}
+
+/// One log asked about in a `Witness` request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ask {
+    /// Names the log, for this asker and this witness only.
+    pub blind: [u8; 32],
+    /// The asker's ticket for the log, sealed.
+    pub sealed: Vec<u8>,
 }
 
 /// What a witness knows of one log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Witnessed {
-    /// The log's tag.
-    pub tag: [u8; 32],
+    /// The ask's blind tag.
+    pub blind: [u8; 32],
     /// The witness's latest checkpoint of it.
     pub checkpoint: String,
     /// Two conflicting checkpoints, if the witness holds evidence.
@@ -99,9 +119,4 @@ pub enum Response {
     NotFound,
     /// The request was refused (rate limit, malformed).
     Refused(String),
-}
-
-/// The tag of a log: blake3 of its origin line.
-pub fn tag(origin_line: &str) -> [u8; 32] {
-    *blake3::hash(origin_line.as_bytes()).as_bytes()
 }

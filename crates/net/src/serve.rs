@@ -1,15 +1,16 @@
-//! Answering requests, under need-to-know: each answer is computed from the
-//! compartments the asking party may read now (DESIGN.md §4).
+//! Answering requests through the read gate: each answer is computed from
+//! the [`Visible`] set of the asking party, made now (DESIGN.md §4).
 
-use assure_access::decide;
+use std::collections::BTreeSet;
+
+use assure_access::{LogId, Reader, Visible};
 use assure_log::SignedCheckpoint;
-use assure_model::Did;
-use assure_store::{Disclosure, LogId, LogSummary, Store};
+use assure_model::{Did, Keypair};
+use assure_store::Store;
 use jiff::Timestamp;
 
-use crate::protocol::{
-    MAX_PAGE_BYTES, MAX_PAGE_ENTRIES, MAX_WITNESS_TAGS, Offer, Request, Response, Witnessed, tag,
-};
+use crate::protocol::{Ask, MAX_PAGE_BYTES, MAX_PAGE_ENTRIES, Offer, Request, Response, Witnessed};
+use crate::witness;
 
 /// What the event loop must do besides answering.
 #[derive(Debug, PartialEq, Eq)]
@@ -20,155 +21,128 @@ pub(crate) enum FollowUp {
     Pull,
 }
 
-/// The answer to `request` from `party`, and what to do next.
+/// The answer to `request` from `party`, and what to do next. `me` signs
+/// the witness tickets of the offers.
 pub(crate) fn answer(
     store: &Store,
-    owner: Did,
+    me: &Keypair,
     party: Did,
     request: Request,
     now: Timestamp,
 ) -> Result<(Response, FollowUp), assure_store::Error> {
+    let owner = me.did();
+    let visible = store.gate(Reader::Party(party), now, "network")?;
+    // Over the network a party reads the owner's own logs only; replicas
+    // are fetched from their authors.
+    let own = visible.narrow(|log| log.origin == owner);
+    let log = |compartment| LogId {
+        origin: owner,
+        compartment,
+    };
     let response = match request {
         Request::Compartments => {
-            let offers = readable(store, owner, party, now)?
+            let offers = store
+                .logs(&own)
                 .into_iter()
-                .map(|(summary, _)| Offer {
-                    compartment: summary.compartment,
+                .map(|summary| Offer {
+                    compartment: summary.log.compartment,
                     checkpoint: summary.checkpoint.to_string(),
+                    tlp: summary.compartment.rule.tlp(),
+                    ticket: witness::issue(me, summary.log, party, now),
                 })
                 .collect();
+            store.disclose_heads(&own, own.logs().map(|(log, _)| log))?;
             Response::Compartments(offers)
         }
         Request::Entries {
             compartment,
             from,
             max,
-        } => {
-            let log = LogId {
-                origin: owner,
-                compartment,
-            };
-            match readable(store, owner, party, now)?
-                .into_iter()
-                .find(|(s, _)| s.log == log)
-            {
-                None => Response::NotFound,
-                Some((summary, grant_version)) => {
-                    entries(store, &summary, party, grant_version, from, max, now)?
-                }
-            }
-        }
+        } => entries(store, &own, log(compartment), from, max)?,
         Request::Consistency {
             compartment,
             old_size,
             new_size,
-        } => {
-            let log = LogId {
-                origin: owner,
-                compartment,
-            };
-            let readable = readable(store, owner, party, now)?;
-            let tree = readable
-                .iter()
-                .find(|(s, _)| s.log == log)
-                .and_then(|_| store.tree(log));
-            match tree.map(|t| t.consistency_proof(old_size, new_size)) {
-                Some(Ok(proof)) => Response::Consistency(proof),
-                _ => Response::NotFound,
-            }
-        }
+        } => match store
+            .tree(&own, log(compartment))
+            .map(|t| t.consistency_proof(old_size, new_size))
+        {
+            Some(Ok(proof)) => Response::Consistency(proof),
+            _ => Response::NotFound,
+        },
         Request::Notify { .. } => return Ok((Response::Ack, FollowUp::Pull)),
-        Request::Witness { tags } => witness(store, owner, party, &tags, now)?,
+        Request::Witness { asks } => witness_answer(store, owner, party, &asks, now)?,
     };
     Ok((response, FollowUp::None))
 }
 
-/// The owner's compartments `party` may read now, with the grant version.
-fn readable(
-    store: &Store,
-    owner: Did,
-    party: Did,
-    now: Timestamp,
-) -> Result<Vec<(LogSummary, Option<u64>)>, assure_store::Error> {
-    let grant = store.grant(&party)?;
-    Ok(store
-        .logs_summary()
-        .into_iter()
-        .filter(|s| s.log.origin == owner)
-        .filter_map(|s| {
-            let decision = decide(&s.compartment.rule, &party, grant.as_ref(), now)?;
-            Some((s, decision.grant_version()))
-        })
-        .collect())
-}
-
+/// Up to `max` entries of `log` from `from`, within the page caps.
 fn entries(
     store: &Store,
-    summary: &LogSummary,
-    party: Did,
-    grant_version: Option<u64>,
+    own: &Visible,
+    log: LogId,
     from: u64,
     max: u32,
-    now: Timestamp,
 ) -> Result<Response, assure_store::Error> {
+    let Some(summary) = store.log(own, log) else {
+        return Ok(Response::NotFound);
+    };
     let size = summary.checkpoint.checkpoint().size();
-    let max = u64::from(max.min(MAX_PAGE_ENTRIES));
-    let mut entries = Vec::new();
-    let mut bytes = 0;
-    for envelope in store.entries(summary.log, from, max.min(size.saturating_sub(from)))? {
-        bytes += envelope.len();
-        if bytes > MAX_PAGE_BYTES && !entries.is_empty() {
-            break;
-        }
-        // Stored envelopes passed validation, which parsed them as JSON text.
-        entries.push(String::from_utf8_lossy(&envelope).into_owned());
-    }
-    if !entries.is_empty() && !summary.compartment.rule.is_public() {
-        store.log_disclosures(&[Disclosure {
-            at: now,
-            party,
-            compartment: summary.compartment.id,
-            from,
-            to: from + entries.len() as u64,
-            grant_version,
-            channel: "network".into(),
-            purpose: None,
-        }])?;
-    }
+    let max = u64::from(max.min(MAX_PAGE_ENTRIES)).min(size.saturating_sub(from));
+    let envelopes = store
+        .read_entries(own, log, from, max, MAX_PAGE_BYTES)?
+        .unwrap_or_default();
     Ok(Response::Entries {
         checkpoint: summary.checkpoint.to_string(),
         from,
-        entries,
+        // Stored envelopes passed validation, which parsed them as JSON text.
+        entries: envelopes
+            .into_iter()
+            .map(|e| String::from_utf8_lossy(&e).into_owned())
+            .collect(),
     })
 }
 
-/// What this node knows of the logs named by `tags`. Own logs are answered
-/// under need-to-know; replicas only to a party that knows the log's origin
-/// line (its tag), which only the log's readers were told.
-fn witness(
+/// What this node knows of the logs the asks name, through the gate: an
+/// own log when the asker may read it, a replica when the asker shows a
+/// valid ticket of the log's author for it (the gate's `Vouched`). Asks that match nothing (other
+/// logs, filler) get no answer, exactly as logs we do not hold.
+fn witness_answer(
     store: &Store,
     owner: Did,
     party: Did,
-    tags: &[[u8; 32]],
+    asks: &[Ask],
     now: Timestamp,
 ) -> Result<Response, assure_store::Error> {
-    let own: Vec<LogId> = readable(store, owner, party, now)?
-        .into_iter()
-        .map(|(s, _)| s.log)
+    // Which held logs the asks name: matching tags reads nothing out.
+    let held = store.gate(Reader::Owner, now, "network")?;
+    let named: Vec<(LogId, &Ask)> = asks
+        .iter()
+        .take(crate::protocol::WITNESS_ASKS)
+        .filter_map(|ask| {
+            held.logs()
+                .map(|(log, _)| log)
+                .find(|log| witness::blind(*log, party, owner) == ask.blind)
+                .map(|log| (log, ask))
+        })
         .collect();
+    let vouched: BTreeSet<LogId> = named
+        .iter()
+        .filter(|(log, ask)| {
+            log.origin != owner
+                && witness::unseal(*log, ask).is_some_and(|t| witness::check(&t, *log, party, now))
+        })
+        .map(|(log, _)| *log)
+        .collect();
+    let visible = store.gate_vouched(Reader::Party(party), &vouched, now, "network")?;
     let mut out = Vec::new();
-    for summary in store.logs_summary() {
-        let log = summary.log;
-        let log_tag = tag(&log.origin_line());
-        if !tags.iter().take(MAX_WITNESS_TAGS).any(|t| *t == log_tag) {
+    for (log, ask) in named {
+        let Some(summary) = store.log(&visible, log) else {
             continue;
-        }
-        if log.origin == owner && !own.contains(&log) {
-            continue;
-        }
-        let evidence = store.evidence(log)?.map(|e| (e.first, e.second));
+        };
+        let evidence = store.evidence(&visible, log)?.map(|e| (e.first, e.second));
         out.push(Witnessed {
-            tag: log_tag,
+            blind: ask.blind,
             checkpoint: summary.checkpoint.to_string(),
             evidence,
         });

@@ -8,22 +8,28 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use jiff::Timestamp;
 use tracing::{info, warn};
 
-use crate::protocol::{MAX_PAGE_ENTRIES, Offer, Request, Response, Witnessed, tag};
+use assure_access::{Compartment, Reader, Rule};
+
+use crate::protocol::{MAX_PAGE_ENTRIES, Offer, Request, Response, WITNESS_ASKS, Witnessed};
 use crate::serve::checked_note;
-use crate::{Client, Error, Event};
+use crate::{Client, Error, Event, Shared, witness};
 
 /// Pulls every compartment `author` lets this node read.
-pub(crate) async fn pull(
-    client: &Client,
-    store: &Store,
-    me: Did,
-    author: Did,
-) -> Result<(), Error> {
+pub(crate) async fn pull(shared: &Shared, author: Did) -> Result<(), Error> {
+    let Shared { store, client, .. } = shared;
+    let me = shared.me();
     let Response::Compartments(offers) = client.request(author, Request::Compartments).await?
     else {
         return Err(Error::Protocol("expected a list of compartments".into()));
     };
     for offer in offers {
+        let log = LogId {
+            origin: author,
+            compartment: offer.compartment,
+        };
+        if witness::check(&offer.ticket, log, me, Timestamp::now()) {
+            shared.keep_ticket(log, offer.ticket.clone());
+        }
         if let Err(error) = pull_one(client, store, me, author, offer).await {
             warn!(author = %author.fmt_short(), %error, "pull failed");
             client.emit(Event::Rejected {
@@ -44,14 +50,15 @@ async fn pull_one(
 ) -> Result<(), Error> {
     let log = LogId {
         origin: author,
-        compartment: offer.compartment.id,
+        compartment: offer.compartment,
     };
     let note = checked_note(log, &offer.checkpoint)
         .ok_or_else(|| Error::Protocol("checkpoint not signed by its author".into()))?;
-    if store.evidence(log)?.is_some() {
+    let ours = store.gate(Reader::Owner, Timestamp::now(), "network")?;
+    if store.evidence(&ours, log)?.is_some() {
         return Ok(());
     }
-    let (size, tree) = match store.log_state(log) {
+    let (size, tree) = match store.log_state(&ours, log) {
         Some(state) => (state.tree.len(), Some(state)),
         None => (0, None),
     };
@@ -77,7 +84,14 @@ async fn pull_one(
     let received: Vec<(Vec<u8>, Record)> = pages.into_iter().flatten().collect();
     let notices = incident_notices(me, author, &received);
     let stored = store.clone();
-    let compartment = offer.compartment.clone();
+    // We keep only what the author tells every reader: the id and the TLP
+    // label, under a local label of our own.
+    let compartment = Compartment::new(
+        offer.compartment,
+        "received",
+        Rule::as_received(offer.tlp, me),
+    )
+    .map_err(|e| Error::Protocol(e.to_string()))?;
     let appended = note.clone();
     tokio::task::spawn_blocking(move || {
         stored.append_replica(log, &compartment, &received, &appended)
@@ -207,41 +221,46 @@ fn incident_notices(me: Did, author: Did, records: &[(Vec<u8>, Record)]) -> Vec<
                     incident.summary
                 ),
                 record: Some(record.id.to_string()),
+                log: None,
             }),
             _ => None,
         })
         .collect()
 }
 
-/// Asks `witness` what it knows of the replicas this node holds, and freezes
-/// any replica whose author showed the witness a conflicting history.
-pub(crate) async fn witness(
-    client: &Client,
-    store: &Store,
-    me: Did,
-    witness: Did,
-) -> Result<(), Error> {
-    let held: Vec<_> = store
-        .logs_summary()
-        .into_iter()
-        .filter(|s| s.log.origin != me)
-        .collect();
-    if held.is_empty() {
-        return Ok(());
+/// Asks `witness` what it knows of the replicas this node holds a current
+/// ticket for, and freezes any replica whose author showed the witness a
+/// conflicting history. Asks go in requests of exactly `WITNESS_ASKS`.
+pub(crate) async fn witness(shared: &Shared, witness: Did) -> Result<(), Error> {
+    let Shared { store, client, .. } = shared;
+    let me = shared.me();
+    let now = Timestamp::now();
+    let mut tickets = shared.tickets(now);
+    // The author answers about its own logs by its gate: no ticket needed.
+    let ours = store.gate(Reader::Owner, now, "network")?;
+    for (log, _) in ours.logs() {
+        if log.origin == witness {
+            tickets
+                .entry(log)
+                .or_insert_with(|| vec![0; witness::TICKET_LEN]);
+        }
     }
-    let tags = held.iter().map(|s| tag(&s.log.origin_line())).collect();
-    let Response::Witness(answers) = client.request(witness, Request::Witness { tags }).await?
-    else {
-        return Err(Error::Protocol("expected a witness answer".into()));
-    };
-    for answer in answers {
-        let Some(summary) = held
-            .iter()
-            .find(|s| tag(&s.log.origin_line()) == answer.tag)
+    let asked: Vec<(LogId, crate::protocol::Ask)> = tickets
+        .into_iter()
+        .filter(|(log, _)| log.origin != me)
+        .filter_map(|(log, ticket)| Some((log, witness::ask(log, me, witness, &ticket)?)))
+        .collect();
+    for chunk in asked.chunks(WITNESS_ASKS) {
+        let asks = witness::padded(chunk.iter().map(|(_, ask)| ask.clone()).collect());
+        let Response::Witness(answers) = client.request(witness, Request::Witness { asks }).await?
         else {
-            continue;
+            return Err(Error::Protocol("expected a witness answer".into()));
         };
-        check_witnessed(client, store, summary.log, &answer).await?;
+        for answer in answers {
+            if let Some((log, _)) = chunk.iter().find(|(_, ask)| ask.blind == answer.blind) {
+                check_witnessed(client, store, *log, &answer).await?;
+            }
+        }
     }
     Ok(())
 }
@@ -259,8 +278,11 @@ async fn check_witnessed(
     {
         return equivocation(client, store, log, &a, &b, "evidence shared by a witness");
     }
-    let (Some(state), Some(theirs)) = (store.log_state(log), checked_note(log, &answer.checkpoint))
-    else {
+    let ours = store.gate(Reader::Owner, Timestamp::now(), "network")?;
+    let (Some(state), Some(theirs)) = (
+        store.log_state(&ours, log),
+        checked_note(log, &answer.checkpoint),
+    ) else {
         return Ok(());
     };
     if let Some(reason) = conflict(&state.tree, &state.checkpoint, &theirs) {

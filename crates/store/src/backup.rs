@@ -103,7 +103,7 @@ impl Store {
             created: now,
         })?;
         for log in self
-            .logs_summary()
+            .logs_all()
             .into_iter()
             .filter(|s| s.log.origin == owner)
         {

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use assure_access::Visible;
 use assure_model::RecordId;
 
 use crate::keys::Location;
@@ -39,10 +40,15 @@ impl Index {
             .unwrap_or_default()
     }
 
-    /// Records matching `filter` and coming after `filter.after` in the
+    /// Readable records matching `filter` and coming after `filter.after` in the
     /// order newest first, at most `limit`, in that order. Selects the first
     /// `limit` without sorting everything.
-    pub(crate) fn page(&self, filter: &Filter, limit: usize) -> Vec<(Tuple, Location)> {
+    pub(crate) fn page(
+        &self,
+        visible: &Visible,
+        filter: &Filter,
+        limit: usize,
+    ) -> Vec<(Tuple, Location)> {
         let key = |(tuple, location): &&(Tuple, Location)| {
             std::cmp::Reverse((tuple.issued_at, *location))
         };
@@ -51,10 +57,8 @@ impl Index {
             .iter()
             .filter(|item| {
                 let (tuple, location) = item;
-                filter.kind.is_none_or(|kind| tuple.kind == kind)
-                    && filter.subject.is_none_or(|s| tuple.subject == s)
-                    && filter.since.is_none_or(|since| tuple.issued_at >= since)
-                    && (filter.logs.is_empty() || filter.logs.contains(&location.log))
+                visible.contains(&location.log)
+                    && matches(filter, tuple)
                     && filter
                         .after
                         .is_none_or(|after| key(item) > std::cmp::Reverse(after))
@@ -71,25 +75,38 @@ impl Index {
         found.into_iter().copied().collect()
     }
 
-    /// Places of records matching `filter`, newest first, at most `limit`.
-    pub(crate) fn query(&self, filter: &Filter, limit: usize) -> Vec<Location> {
-        let mut found: Vec<&(Tuple, Location)> = self
-            .items
-            .iter()
-            .filter(|(tuple, location)| {
-                filter.kind.is_none_or(|kind| tuple.kind == kind)
-                    && filter
-                        .subject
-                        .is_none_or(|subject| tuple.subject == subject)
-                    && filter.since.is_none_or(|since| tuple.issued_at >= since)
-                    && (filter.logs.is_empty() || filter.logs.contains(&location.log))
-            })
-            .collect();
-        found.sort_by_key(|(tuple, location)| std::cmp::Reverse((tuple.issued_at, *location)));
-        found
-            .into_iter()
-            .take(limit)
-            .map(|(_, location)| *location)
-            .collect()
+    /// How many readable records there are per subject, and the logs they
+    /// sit in.
+    pub(crate) fn subjects(
+        &self,
+        visible: &Visible,
+    ) -> (
+        std::collections::BTreeMap<assure_model::Did, usize>,
+        std::collections::BTreeSet<crate::keys::LogId>,
+    ) {
+        let mut counts = std::collections::BTreeMap::new();
+        let mut logs = std::collections::BTreeSet::new();
+        for (tuple, location) in &self.items {
+            if visible.contains(&location.log) {
+                *counts.entry(tuple.subject).or_insert(0) += 1;
+                logs.insert(location.log);
+            }
+        }
+        (counts, logs)
     }
+
+    /// How many readable records match `filter` (its cursor ignored).
+    pub(crate) fn count(&self, visible: &Visible, filter: &Filter) -> usize {
+        self.items
+            .iter()
+            .filter(|(tuple, location)| visible.contains(&location.log) && matches(filter, tuple))
+            .count()
+    }
+}
+
+fn matches(filter: &Filter, tuple: &Tuple) -> bool {
+    filter.kind.is_none_or(|kind| tuple.kind == kind)
+        && filter.subject.is_none_or(|s| tuple.subject == s)
+        // The index does not hold domains: the store filters them on read.
+        && filter.since.is_none_or(|since| tuple.issued_at >= since)
 }

@@ -1,63 +1,24 @@
 //! Key encodings: fixed-width, big-endian, so that sled's byte order is the
 //! order we iterate in.
 
-use std::fmt;
-
-use assure_access::CompartmentId;
-use assure_model::Did;
-
-/// One log: the compartment `compartment` of the organization `origin`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct LogId {
-    /// The organization that writes the log.
-    pub origin: Did,
-    /// The compartment the log holds.
-    pub compartment: CompartmentId,
-}
+pub use assure_access::LogId;
 
 /// Bytes of an encoded [`LogId`].
-pub(crate) const LOG_ID_LEN: usize = 48;
+pub(crate) const LOG_ID_LEN: usize = LogId::LEN;
 /// Bytes of an entry key: log id and big-endian index.
 pub(crate) const ENTRY_KEY_LEN: usize = LOG_ID_LEN + 8;
 
-impl LogId {
-    /// The checkpoint origin line of this log: `assure/<did>/<compartment hex>`.
-    pub fn origin_line(&self) -> String {
-        format!("assure/{}/{}", self.origin, self.compartment)
-    }
+/// The sled key of entry `index` of `log` (or of the page starting there).
+pub(crate) trait EntryKey {
+    fn entry_key(self, index: u64) -> [u8; ENTRY_KEY_LEN];
+}
 
-    pub(crate) fn to_bytes(self) -> [u8; LOG_ID_LEN] {
-        let mut out = [0u8; LOG_ID_LEN];
-        out[..32].copy_from_slice(self.origin.public_bytes());
-        out[32..].copy_from_slice(self.compartment.as_bytes());
-        out
-    }
-
-    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        let origin: [u8; 32] = bytes.get(..32)?.try_into().ok()?;
-        let compartment: [u8; 16] = bytes.get(32..LOG_ID_LEN)?.try_into().ok()?;
-        Some(Self {
-            origin: Did::from_public_bytes(origin).ok()?,
-            compartment: CompartmentId::from_bytes(compartment),
-        })
-    }
-
-    pub(crate) fn entry_key(self, index: u64) -> [u8; ENTRY_KEY_LEN] {
+impl EntryKey for LogId {
+    fn entry_key(self, index: u64) -> [u8; ENTRY_KEY_LEN] {
         let mut out = [0u8; ENTRY_KEY_LEN];
         out[..LOG_ID_LEN].copy_from_slice(&self.to_bytes());
         out[LOG_ID_LEN..].copy_from_slice(&index.to_be_bytes());
         out
-    }
-}
-
-impl fmt::Debug for LogId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "LogId({}/{})",
-            self.origin.fmt_short(),
-            self.compartment.fmt_short()
-        )
     }
 }
 
@@ -80,6 +41,8 @@ impl Location {
 
 #[cfg(test)]
 mod tests {
+    use assure_access::CompartmentId;
+
     use super::*;
 
     #[test]

@@ -18,6 +18,7 @@ mod keys;
 mod logs;
 mod pages;
 mod query;
+mod read;
 mod replica;
 
 use std::collections::BTreeMap;
@@ -33,6 +34,7 @@ pub use grants::{Disclosure, GrantChange};
 pub use keys::{Location, LogId};
 pub use logs::{Appended, LogState, LogSummary, NewEntry};
 pub use query::{Filter, Listed, StoredRecord};
+pub use read::Page;
 pub use replica::{Alert, Evidence};
 
 /// The file whose lock marks a data directory as in use.

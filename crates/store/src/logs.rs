@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use sled::Transactional as _;
 
 use crate::index::Index;
-use crate::keys::{Location, LogId};
+use crate::keys::{EntryKey as _, Location, LogId};
 use crate::pages::{self, Page, Tuple};
 use crate::{Error, State, Store, Trees};
 
@@ -232,8 +232,9 @@ impl Store {
         Ok(appended)
     }
 
-    /// Every log the store holds, with its compartment and head.
-    pub fn logs_summary(&self) -> Vec<LogSummary> {
+    /// Every log the store holds, with its compartment and head (inside the
+    /// store; readers go through [`Store::logs`]).
+    pub(crate) fn logs_all(&self) -> Vec<LogSummary> {
         self.state()
             .logs
             .iter()
@@ -245,26 +246,22 @@ impl Store {
             .collect()
     }
 
-    /// The owner's compartment with this label or id.
+    /// The owner's compartment with this label or id: for the owner's own
+    /// operations (publishing, naming a compartment), never for readers.
     pub fn find_compartment(
         &self,
         owner: assure_model::Did,
         name: &str,
     ) -> Result<LogSummary, Error> {
-        self.logs_summary()
+        self.logs_all()
             .into_iter()
             .filter(|s| s.log.origin == owner)
             .find(|s| s.compartment.label == name || s.compartment.id.to_string() == name)
             .ok_or_else(|| Error::NoCompartment(name.to_owned()))
     }
 
-    /// The state of one log.
-    pub fn log_state(&self, log: LogId) -> Option<LogState> {
-        self.state().logs.get(&log).cloned()
-    }
-
     /// Entries `from..from+max` of a log, as stored.
-    pub fn entries(&self, log: LogId, from: u64, max: u64) -> Result<Vec<Vec<u8>>, Error> {
+    pub(crate) fn entries(&self, log: LogId, from: u64, max: u64) -> Result<Vec<Vec<u8>>, Error> {
         let end = from.saturating_add(max);
         let mut out = Vec::new();
         let entries = &self.inner.trees.entries;

@@ -13,7 +13,7 @@ use assure_model::{Did, Kind, Record, RecordId};
 use jiff::Timestamp;
 
 use crate::Error;
-use crate::keys::{ENTRY_KEY_LEN, LOG_ID_LEN, Location, LogId};
+use crate::keys::{ENTRY_KEY_LEN, EntryKey as _, LOG_ID_LEN, Location, LogId};
 
 /// Most entries in one page (the sync protocol's page size).
 pub(crate) const MAX_PAGE_ENTRIES: usize = 512;

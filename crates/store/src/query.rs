@@ -18,20 +18,23 @@ pub struct StoredRecord {
     pub record: Record,
 }
 
-/// Which records to list. Every field narrows the result.
+/// Which records to list, among the logs a reader may read (narrow the
+/// logs with [`assure_access::Visible::narrow`]). Every field narrows the
+/// result; `None` is no filter.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
-    /// Only records in these logs (all logs when empty).
-    pub logs: Vec<LogId>,
     /// Only this kind.
     pub kind: Option<Kind>,
     /// Only records about this organization.
     pub subject: Option<Did>,
     /// Only records issued at or after this time.
     pub since: Option<Timestamp>,
+    /// Only records whose predicate names this domain (applied by
+    /// [`Store::page`], which reads the envelopes; the index knows no
+    /// domains).
+    pub domain: Option<assure_model::Domain>,
     /// Only records after this one in the order newest first (a page
-    /// cursor: the last record of the previous page). Used by
-    /// [`Store::page`].
+    /// cursor: the last record of the previous page).
     pub after: Option<(Timestamp, Location)>,
 }
 
@@ -54,8 +57,8 @@ pub struct Listed {
 
 impl Store {
     /// The record at a location.
-    pub fn entry(&self, at: Location) -> Result<StoredRecord, Error> {
-        let size = self.log_state(at.log).map_or(0, |s| s.tree.len());
+    pub(crate) fn entry(&self, at: Location) -> Result<StoredRecord, Error> {
+        let size = self.state().logs.get(&at.log).map_or(0, |s| s.tree.len());
         let bytes = self
             .entries(at.log, at.index, 1)?
             .pop()
@@ -66,85 +69,9 @@ impl Store {
         decode(at, bytes)
     }
 
-    /// Every place a record is stored (the same record may sit in several logs,
-    /// for example once as issued and once co-signed).
-    pub fn locations(&self, id: &RecordId) -> Result<Vec<Location>, Error> {
-        Ok(self.state().index.locations(id))
-    }
-
-    /// Records matching `filter`, newest first, at most `limit`.
-    pub fn records(&self, filter: &Filter, limit: usize) -> Result<Vec<StoredRecord>, Error> {
-        let found = self.state().index.query(filter, limit);
-        found.into_iter().map(|at| self.entry(at)).collect()
-    }
-
-    /// A page of records matching `filter`, newest first, without decoding
-    /// them: the index gives kind, subject and time; the envelopes are read
-    /// page by page.
-    pub fn page(&self, filter: &Filter, limit: usize) -> Result<Vec<Listed>, Error> {
-        let found = self.state().index.page(filter, limit);
-        let mut cache: std::collections::HashMap<LogId, (u64, Vec<Vec<u8>>)> =
-            std::collections::HashMap::new();
-        let mut out = Vec::with_capacity(found.len());
-        for (tuple, location) in found {
-            let (start, chunk) = cache.entry(location.log).or_insert((u64::MAX, Vec::new()));
-            let held = location.index >= *start && location.index < *start + chunk.len() as u64;
-            if !held {
-                // Read a run of entries around this one: listings of one log
-                // are mostly contiguous.
-                let from = location.index.saturating_sub(63);
-                *chunk = self.entries(location.log, from, 128)?;
-                *start = from;
-            }
-            let bytes = chunk
-                .get((location.index - *start) as usize)
-                .cloned()
-                .ok_or_else(|| Error::corrupt(format!("entry {} is missing", location.index)))?;
-            out.push(Listed {
-                id: tuple.id,
-                kind: tuple.kind,
-                subject: tuple.subject,
-                issued_at: tuple.issued_at,
-                location,
-                bytes,
-            });
-        }
-        Ok(out)
-    }
-
-    /// Every record this node holds, with its log position and the size of
-    /// the log's checkpoint: the records a verification may rest on.
-    pub fn seen(&self) -> Result<Vec<assure_verify::Seen>, Error> {
-        let state = self.state();
-        let found = state.index.query(&Filter::default(), usize::MAX);
-        let sizes: std::collections::HashMap<LogId, (String, u64)> = state
-            .logs
-            .iter()
-            .map(|(log, s)| (*log, (log.origin_line(), s.checkpoint.checkpoint().size())))
-            .collect();
-        drop(state);
-        found
-            .into_iter()
-            .map(|at| {
-                let stored = self.entry(at)?;
-                let position = sizes
-                    .get(&at.log)
-                    .map(|(origin, size)| assure_verify::Position {
-                        log: origin.clone(),
-                        index: at.index,
-                        checkpoint: *size,
-                    });
-                Ok(assure_verify::Seen {
-                    record: stored.record,
-                    position,
-                })
-            })
-            .collect()
-    }
-
     /// Every record of one log, in log order.
-    pub fn log_records(&self, log: LogId) -> Result<Vec<StoredRecord>, Error> {
-        let size = self.log_state(log).map_or(0, |s| s.tree.len());
+    pub(crate) fn log_records(&self, log: LogId) -> Result<Vec<StoredRecord>, Error> {
+        let size = self.state().logs.get(&log).map_or(0, |s| s.tree.len());
         self.entries(log, 0, size)?
             .into_iter()
             .enumerate()
@@ -164,7 +91,7 @@ impl Store {
 /// Decodes a stored envelope. It was fully validated before it was stored, and
 /// the log it sits in matched its signed checkpoint at open, so only parsing
 /// is repeated here.
-fn decode(location: Location, bytes: Vec<u8>) -> Result<StoredRecord, Error> {
+pub(crate) fn decode(location: Location, bytes: Vec<u8>) -> Result<StoredRecord, Error> {
     let record = assure_model::parse(&bytes, Timestamp::MAX)
         .map_err(|e| {
             Error::corrupt(format!(

@@ -2,7 +2,7 @@
 //! freezes one, and the alerts a node raises.
 
 use assure_access::Compartment;
-use assure_log::{Blake3, SignedCheckpoint, Tree};
+use assure_log::SignedCheckpoint;
 use assure_model::Record;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -41,6 +41,17 @@ pub struct Alert {
     /// The record concerned, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<String>,
+    /// The origin line of the log it concerns. Only readers of that log
+    /// are shown the alert; one that names no log is the owner's alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+}
+
+impl Alert {
+    /// The log the alert concerns.
+    pub fn log(&self) -> Option<LogId> {
+        self.log.as_deref().and_then(LogId::from_origin_line)
+    }
 }
 
 impl Store {
@@ -57,7 +68,7 @@ impl Store {
         entries: &[(Vec<u8>, Record)],
         note: &SignedCheckpoint,
     ) -> Result<(), Error> {
-        if self.evidence(log)?.is_some() {
+        if self.evidence_of(log)?.is_some() {
             return Err(Error::Frozen(log.origin_line()));
         }
         let mut state = self.state();
@@ -95,7 +106,7 @@ impl Store {
     /// Records equivocation evidence: the replica is frozen from now on, and an
     /// alert is raised. Keeps the first evidence found for a log.
     pub fn freeze(&self, log: LogId, evidence: &Evidence) -> Result<bool, Error> {
-        if self.evidence(log)?.is_some() {
+        if self.evidence_of(log)?.is_some() {
             return Ok(false);
         }
         self.inner
@@ -111,12 +122,14 @@ impl Store {
                 log.origin, evidence.reason
             ),
             record: None,
+            log: Some(log.origin_line()),
         })?;
         Ok(true)
     }
 
-    /// The evidence that froze a log, if any.
-    pub fn evidence(&self, log: LogId) -> Result<Option<Evidence>, Error> {
+    /// The evidence that froze a log, if any (inside the store; readers go
+    /// through [`Store::evidence`]).
+    pub(crate) fn evidence_of(&self, log: LogId) -> Result<Option<Evidence>, Error> {
         self.inner
             .trees
             .evidence
@@ -126,7 +139,7 @@ impl Store {
     }
 
     /// Every piece of evidence held, with its log.
-    pub fn all_evidence(&self) -> Result<Vec<(LogId, Evidence)>, Error> {
+    pub(crate) fn evidence_all(&self) -> Result<Vec<(LogId, Evidence)>, Error> {
         self.inner
             .trees
             .evidence
@@ -147,17 +160,12 @@ impl Store {
     }
 
     /// Every alert, oldest first.
-    pub fn alerts(&self) -> Result<Vec<Alert>, Error> {
+    pub(crate) fn alerts_all(&self) -> Result<Vec<Alert>, Error> {
         self.inner
             .trees
             .alerts
             .iter()
             .map(|kv| from_json(&kv?.1, "alert"))
             .collect()
-    }
-
-    /// The tree of a log held here, if any (own or replica).
-    pub fn tree(&self, log: LogId) -> Option<Tree<Blake3>> {
-        self.state().logs.get(&log).map(|s| s.tree.clone())
     }
 }

@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use assure_access::{Clearance, Compartment, CompartmentId, Grant, Role, Rule};
+use assure_access::{
+    Access, Clearance, Compartment, CompartmentId, Grant, Reader, Role, Rule, Visible,
+};
 use assure_log::{
     Blake3, Checkpoint, Hash, Hasher as _, SignedCheckpoint, root_of, verify_consistency,
     verify_inclusion,
@@ -16,7 +18,9 @@ use assure_model::predicate::{
     Body, Common, Control, ControlStatus, Domain, Predicate, Withdrawal,
 };
 use assure_model::{Did, Keypair, Kind, Record, RecordId, SubjectRef, issue};
-use assure_store::{Disclosure, Error, Filter, GrantChange, Location, LogId, NewEntry, Store};
+use assure_store::{
+    Alert, Disclosure, Error, Evidence, Filter, GrantChange, Location, LogId, NewEntry, Store,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use jiff::Timestamp;
@@ -111,6 +115,19 @@ fn log_of(compartment: CompartmentId) -> LogId {
     }
 }
 
+/// The owner's view: every log the store holds.
+fn everything(store: &Store) -> Visible {
+    store.as_owner().unwrap()
+}
+
+/// Entries `from..from+max` of `log` as the owner reads them.
+fn entries(store: &Store, log: LogId, from: u64, max: u64) -> Vec<Vec<u8>> {
+    store
+        .read_entries(&everything(store), log, from, max, usize::MAX)
+        .unwrap()
+        .unwrap()
+}
+
 /// A store with an owner and the compartments `public`, `partners` and
 /// `confidential`.
 struct Fixture {
@@ -190,11 +207,12 @@ impl Fixture {
 type Head = (LogId, Compartment, u64, Hash, SignedCheckpoint);
 
 fn heads(store: &Store) -> Vec<Head> {
+    let all = everything(store);
     store
-        .logs_summary()
+        .logs(&all)
         .into_iter()
         .map(|s| {
-            let state = store.log_state(s.log).unwrap();
+            let state = store.log_state(&all, s.log).unwrap();
             assert_eq!(state.checkpoint, s.checkpoint);
             (
                 s.log,
@@ -219,17 +237,18 @@ struct Dump {
 }
 
 fn dump(store: &Store) -> Dump {
+    let all = everything(store);
     let logs = store
-        .logs_summary()
+        .logs(&all)
         .into_iter()
         .map(|s| {
             let size = s.checkpoint.checkpoint().size();
-            let entries = store.entries(s.log, 0, size).unwrap();
+            let entries = entries(store, s.log, 0, size);
             (s.log, s.compartment, s.checkpoint.to_string(), entries)
         })
         .collect();
     let index = store
-        .records(&Filter::default(), usize::MAX)
+        .records(&all, &Filter::default(), usize::MAX)
         .unwrap()
         .into_iter()
         .map(|r| r.location)
@@ -310,6 +329,7 @@ fn appended_logs_read_back_identically_after_reopen() {
     });
     assert_eq!(heads(&f.store), before);
     assert_eq!(before.len(), 3);
+    let all = everything(&f.store);
 
     let stored: Vec<Vec<u8>> = pool()[..1120].iter().map(|s| s.0.clone()).collect();
     let len = stored.len() as u64;
@@ -341,7 +361,7 @@ fn appended_logs_read_back_identically_after_reopen() {
     for (from, max) in ranges {
         let start = from.min(len) as usize;
         let end = from.saturating_add(max).min(len) as usize;
-        let got = f.store.entries(log, from, max).unwrap();
+        let got = entries(&f.store, log, from, max);
         assert!(
             got == stored[start..end],
             "entries({from}, {max}) returned {} entries, expected {}",
@@ -350,20 +370,27 @@ fn appended_logs_read_back_identically_after_reopen() {
         );
     }
 
+    // At most `max_bytes` of entries, but always at least one.
+    let two = stored[0].len() + stored[1].len();
+    for (max_bytes, n) in [(0, 1), (two - 1, 1), (two, 2), (usize::MAX, 10)] {
+        let got = f.store.read_entries(&all, log, 0, 10, max_bytes).unwrap();
+        assert_eq!(got.unwrap(), stored[..n], "{max_bytes} bytes");
+    }
+
     for index in [5, 511, 512, 1023, 1024, 1099, 1100, 1119] {
         let at = Location { log, index };
-        let record = f.store.entry(at).unwrap();
+        let record = f.store.entry_at(&all, at).unwrap().unwrap();
         assert_eq!(record.location, at);
         assert_eq!(record.bytes, stored[index as usize]);
         assert_eq!(record.record.id, pool()[index as usize].1.id);
-        assert_eq!(f.store.locations(&record.record.id).unwrap(), vec![at]);
+        assert_eq!(f.store.locations(&all, &record.record.id), vec![at]);
     }
     assert!(matches!(
-        f.store.entry(Location { log, index: len }),
+        f.store.entry_at(&all, Location { log, index: len }),
         Err(Error::OutOfRange { index, size }) if index == len && size == len
     ));
 
-    let records = f.store.log_records(log).unwrap();
+    let records = f.store.read_log(&all, log).unwrap();
     assert_eq!(records.len(), stored.len());
     for (n, r) in records.iter().enumerate() {
         assert_eq!(
@@ -376,16 +403,16 @@ fn appended_logs_read_back_identically_after_reopen() {
         assert_eq!(r.bytes, stored[n]);
         assert_eq!(r.record, pool()[n].1);
     }
-    assert_eq!(f.store.log_records(log_of(f.partners)).unwrap().len(), 5);
+    assert_eq!(f.store.read_log(&all, log_of(f.partners)).unwrap().len(), 5);
     assert!(
         f.store
-            .log_records(log_of(f.confidential))
+            .read_log(&all, log_of(f.confidential))
             .unwrap()
             .is_empty()
     );
     // The partners records are the pool's first five, stored a second time.
     assert_eq!(
-        f.store.locations(&pool()[0].1.id).unwrap(),
+        f.store.locations(&all, &pool()[0].1.id),
         vec![
             Location { log, index: 0 },
             Location {
@@ -402,7 +429,10 @@ fn appended_logs_read_back_identically_after_reopen() {
 fn one_append_signs_one_checkpoint_per_compartment_touched() {
     let mut f = Fixture::new();
     f.append(&entries_of(f.public, 0..3));
-    let untouched = f.store.log_state(log_of(f.confidential)).unwrap();
+    let untouched = f
+        .store
+        .log_state(&everything(&f.store), log_of(f.confidential))
+        .unwrap();
     // Interleaved: public, partners, public, partners, ...
     let batch: Vec<NewEntry> = (3..23)
         .map(|n| {
@@ -430,9 +460,10 @@ fn one_append_signs_one_checkpoint_per_compartment_touched() {
     assert_eq!((next_public, next_partners), (13, 10));
 
     for round in 0..2 {
+        let all = everything(&f.store);
         for (id, size) in [(f.public, 13), (f.partners, 10)] {
             let log = log_of(id);
-            let state = f.store.log_state(log).unwrap();
+            let state = f.store.log_state(&all, log).unwrap();
             let note = &state.checkpoint;
             note.verify(&f.owner.did().to_string(), &f.owner.did().verifying_key())
                 .unwrap();
@@ -447,10 +478,7 @@ fn one_append_signs_one_checkpoint_per_compartment_touched() {
             assert_eq!(head.origin(), log.origin_line());
             assert_eq!(head.size(), size);
             assert_eq!(head.timestamp(), t(20_000).as_second());
-            let leaves: Vec<Hash> = f
-                .store
-                .entries(log, 0, size)
-                .unwrap()
+            let leaves: Vec<Hash> = entries(&f.store, log, 0, size)
                 .iter()
                 .map(|b| Blake3::leaf(b))
                 .collect();
@@ -458,7 +486,7 @@ fn one_append_signs_one_checkpoint_per_compartment_touched() {
             assert_eq!(*head.root(), root_of::<Blake3>(&leaves));
             assert_eq!(state.tree.root(), *head.root());
         }
-        let confidential = f.store.log_state(log_of(f.confidential)).unwrap();
+        let confidential = f.store.log_state(&all, log_of(f.confidential)).unwrap();
         assert_eq!(
             confidential.checkpoint, untouched.checkpoint,
             "round {round}"
@@ -481,20 +509,22 @@ fn records_are_found_by_kind_subject_time_and_log_newest_first() {
     let issued = |r: &assure_store::StoredRecord| r.record.predicate.common.issued_at;
 
     for round in 0..2 {
-        let all = f.store.records(&Filter::default(), 100).unwrap();
+        let every = everything(&f.store);
+        let all = f.store.records(&every, &Filter::default(), 100).unwrap();
         assert_eq!(all.len(), 15, "round {round}");
         assert!(all.windows(2).all(|w| issued(&w[0]) > issued(&w[1])));
         assert_eq!(issued(&all[0]), t(24));
         assert_eq!(issued(&all[14]), t(0));
         for r in &all {
-            assert_eq!(f.store.entry(r.location).unwrap().bytes, r.bytes);
+            let read = f.store.entry_at(&every, r.location).unwrap().unwrap();
+            assert_eq!(read.bytes, r.bytes);
         }
 
         let by_kind = Filter {
             kind: Some(Kind::Withdrawal),
             ..Filter::default()
         };
-        let found = f.store.records(&by_kind, 100).unwrap();
+        let found = f.store.records(&every, &by_kind, 100).unwrap();
         assert_eq!(found.len(), 5);
         assert!(found.iter().all(|r| r.record.kind() == Kind::Withdrawal));
 
@@ -502,58 +532,79 @@ fn records_are_found_by_kind_subject_time_and_log_newest_first() {
             subject: Some(f.owner.did()),
             ..Filter::default()
         };
-        let found = f.store.records(&by_subject, 100).unwrap();
+        let found = f.store.records(&every, &by_subject, 100).unwrap();
         assert_eq!(found.len(), 10);
         assert!(found.iter().all(|r| r.record.subject.did == f.owner.did()));
         let by_other = Filter {
             subject: Some(other),
             ..Filter::default()
         };
-        assert_eq!(f.store.records(&by_other, 100).unwrap().len(), 5);
+        assert_eq!(f.store.records(&every, &by_other, 100).unwrap().len(), 5);
 
         let since = Filter {
             since: Some(t(7)),
             ..Filter::default()
         };
-        let found = f.store.records(&since, 100).unwrap();
+        let found = f.store.records(&every, &since, 100).unwrap();
         let times: Vec<Timestamp> = found.iter().map(issued).collect();
         assert_eq!(
             times,
             vec![t(24), t(23), t(22), t(21), t(20), t(9), t(8), t(7)]
         );
 
-        let in_public = Filter {
-            logs: vec![log_of(f.public)],
-            ..Filter::default()
-        };
-        let found = f.store.records(&in_public, 100).unwrap();
+        let in_public = every.only(&log_of(f.public));
+        let found = f
+            .store
+            .records(&in_public, &Filter::default(), 100)
+            .unwrap();
         assert_eq!(found.len(), 10);
         assert!(found.iter().all(|r| r.location.log == log_of(f.public)));
-        let in_nothing = Filter {
-            logs: vec![log_of(f.confidential)],
-            ..Filter::default()
-        };
-        assert!(f.store.records(&in_nothing, 100).unwrap().is_empty());
+        let in_nothing = every.only(&log_of(f.confidential));
+        assert!(
+            f.store
+                .records(&in_nothing, &Filter::default(), 100)
+                .unwrap()
+                .is_empty()
+        );
+        // Narrowing to a log outside the set, or to no log, reads nothing.
+        let nowhere = log_of(CompartmentId::from_bytes([0xee; 16]));
+        for none in [every.only(&nowhere), every.narrow(|_| false)] {
+            assert!(none.is_empty());
+            assert!(
+                f.store
+                    .records(&none, &Filter::default(), 100)
+                    .unwrap()
+                    .is_empty()
+            );
+            assert_eq!(f.store.count(&none, &Filter::default()), 0);
+        }
+        assert_eq!(f.store.count(&every, &Filter::default()), 15);
+        assert_eq!(f.store.count(&in_public, &since), 3);
 
-        let limited = f.store.records(&Filter::default(), 3).unwrap();
+        let limited = f.store.records(&every, &Filter::default(), 3).unwrap();
         let ids: Vec<RecordId> = limited.iter().map(|r| r.record.id).collect();
         let first: Vec<RecordId> = all[..3].iter().map(|r| r.record.id).collect();
         assert_eq!(ids, first);
-        assert!(f.store.records(&Filter::default(), 0).unwrap().is_empty());
+        assert!(
+            f.store
+                .records(&every, &Filter::default(), 0)
+                .unwrap()
+                .is_empty()
+        );
 
         let combined = Filter {
             kind: Some(Kind::Control),
             since: Some(t(8)),
-            logs: vec![log_of(f.public)],
             subject: Some(f.owner.did()),
+            domain: None,
             after: None,
         };
-        let found = f.store.records(&combined, 100).unwrap();
+        let found = f.store.records(&in_public, &combined, 100).unwrap();
 
         // Paging with a cursor walks the same order, each record once.
         let everything: Vec<RecordId> = f
             .store
-            .records(&Filter::default(), usize::MAX)
+            .records(&every, &Filter::default(), usize::MAX)
             .unwrap()
             .iter()
             .map(|r| r.record.id)
@@ -564,6 +615,7 @@ fn records_are_found_by_kind_subject_time_and_log_newest_first() {
             let page = f
                 .store
                 .page(
+                    &every,
                     &Filter {
                         after,
                         ..Filter::default()
@@ -571,12 +623,16 @@ fn records_are_found_by_kind_subject_time_and_log_newest_first() {
                     2,
                 )
                 .unwrap();
-            let Some(last) = page.last() else { break };
-            after = Some((last.issued_at, last.location));
-            for listed in &page {
-                assert_eq!(f.store.entry(listed.location).unwrap().bytes, listed.bytes);
+            assert!(!page.items.is_empty());
+            for listed in &page.items {
+                let read = f.store.entry_at(&every, listed.location).unwrap().unwrap();
+                assert_eq!(read.bytes, listed.bytes);
                 paged.push(listed.id);
             }
+            let Some(next) = page.next else { break };
+            let last = page.items.last().unwrap();
+            assert_eq!(next, (last.issued_at, last.location));
+            after = Some(next);
         }
         assert_eq!(paged, everything);
         assert_eq!(
@@ -602,7 +658,11 @@ fn unknown_compartments_and_taken_labels_are_refused_without_change() {
         "{refused:?}"
     );
     assert_eq!(heads(&f.store), before);
-    assert!(f.store.locations(&pool()[2].1.id).unwrap().is_empty());
+    assert!(
+        f.store
+            .locations(&everything(&f.store), &pool()[2].1.id)
+            .is_empty()
+    );
 
     let taken = Compartment::new(
         CompartmentId::from_bytes([0xdd; 16]),
@@ -619,7 +679,7 @@ fn unknown_compartments_and_taken_labels_are_refused_without_change() {
 
     f = f.reopen();
     assert_eq!(heads(&f.store), before);
-    assert_eq!(f.store.entries(log_of(f.public), 0, 100).unwrap().len(), 2);
+    assert_eq!(entries(&f.store, log_of(f.public), 0, 100).len(), 2);
     assert!(matches!(
         f.store.find_compartment(f.owner.did(), "nowhere"),
         Err(Error::NoCompartment(_))
@@ -822,9 +882,10 @@ fn damaged_logs_are_refused_at_open_and_left_out_by_open_report() {
             "{name}: {:?}",
             damaged[0].1
         );
-        assert!(store.log_state(public).is_none(), "{name}");
+        let all = everything(&store);
+        assert!(store.log_state(&all, public).is_none(), "{name}");
         assert_eq!(heads(&store), intact, "{name}");
-        let found = store.records(&Filter::default(), 100).unwrap();
+        let found = store.records(&all, &Filter::default(), 100).unwrap();
         assert_eq!(found.len(), 3, "{name}");
         assert!(
             found
@@ -986,12 +1047,333 @@ fn disclosures_read_back_in_order_with_paging() {
     }
 }
 
+#[test]
+fn a_forbidden_log_reads_as_a_missing_one() {
+    let f = Fixture::new();
+    f.append(&entries_of(f.public, 0..3));
+    f.append(&entries_of(f.partners, 3..6));
+    f.append(&entries_of(f.confidential, 6..9));
+    let public = log_of(f.public);
+    let confidential = log_of(f.confidential);
+    let missing = LogId {
+        origin: Keypair::from_seed([5; 32]).did(),
+        compartment: CompartmentId::from_bytes([0xee; 16]),
+    };
+    // Evidence and an alert about both logs, an alert about the public
+    // log, and one that names no log.
+    for log in [confidential, missing] {
+        let evidence = Evidence {
+            origin: log.origin_line(),
+            first: "first".into(),
+            second: "second".into(),
+            reason: "two roots at size 3".into(),
+            detected_at: t(40),
+        };
+        assert!(f.store.freeze(log, &evidence).unwrap());
+    }
+    let alert = |detail: &str, log: Option<LogId>| Alert {
+        at: t(41),
+        kind: "incident".into(),
+        origin: f.owner.did().to_string(),
+        detail: detail.into(),
+        record: None,
+        log: log.map(|l| l.origin_line()),
+    };
+    f.store.raise(&alert("public", Some(public))).unwrap();
+    f.store.raise(&alert("the owner's", None)).unwrap();
+
+    let anonymous = f.store.gate(Reader::Anonymous, t(50), "api").unwrap();
+    assert_eq!(
+        anonymous.logs().map(|(l, _)| l).collect::<Vec<_>>(),
+        [public]
+    );
+    // A record held only in `confidential`, and one held nowhere.
+    let secret = pool()[6].1.id;
+    let nothing = RecordId([0xab; 32]);
+
+    // What every read method tells `visible` about `log` and record `id`.
+    let reads = |visible: &Visible, log: LogId, id: RecordId| -> Vec<(&'static str, String)> {
+        let s = &f.store;
+        let only = visible.only(&log);
+        let any = Filter::default();
+        let at = |r: &assure_store::StoredRecord| r.location;
+        let here = |l: &Location| l.log == log;
+        let listed = |p: &assure_store::Page| {
+            let items: Vec<Location> = p.items.iter().map(|l| l.location).collect();
+            (items, p.next)
+        };
+        let seen = |visible: &Visible| -> Vec<(RecordId, u64)> {
+            s.seen(visible)
+                .unwrap()
+                .into_iter()
+                .filter_map(|seen| {
+                    let position = seen.position?;
+                    (position.log == log.origin_line()).then_some((seen.record.id, position.index))
+                })
+                .collect()
+        };
+        vec![
+            (
+                "logs",
+                format!(
+                    "{:?}",
+                    s.logs(visible)
+                        .iter()
+                        .map(|l| l.log)
+                        .filter(|l| *l == log)
+                        .collect::<Vec<_>>()
+                ),
+            ),
+            (
+                "logs, narrowed",
+                format!(
+                    "{:?}",
+                    s.logs(&only).iter().map(|l| l.log).collect::<Vec<_>>()
+                ),
+            ),
+            (
+                "log",
+                format!(
+                    "{:?}",
+                    s.log(visible, log).map(|l| l.checkpoint.to_string())
+                ),
+            ),
+            (
+                "log_state",
+                format!(
+                    "{:?}",
+                    s.log_state(visible, log).map(|l| l.checkpoint.to_string())
+                ),
+            ),
+            (
+                "tree",
+                format!("{:?}", s.tree(visible, log).map(|t| (t.len(), t.root()))),
+            ),
+            (
+                "read_entries",
+                format!(
+                    "{:?}",
+                    s.read_entries(visible, log, 0, 100, usize::MAX).unwrap()
+                ),
+            ),
+            (
+                "read_log",
+                format!(
+                    "{:?}",
+                    s.read_log(visible, log)
+                        .unwrap()
+                        .iter()
+                        .map(at)
+                        .collect::<Vec<_>>()
+                ),
+            ),
+            (
+                "entry_at",
+                format!(
+                    "{:?}",
+                    s.entry_at(visible, Location { log, index: 0 })
+                        .unwrap()
+                        .as_ref()
+                        .map(at)
+                ),
+            ),
+            ("locations", format!("{:?}", s.locations(visible, &id))),
+            (
+                "record",
+                format!(
+                    "{:?}",
+                    s.record(visible, &id)
+                        .unwrap()
+                        .iter()
+                        .map(at)
+                        .collect::<Vec<_>>()
+                ),
+            ),
+            (
+                "records",
+                format!(
+                    "{:?}",
+                    s.records(visible, &any, 100)
+                        .unwrap()
+                        .iter()
+                        .map(at)
+                        .filter(here)
+                        .collect::<Vec<_>>()
+                ),
+            ),
+            (
+                "records, narrowed",
+                format!(
+                    "{:?}",
+                    s.records(&only, &any, 100)
+                        .unwrap()
+                        .iter()
+                        .map(at)
+                        .collect::<Vec<_>>()
+                ),
+            ),
+            (
+                "page",
+                format!(
+                    "{:?}",
+                    listed(&s.page(visible, &any, 100).unwrap())
+                        .0
+                        .into_iter()
+                        .filter(here)
+                        .collect::<Vec<_>>()
+                ),
+            ),
+            (
+                "page, narrowed",
+                format!("{:?}", listed(&s.page(&only, &any, 100).unwrap())),
+            ),
+            ("seen", format!("{:?}", seen(visible))),
+            ("seen, narrowed", format!("{:?}", seen(&only))),
+            ("count, narrowed", format!("{:?}", s.count(&only, &any))),
+            (
+                "evidence",
+                format!("{:?}", s.evidence(visible, log).unwrap().map(|e| e.reason)),
+            ),
+            (
+                "all_evidence",
+                format!(
+                    "{:?}",
+                    s.all_evidence(visible)
+                        .unwrap()
+                        .into_iter()
+                        .filter(|(l, _)| *l == log)
+                        .collect::<Vec<_>>()
+                ),
+            ),
+            (
+                "alerts",
+                format!(
+                    "{:?}",
+                    s.alerts(visible)
+                        .unwrap()
+                        .into_iter()
+                        .filter(|a| a.log() == Some(log))
+                        .collect::<Vec<_>>()
+                ),
+            ),
+        ]
+    };
+
+    let hidden = reads(&anonymous, confidential, secret);
+    let absent = reads(&anonymous, missing, nothing);
+    assert_eq!(hidden, absent);
+    for (name, read) in &absent {
+        assert!(
+            ["[]", "None", "0", "([], None)"].contains(&read.as_str()),
+            "{name}: {read}"
+        );
+    }
+    // The owner reads every part of `confidential`; a log the store does
+    // not hold reads as nothing even for it.
+    let owner = everything(&f.store);
+    for ((name, read), (_, none)) in reads(&owner, confidential, secret).iter().zip(&absent) {
+        assert_ne!(read, none, "{name}");
+    }
+    assert_eq!(reads(&owner, missing, nothing), absent);
+    // What the anonymous reader is shown: the public log and its alert.
+    assert_eq!(
+        reads(&anonymous, public, pool()[0].1.id)[0].1,
+        format!("{:?}", [public])
+    );
+    let details: Vec<String> = f
+        .store
+        .alerts(&anonymous)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.detail)
+        .collect();
+    assert_eq!(details, ["public"]);
+    assert!(f.store.all_evidence(&anonymous).unwrap().is_empty());
+    assert_eq!(f.store.alerts(&owner).unwrap().len(), 3);
+    // Reading public logs is no disclosure.
+    assert!(f.store.disclosures(0, 100).unwrap().is_empty());
+}
+
+#[test]
+fn reads_under_a_grant_are_disclosed_once_per_run() {
+    let f = Fixture::new();
+    let party = stranger().did();
+    let (public, partners) = (log_of(f.public), log_of(f.partners));
+    f.append(&entries_of(f.public, 200..205));
+    // partners: controls at 0..3, 4..6 and 7..10; withdrawals at 3 and 6.
+    let mut batch = entries_of(f.partners, 100..103);
+    batch.push(new_entry(f.partners, &withdrawal(&f.owner, party, 150)));
+    batch.extend(entries_of(f.partners, 103..105));
+    batch.push(new_entry(f.partners, &withdrawal(&f.owner, party, 151)));
+    batch.extend(entries_of(f.partners, 105..108));
+    f.append(&batch);
+    f.append(&entries_of(f.confidential, 300..302));
+    let v1 = grant(party, 1);
+    f.store.put_grant(&v1, "added", t(1)).unwrap();
+    f.store
+        .put_grant(&v1.renew(None).unwrap(), "replaced", t(2))
+        .unwrap();
+    assert!(f.store.disclosures(0, 100).unwrap().is_empty());
+
+    let visible = f
+        .store
+        .gate(Reader::Party(party), t(100), "api")
+        .unwrap()
+        .with_purpose(Some("annual review".into()));
+    assert_eq!(
+        visible.logs().collect::<Vec<_>>(),
+        [
+            (public, Access::Public),
+            (partners, Access::Granted { version: 2 })
+        ]
+    );
+    let controls = Filter {
+        kind: Some(Kind::Control),
+        ..Filter::default()
+    };
+    let before = Timestamp::now();
+    let page = f.store.page(&visible, &controls, 10).unwrap();
+    let after = Timestamp::now();
+
+    // Newest first: the five public controls, then partners 9, 8, 7, 5, 4;
+    // 2, 1 and 0 are on the next page.
+    let at = |log, index| Location { log, index };
+    let shown: Vec<Location> = page.items.iter().map(|l| l.location).collect();
+    let mut expected: Vec<Location> = (0..5).rev().map(|i| at(public, i)).collect();
+    expected.extend([9, 8, 7, 5, 4].map(|i| at(partners, i)));
+    assert_eq!(shown, expected);
+    assert!(page.next.is_some());
+
+    let disclosures = f.store.disclosures(0, 100).unwrap();
+    assert!(!disclosures.is_empty());
+    assert!(disclosures.iter().all(|d| (before..=after).contains(&d.at)));
+    assert!(disclosures.iter().all(|d| d.compartment != f.public));
+    let runs: Vec<Disclosure> = [(4, 6), (7, 10)]
+        .into_iter()
+        .map(|(from, to)| Disclosure {
+            at: disclosures[0].at,
+            party,
+            compartment: f.partners,
+            from,
+            to,
+            grant_version: Some(2),
+            channel: "api".into(),
+            purpose: Some("annual review".into()),
+        })
+        .collect();
+    assert_eq!(disclosures, runs);
+}
+
 /// A store with logs over several pages, grants and disclosures, and its
 /// checkpoint of `public` before the last append.
 fn backed_up_fixture() -> (Fixture, SignedCheckpoint) {
     let f = Fixture::new();
     f.append(&entries_of(f.public, 0..600));
-    let older = f.store.log_state(log_of(f.public)).unwrap().checkpoint;
+    let older = f
+        .store
+        .log_state(&everything(&f.store), log_of(f.public))
+        .unwrap()
+        .checkpoint;
     f.append(&entries_of(f.public, 600..602));
     f.append(&entries_of(f.partners, 700..703));
     let party = stranger().did();
@@ -1107,7 +1489,8 @@ fn a_backup_restores_into_the_same_store() {
     assert_eq!(dump(&store), expected);
     assert_eq!(heads(&store), heads_before);
     for h in &heads_before {
-        assert_eq!(store.log_state(h.0).unwrap().tree.root(), h.3);
+        let state = store.log_state(&everything(&store), h.0).unwrap();
+        assert_eq!(state.tree.root(), h.3);
     }
     drop(store);
 
@@ -1277,16 +1660,16 @@ proptest! {
                 prop_assert_eq!(a.location, Location { log, index: (next + k) as u64 });
             }
             next += size;
-            notes.push(f.store.log_state(log).unwrap().checkpoint);
+            notes.push(f.store.log_state(&everything(&f.store), log).unwrap().checkpoint);
         }
         f = f.reopen();
-        let state = f.store.log_state(log).unwrap();
+        let state = f.store.log_state(&everything(&f.store), log).unwrap();
         let last = notes.last().unwrap().checkpoint();
         prop_assert_eq!(state.tree.len(), next as u64);
         prop_assert_eq!(last.size(), next as u64);
         prop_assert_eq!(state.tree.root(), *last.root());
         prop_assert_eq!(&state.checkpoint, notes.last().unwrap());
-        let stored = f.store.entries(log, 0, u64::MAX).unwrap();
+        let stored = entries(&f.store, log, 0, u64::MAX);
         prop_assert_eq!(stored.len(), next);
         for (i, bytes) in stored.iter().enumerate() {
             let leaf = Blake3::leaf(bytes);

@@ -15,7 +15,7 @@ use crate::output::{Table, json};
 pub(super) fn verify(dir: &DataDir, output: Output) -> Result<()> {
     let (store, damaged) = Store::open_report(dir.path())?;
     let mut rows = Vec::new();
-    for summary in store.logs_summary() {
+    for summary in store.logs(&store.as_owner()?) {
         let head = summary.checkpoint.checkpoint();
         rows.push(serde_json::json!({
             "compartment": summary.compartment.label,
@@ -78,7 +78,9 @@ pub(super) fn export(dir: &DataDir, compartment: &str, out: &Path) -> Result<()>
     std::fs::create_dir_all(&entries_dir)
         .with_context(|| format!("creating {}", entries_dir.display()))?;
     let head = summary.checkpoint.checkpoint();
-    let entries = store.entries(summary.log, 0, head.size())?;
+    let entries = store
+        .read_entries(&store.as_owner()?, summary.log, 0, head.size(), usize::MAX)?
+        .unwrap_or_default();
     for (index, bytes) in entries.iter().enumerate() {
         std::fs::write(entries_dir.join(format!("{index}.json")), bytes)?;
     }

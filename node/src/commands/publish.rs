@@ -39,7 +39,7 @@ pub(super) fn publish(
     let signed = read_files(files, input, &keypair, now)?;
     let entries = place(&store, &keypair, compartment, signed, now)?;
     let appended = store.append(&keypair, &entries, now)?;
-    let summaries = store.logs_summary();
+    let summaries = store.logs(&store.as_owner()?);
     let label = |log: assure_store::LogId| {
         summaries
             .iter()

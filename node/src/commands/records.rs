@@ -34,15 +34,17 @@ pub(super) fn list(
     let owner = store
         .owner()?
         .context("this data directory has no identity; run `assure init`")?;
-    let mut filter = Filter {
+    let filter = Filter {
         kind: kind.map(|k| k.parse::<Kind>()).transpose()?,
         subject: subject.map(|s| s.parse::<Did>()).transpose()?,
         ..Filter::default()
     };
+    let mut ours = store.as_owner()?;
     if let Some(name) = &compartment {
-        filter.logs.push(store.find_compartment(owner, name)?.log);
+        let log = store.find_compartment(owner, name)?.log;
+        ours = ours.only(&log);
     }
-    let labels = store.logs_summary();
+    let labels = store.logs(&ours);
     let label = |record: &StoredRecord| {
         labels
             .iter()
@@ -51,7 +53,7 @@ pub(super) fn list(
             .unwrap_or_default()
     };
     let rows: Vec<Row> = store
-        .records(&filter, limit)?
+        .records(&ours, &filter, limit)?
         .iter()
         .map(|stored| Row {
             id: stored.record.id.to_string(),
@@ -92,15 +94,18 @@ pub(super) fn list(
 pub(super) fn show(dir: &DataDir, id: &str, output: Output) -> Result<()> {
     let id: RecordId = id.parse()?;
     let store = dir.store()?;
-    let locations = store.locations(&id)?;
+    let ours = store.as_owner()?;
+    let locations = store.locations(&ours, &id);
     let first = locations
         .first()
         .with_context(|| format!("no record {id} in this store"))?;
-    let stored = store.entry(*first)?;
+    let stored = store
+        .entry_at(&ours, *first)?
+        .with_context(|| format!("no record {id} in this store"))?;
     let payload =
         base64::engine::general_purpose::STANDARD.decode(&stored.record.envelope.payload)?;
     let statement: serde_json::Value = serde_json::from_slice(&payload)?;
-    let labels = store.logs_summary();
+    let labels = store.logs(&ours);
     let places: Vec<serde_json::Value> = locations
         .iter()
         .map(|at| {
@@ -149,7 +154,7 @@ pub(super) fn compartments(dir: &DataDir, output: Output) -> Result<()> {
         .owner()?
         .context("this data directory has no identity; run `assure init`")?;
     let mut own: Vec<_> = store
-        .logs_summary()
+        .logs(&store.as_owner()?)
         .into_iter()
         .filter(|s| s.log.origin == owner)
         .collect();
@@ -211,9 +216,13 @@ pub(super) fn catalog(domain: Option<String>, output: Output) -> Result<()> {
 
 pub(super) fn alerts(dir: &DataDir, output: Output) -> Result<()> {
     let store = dir.store()?;
-    let alerts = store.alerts()?;
+    let alerts = store.alerts(&store.as_owner()?)?;
     if output.json {
-        let evidence: Vec<_> = store.all_evidence()?.into_iter().map(|(_, e)| e).collect();
+        let evidence: Vec<_> = store
+            .all_evidence(&store.as_owner()?)?
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
         return json(&serde_json::json!({ "alerts": alerts, "evidence": evidence }));
     }
     let mut table = Table::new(&["AT", "KIND", "FROM", "DETAIL"]);

@@ -97,7 +97,7 @@ fn sigkill_never_loses_an_acknowledged_record() {
     for id in &acknowledged {
         let id: RecordId = id.parse().unwrap();
         assert!(
-            !store.locations(&id).unwrap().is_empty(),
+            !store.locations(&store.as_owner().unwrap(), &id).is_empty(),
             "acknowledged record {id} was lost"
         );
     }

@@ -77,7 +77,10 @@ async fn world(edit: impl FnOnce(&mut assure_node::NodeConfig)) -> World {
 }
 
 fn labels(page: &Value, author: &TestNode) -> Vec<String> {
-    let summaries = author.node().store().logs_summary();
+    let summaries = {
+        let store = author.node().store();
+        store.logs(&store.as_owner().unwrap())
+    };
     let mut found: Vec<String> = page["records"]
         .as_array()
         .unwrap()
@@ -121,13 +124,23 @@ async fn each_party_sees_exactly_what_its_grant_allows() {
         assert_eq!(answer.status, 200, "{who}");
         assert_eq!(labels(&json(&answer), &w.author), expected, "{who}");
 
-        // Checkpoints: only the logs the party may see, labels included.
+        // Checkpoints: only the logs the party may see; local labels are
+        // never shown to other parties.
         let checkpoints = json(&get(&w.client, "/v1/checkpoints", auth).await);
+        let store = w.author.node().store();
+        let held = store.logs(&store.as_owner().unwrap());
         let mut seen: Vec<String> = checkpoints
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| c["label"].as_str().unwrap().to_owned())
+            .map(|c| {
+                assert!(c.get("label").is_none(), "{who}: a label was shown");
+                let id = c["compartment"].as_str().unwrap();
+                held.iter()
+                    .find(|s| s.compartment.id.to_string() == id)
+                    .map(|s| s.compartment.label.clone())
+                    .unwrap()
+            })
             .collect();
         seen.sort();
         let mut wanted: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
@@ -299,7 +312,10 @@ async fn pages_filters_admin_routes_and_operations() {
     );
 
     // Publish through the API: a draft is signed, a bad batch changes nothing.
-    let before = w.author.node().store().logs_summary();
+    let before = {
+        let store = w.author.node().store();
+        store.logs(&store.as_owner().unwrap())
+    };
     let body = serde_json::json!({
         "compartment": "partners",
         "drafts": [{"kind": "control", "controlId": "ISO22340:9.2.4", "status": "partial",
@@ -364,7 +380,10 @@ async fn pages_filters_admin_routes_and_operations() {
         .await
         .unwrap();
     assert_eq!(answer.status, 413);
-    let after = w.author.node().store().logs_summary();
+    let after = {
+        let store = w.author.node().store();
+        store.logs(&store.as_owner().unwrap())
+    };
     let size = |s: &[assure_store::LogSummary]| -> u64 {
         s.iter().map(|l| l.checkpoint.checkpoint().size()).sum()
     };
@@ -423,7 +442,7 @@ async fn pages_filters_admin_routes_and_operations() {
     // Operations.
     assert_eq!(get(&w.client, "/healthz", Auth::None).await.status, 200);
     assert_eq!(get(&w.client, "/readyz", Auth::None).await.status, 200);
-    let metrics = get(&w.client, "/metrics", Auth::None).await;
+    let metrics = get(&w.client, "/metrics", admin).await;
     let text = String::from_utf8_lossy(&metrics.body);
     for name in [
         "assure_records",

@@ -74,7 +74,13 @@ async fn an_equivocating_author_is_detected_and_the_evidence_spreads() {
     // D holds author 1's story; B shares the evidence with it.
     d.connect(&author1).await;
     d.wait_synced(log, 1).await;
-    assert!(d.node().store().evidence(log).unwrap().is_none());
+    assert!(
+        d.node()
+            .store()
+            .evidence(&d.node().store().as_owner().unwrap(), log)
+            .unwrap()
+            .is_none()
+    );
     d.connect(&b).await;
     wait(
         &mut d.events,
@@ -84,11 +90,14 @@ async fn an_equivocating_author_is_detected_and_the_evidence_spreads() {
 
     for member in [&b, &c, &d] {
         let store = member.node().store();
-        let evidence = store.evidence(log).unwrap().expect("evidence kept");
+        let evidence = store
+            .evidence(&store.as_owner().unwrap(), log)
+            .unwrap()
+            .expect("evidence kept");
         assert_ne!(evidence.first, evidence.second);
         assert!(
             store
-                .alerts()
+                .alerts(&store.as_owner().unwrap())
                 .unwrap()
                 .iter()
                 .any(|a| a.kind == "equivocation")

@@ -5,6 +5,7 @@
 mod api;
 mod browser;
 mod equivocation;
+mod hostile;
 mod incidents;
 mod need_to_know;
 mod replication;

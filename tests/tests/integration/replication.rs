@@ -46,21 +46,9 @@ async fn a_late_joiner_gets_the_whole_history_and_a_restarted_node_resumes() {
     // A late joiner gets everything it may read.
     net.nodes[2].connect(&net.nodes[0]).await;
     net.nodes[2].wait_synced(partners, 602).await;
-    let a = net.nodes[1]
-        .node()
-        .store()
-        .entries(partners, 0, 602)
-        .unwrap();
-    let b = net.nodes[2]
-        .node()
-        .store()
-        .entries(partners, 0, 602)
-        .unwrap();
-    let c = net.nodes[0]
-        .node()
-        .store()
-        .entries(partners, 0, 602)
-        .unwrap();
+    let a = records_of(&net.nodes[1], partners);
+    let b = records_of(&net.nodes[2], partners);
+    let c = records_of(&net.nodes[0], partners);
     assert!(a == c && b == c, "replicas hold the author's bytes");
     net.stop().await;
 }
@@ -127,4 +115,15 @@ async fn revocation_in_the_middle_of_a_sync_stops_serving_at_once() {
             .all(|d| d.party != member || d.at <= revoked_at)
     );
     net.stop().await;
+}
+
+/// The envelopes of `log` as `node` holds them.
+fn records_of(node: &assure_tests::TestNode, log: assure_store::LogId) -> Vec<Vec<u8>> {
+    let store = node.node().store();
+    store
+        .read_log(&store.as_owner().unwrap(), log)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.bytes)
+        .collect()
 }

@@ -106,8 +106,10 @@ fn story(
 fn serving(compartment: Compartment, note: SignedCheckpoint, entries: Vec<String>) -> Answer {
     Arc::new(move |request| match request {
         Request::Compartments => Response::Compartments(vec![Offer {
-            compartment: compartment.clone(),
+            compartment: compartment.id,
             checkpoint: note.to_string(),
+            tlp: compartment.rule.tlp(),
+            ticket: Vec::new(),
         }]),
         Request::Entries { from, .. } => Response::Entries {
             checkpoint: note.to_string(),

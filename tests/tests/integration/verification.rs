@@ -116,10 +116,10 @@ async fn a_manufacturer_verifies_two_tiers_with_the_expected_verdicts() {
     // Tier-1 receives the audit, co-signs it, and publishes its own records.
     let audit_log = net.nodes[2].log("partners");
     net.nodes[1].wait_synced(audit_log, 1).await;
-    let held = net.nodes[1]
-        .node()
-        .store()
-        .entry(audit[0].location)
+    let store = net.nodes[1].node().store();
+    let held = store
+        .entry_at(&store.as_owner().unwrap(), audit[0].location)
+        .unwrap()
         .unwrap();
     let cosigned = assure_model::cosign(&held.record, &net.nodes[1].keypair).unwrap();
     net.nodes[1]

@@ -1,0 +1,474 @@
+//! Everything the store releases, and only for a [`Visible`] set that the
+//! read gate of `assure-access` made (DESIGN.md §4).
+//!
+//! Entries, records, checkpoints, trees, counts, evidence and alerts leave
+//! the store here and nowhere else. Every method takes the reader's
+//! `Visible` and answers from its logs alone: a log outside the set reads
+//! exactly as a log that does not exist. The methods that hand out entries
+//! write the disclosure log themselves, durably, before they return, for
+//! every log the reader reads under a grant.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use assure_access::{Reader, Visible, gate};
+use assure_log::{Blake3, Tree};
+use assure_model::RecordId;
+use jiff::Timestamp;
+
+use crate::grants::Disclosure;
+use crate::keys::{Location, LogId};
+use crate::logs::LogState;
+use crate::logs::LogSummary;
+use crate::query::{Filter, Listed, StoredRecord};
+use crate::replica::{Alert, Evidence};
+use crate::{Error, Store};
+
+/// One page of a listing.
+#[derive(Clone, Debug)]
+pub struct Page {
+    /// The records, newest first.
+    pub items: Vec<Listed>,
+    /// Where the next page starts, when more records match.
+    pub next: Option<(Timestamp, Location)>,
+}
+
+/// The domain a stored envelope's predicate names.
+fn domain_of(item: &Listed) -> Option<assure_model::Domain> {
+    let unverified = assure_model::parse(&item.bytes, Timestamp::MAX).ok()?;
+    unverified.record().predicate.common.domain
+}
+
+impl Store {
+    /// The read gate applied to what this store holds: the logs `reader` may
+    /// read at `now`, for disclosures made on `channel`.
+    ///
+    /// The grant consulted is the owner's current grant for the reading
+    /// party; the rules are those of the compartments as held (for a
+    /// replica, as its author labelled it).
+    pub fn gate(
+        &self,
+        reader: Reader,
+        now: Timestamp,
+        channel: &'static str,
+    ) -> Result<Visible, Error> {
+        self.gate_vouched(reader, &BTreeSet::new(), now, channel)
+    }
+
+    /// [`Store::gate`], for a reader that showed, for the replicas in
+    /// `vouched`, their authors' word that it may read them (witness
+    /// tickets, checked by the caller).
+    pub fn gate_vouched(
+        &self,
+        reader: Reader,
+        vouched: &BTreeSet<LogId>,
+        now: Timestamp,
+        channel: &'static str,
+    ) -> Result<Visible, Error> {
+        let owner = self
+            .owner()?
+            .ok_or_else(|| Error::corrupt("meta/owner (no identity)"))?;
+        let grant = match &reader {
+            Reader::Party(party) => self.grant(party)?,
+            _ => None,
+        };
+        let state = self.state();
+        Ok(gate(
+            owner,
+            reader,
+            grant.as_ref(),
+            state
+                .logs
+                .iter()
+                .map(|(log, s)| (*log, &s.compartment.rule)),
+            vouched,
+            now,
+            channel,
+        ))
+    }
+
+    /// The gate for the node's own organization: everything it holds, for
+    /// its own operations (publishing, backups, the operator's commands).
+    pub fn as_owner(&self) -> Result<Visible, Error> {
+        self.gate(Reader::Owner, Timestamp::now(), "local")
+    }
+
+    /// The readable logs, with their compartment and head.
+    pub fn logs(&self, visible: &Visible) -> Vec<LogSummary> {
+        self.state()
+            .logs
+            .iter()
+            .filter(|(log, _)| visible.contains(log))
+            .map(|(log, state)| LogSummary {
+                log: *log,
+                compartment: state.compartment.clone(),
+                checkpoint: state.checkpoint.clone(),
+            })
+            .collect()
+    }
+
+    /// The heads of the readable logs, to send: each non-public one shown
+    /// to a party is disclosed (its size, no entries).
+    pub fn heads(&self, visible: &Visible) -> Result<Vec<LogSummary>, Error> {
+        let heads = self.logs(visible);
+        self.disclose_heads(visible, heads.iter().map(|s| s.log))?;
+        Ok(heads)
+    }
+
+    /// How many readable records there are about each organization, to
+    /// send: the logs counted are disclosed as heads.
+    pub fn subjects(&self, visible: &Visible) -> Result<BTreeMap<assure_model::Did, usize>, Error> {
+        let (counts, logs) = self.state().index.subjects(visible);
+        self.disclose_heads(visible, logs)?;
+        Ok(counts)
+    }
+
+    /// One readable log's compartment and head.
+    pub fn log(&self, visible: &Visible, log: LogId) -> Option<LogSummary> {
+        if !visible.contains(&log) {
+            return None;
+        }
+        let state = self.state();
+        let held = state.logs.get(&log)?;
+        Some(LogSummary {
+            log,
+            compartment: held.compartment.clone(),
+            checkpoint: held.checkpoint.clone(),
+        })
+    }
+
+    /// The full state (tree and head) of a readable log.
+    pub fn log_state(&self, visible: &Visible, log: LogId) -> Option<LogState> {
+        if !visible.contains(&log) {
+            return None;
+        }
+        self.state().logs.get(&log).cloned()
+    }
+
+    /// The Merkle tree of a readable log.
+    pub fn tree(&self, visible: &Visible, log: LogId) -> Option<Tree<Blake3>> {
+        if !visible.contains(&log) {
+            return None;
+        }
+        self.state().logs.get(&log).map(|s| s.tree.clone())
+    }
+
+    /// Entries `from..from+max` of a readable log, as stored, at most
+    /// `max_bytes` of them (but at least one), after the disclosure of what
+    /// is returned is durable. `None` for a log outside the set.
+    pub fn read_entries(
+        &self,
+        visible: &Visible,
+        log: LogId,
+        from: u64,
+        max: u64,
+        max_bytes: usize,
+    ) -> Result<Option<Vec<Vec<u8>>>, Error> {
+        if !visible.contains(&log) {
+            return Ok(None);
+        }
+        let mut entries = self.entries(log, from, max)?;
+        let mut bytes = 0;
+        let fit = entries
+            .iter()
+            .take_while(|e| {
+                bytes += e.len();
+                bytes <= max_bytes
+            })
+            .count();
+        entries.truncate(fit.max(1));
+        let shown = (from..from + entries.len() as u64).map(|index| Location { log, index });
+        self.disclose(visible, shown)?;
+        Ok(Some(entries))
+    }
+
+    /// Every record of a readable log, in log order, disclosed.
+    pub fn read_log(&self, visible: &Visible, log: LogId) -> Result<Vec<StoredRecord>, Error> {
+        if !visible.contains(&log) {
+            return Ok(Vec::new());
+        }
+        let records = self.log_records(log)?;
+        self.disclose(visible, records.iter().map(|r| r.location))?;
+        Ok(records)
+    }
+
+    /// Where a record sits, among the readable logs.
+    pub fn locations(&self, visible: &Visible, id: &RecordId) -> Vec<Location> {
+        let mut found = self.state().index.locations(id);
+        found.retain(|at| visible.contains(&at.log));
+        found
+    }
+
+    /// A record, from every readable log that holds it, disclosed.
+    pub fn record(&self, visible: &Visible, id: &RecordId) -> Result<Vec<StoredRecord>, Error> {
+        let found: Vec<StoredRecord> = self
+            .locations(visible, id)
+            .into_iter()
+            .map(|at| self.entry(at))
+            .collect::<Result<_, _>>()?;
+        self.disclose(visible, found.iter().map(|r| r.location))?;
+        Ok(found)
+    }
+
+    /// Readable records matching `filter`, newest first, at most `limit`,
+    /// decoded and disclosed.
+    pub fn records(
+        &self,
+        visible: &Visible,
+        filter: &Filter,
+        limit: usize,
+    ) -> Result<Vec<StoredRecord>, Error> {
+        let found: Vec<Location> = self
+            .state()
+            .index
+            .page(visible, filter, limit)
+            .into_iter()
+            .map(|(_, at)| at)
+            .collect();
+        let records: Vec<StoredRecord> = found
+            .into_iter()
+            .map(|at| self.entry(at))
+            .collect::<Result<_, _>>()?;
+        self.disclose(visible, records.iter().map(|r| r.location))?;
+        Ok(records)
+    }
+
+    /// A page of at most `limit` readable records matching `filter`, newest
+    /// first, without decoding them, disclosed; with the cursor of the next
+    /// page when more match.
+    pub fn page(&self, visible: &Visible, filter: &Filter, limit: usize) -> Result<Page, Error> {
+        let mut items: Vec<Listed> = Vec::with_capacity(limit.min(1024));
+        let mut cursor = filter.after;
+        let mut more = false;
+        // With a domain filter some listed records drop out (the index does
+        // not know domains): read on until the page is full and one more
+        // match is seen, or the records run out.
+        'scan: loop {
+            let batch = self.list(
+                visible,
+                &Filter {
+                    after: cursor,
+                    ..filter.clone()
+                },
+                limit.saturating_add(1),
+            )?;
+            let exhausted = batch.len() <= limit;
+            for item in batch {
+                cursor = Some((item.issued_at, item.location));
+                if filter.domain.is_some() && domain_of(&item) != filter.domain {
+                    continue;
+                }
+                if items.len() == limit {
+                    more = true;
+                    break 'scan;
+                }
+                items.push(item);
+            }
+            if exhausted {
+                break;
+            }
+        }
+        let next = if more {
+            items.last().map(|l| (l.issued_at, l.location))
+        } else {
+            None
+        };
+        self.disclose(visible, items.iter().map(|l| l.location))?;
+        Ok(Page { items, next })
+    }
+
+    /// Every readable record with its log position and the size of the
+    /// log's checkpoint: what a verification for this reader may rest on.
+    ///
+    /// Nothing is disclosed here: a verification shows its reader a report,
+    /// not these records; the report's evidence is disclosed with
+    /// [`Store::disclose`] when it is sent.
+    pub fn seen(&self, visible: &Visible) -> Result<Vec<assure_verify::Seen>, Error> {
+        let state = self.state();
+        let found = state.index.page(visible, &Filter::default(), usize::MAX);
+        let sizes: std::collections::HashMap<LogId, (String, u64)> = state
+            .logs
+            .iter()
+            .filter(|(log, _)| visible.contains(log))
+            .map(|(log, s)| (*log, (log.origin_line(), s.checkpoint.checkpoint().size())))
+            .collect();
+        drop(state);
+        found
+            .into_iter()
+            .map(|(_, at)| {
+                let stored = self.entry(at)?;
+                let position = sizes
+                    .get(&at.log)
+                    .map(|(origin, size)| assure_verify::Position {
+                        log: origin.clone(),
+                        index: at.index,
+                        checkpoint: *size,
+                    });
+                Ok(assure_verify::Seen {
+                    record: stored.record,
+                    position,
+                })
+            })
+            .collect()
+    }
+
+    /// How many readable records match `filter`.
+    pub fn count(&self, visible: &Visible, filter: &Filter) -> usize {
+        self.state().index.count(visible, filter)
+    }
+
+    /// The equivocation evidence that froze a readable log.
+    pub fn evidence(&self, visible: &Visible, log: LogId) -> Result<Option<Evidence>, Error> {
+        if !visible.contains(&log) {
+            return Ok(None);
+        }
+        self.evidence_of(log)
+    }
+
+    /// Every piece of evidence held about readable logs.
+    pub fn all_evidence(&self, visible: &Visible) -> Result<Vec<(LogId, Evidence)>, Error> {
+        let mut all = self.evidence_all()?;
+        all.retain(|(log, _)| visible.contains(log));
+        Ok(all)
+    }
+
+    /// The alerts about readable logs, oldest first. An alert that names no
+    /// log is the owner's alone.
+    pub fn alerts(&self, visible: &Visible) -> Result<Vec<Alert>, Error> {
+        let mut all = self.alerts_all()?;
+        let owner = matches!(visible.reader(), Reader::Owner);
+        all.retain(|alert| match alert.log() {
+            Some(log) => visible.contains(&log),
+            None => owner,
+        });
+        Ok(all)
+    }
+
+    /// Records that the entries at `shown` were served to the reader of
+    /// `visible`, one disclosure per run of consecutive entries of a log
+    /// read under a grant, durably. Entries of logs outside the set, and of
+    /// logs read without a grant, are not disclosures.
+    ///
+    /// The read methods above call this themselves; callers call it for
+    /// what they derive and send (a verification report's evidence).
+    pub fn disclose(
+        &self,
+        visible: &Visible,
+        shown: impl IntoIterator<Item = Location>,
+    ) -> Result<(), Error> {
+        let Some(party) = visible.party() else {
+            return Ok(());
+        };
+        let mut by_log: BTreeMap<LogId, Vec<u64>> = BTreeMap::new();
+        for at in shown {
+            if visible.get(&at.log).is_some_and(|a| a.is_disclosure()) {
+                by_log.entry(at.log).or_default().push(at.index);
+            }
+        }
+        let now = Timestamp::now();
+        let mut disclosures = Vec::new();
+        for (log, mut indexes) in by_log {
+            indexes.sort_unstable();
+            indexes.dedup();
+            let grant_version = visible.get(&log).and_then(|a| a.grant_version());
+            let mut runs: Vec<(u64, u64)> = Vec::new();
+            for index in indexes {
+                match runs.last_mut() {
+                    Some((_, to)) if *to == index => *to += 1,
+                    _ => runs.push((index, index + 1)),
+                }
+            }
+            disclosures.extend(runs.into_iter().map(|(from, to)| Disclosure {
+                at: now,
+                party,
+                compartment: log.compartment,
+                from,
+                to,
+                grant_version,
+                channel: visible.channel().into(),
+                purpose: visible.purpose().map(str::to_owned),
+            }));
+        }
+        if disclosures.is_empty() {
+            return Ok(());
+        }
+        self.log_disclosures(&disclosures)
+    }
+
+    /// Records that the heads (size and root, no entries) of `logs` were
+    /// shown to the reader of `visible`: a checkpoint, or a count.
+    pub fn disclose_heads(
+        &self,
+        visible: &Visible,
+        logs: impl IntoIterator<Item = LogId>,
+    ) -> Result<(), Error> {
+        let Some(party) = visible.party() else {
+            return Ok(());
+        };
+        let now = Timestamp::now();
+        let state = self.state();
+        let disclosures: Vec<Disclosure> = logs
+            .into_iter()
+            .filter_map(|log| {
+                let access = visible.get(&log).filter(|a| a.is_disclosure())?;
+                let size = state.logs.get(&log)?.tree.len();
+                Some(Disclosure {
+                    at: now,
+                    party,
+                    compartment: log.compartment,
+                    from: size,
+                    to: size,
+                    grant_version: access.grant_version(),
+                    channel: visible.channel().into(),
+                    purpose: visible.purpose().map(str::to_owned),
+                })
+            })
+            .collect();
+        drop(state);
+        if disclosures.is_empty() {
+            return Ok(());
+        }
+        self.log_disclosures(&disclosures)
+    }
+
+    /// A page of readable records, undecoded, not yet disclosed.
+    fn list(&self, visible: &Visible, filter: &Filter, limit: usize) -> Result<Vec<Listed>, Error> {
+        let found = self.state().index.page(visible, filter, limit);
+        let mut cache: std::collections::HashMap<LogId, (u64, Vec<Vec<u8>>)> =
+            std::collections::HashMap::new();
+        let mut out = Vec::with_capacity(found.len());
+        for (tuple, location) in found {
+            let (start, chunk) = cache.entry(location.log).or_insert((u64::MAX, Vec::new()));
+            let held = location.index >= *start && location.index < *start + chunk.len() as u64;
+            if !held {
+                // Read a run of entries around this one: listings of one log
+                // are mostly contiguous.
+                let from = location.index.saturating_sub(63);
+                *chunk = self.entries(location.log, from, 128)?;
+                *start = from;
+            }
+            let bytes = chunk
+                .get((location.index - *start) as usize)
+                .cloned()
+                .ok_or_else(|| Error::corrupt(format!("entry {} is missing", location.index)))?;
+            out.push(Listed {
+                id: tuple.id,
+                kind: tuple.kind,
+                subject: tuple.subject,
+                issued_at: tuple.issued_at,
+                location,
+                bytes,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A readable record at a known place.
+    pub fn entry_at(&self, visible: &Visible, at: Location) -> Result<Option<StoredRecord>, Error> {
+        if !visible.contains(&at.log) {
+            return Ok(None);
+        }
+        let record = self.entry(at)?;
+        self.disclose(visible, [at])?;
+        Ok(Some(record))
+    }
+}
