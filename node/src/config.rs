@@ -59,9 +59,10 @@ struct Raw {
     /// How often to pull from connected authors without a notice.
     #[serde(default, with = "humantime_serde")]
     poll_interval: Option<Duration>,
-    /// Run Kademlia peer discovery (default off: a DHT answers any peer
-    /// that connects with the peers it knows, and ours are our partners;
-    /// when on, only parties holding an active grant enter its table).
+    /// Run Kademlia peer discovery in client mode (default off: a DHT
+    /// server answers any peer that connects with the peers it knows, and
+    /// ours are our partners; in client mode the node asks and never
+    /// answers).
     #[serde(default)]
     kademlia: bool,
     /// Network limits.
@@ -369,6 +370,7 @@ impl NodeConfig {
                 limits,
                 poll_interval,
                 kademlia: raw.kademlia,
+                ticket_lifetime: assure_net::TICKET_LIFETIME,
             },
             trust_anchors,
             log_level: raw.log.level.unwrap_or_else(|| "info".into()),

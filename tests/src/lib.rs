@@ -93,6 +93,11 @@ impl TestNode {
         *self = again;
     }
 
+    /// The node's libp2p listen address.
+    pub fn address(&self) -> libp2p::Multiaddr {
+        self.address.parse().expect("a multiaddr")
+    }
+
     /// The base URL of the node's HTTP API.
     pub fn api(&self) -> String {
         format!("http://{}", self.node().api_address().expect("API running"))

@@ -76,7 +76,9 @@ impl Behaviour {
             config.set_kbucket_inserts(kad::BucketInserts::Manual);
             let mut kad =
                 kad::Behaviour::with_config(peer, kad::store::MemoryStore::new(peer), config);
-            kad.set_mode(Some(kad::Mode::Server));
+            // Client mode: the node asks, and never answers, so its table
+            // (its partners) never leaves it.
+            kad.set_mode(Some(kad::Mode::Client));
             kad
         });
         Ok(Self {

@@ -55,13 +55,17 @@ pub struct Config {
     pub limits: Limits,
     /// How often to pull from connected authors without a notice.
     pub poll_interval: Duration,
-    /// Whether to run Kademlia. Off by default: a DHT answers any peer that
-    /// connects with the peers it knows, and a node's peers are its
-    /// partners. Partners are found through bootstrap entries, grants and
-    /// the peer book instead. When on, only parties holding an active grant
-    /// are put in the routing table, so a stranger's lookups return none of
-    /// our partners.
+    /// Whether to run Kademlia. Off by default: a DHT server answers any
+    /// peer that connects with the peers it knows, and a node's peers are
+    /// its partners. Partners are found through bootstrap entries, grants
+    /// and the peer book instead. When on, the node runs Kademlia in client
+    /// mode: it looks peers up through DHT servers it is told of, and never
+    /// answers lookups, so no stranger learns our partners from us.
     pub kademlia: bool,
+    /// How long the witness tickets we give our readers are valid: a party
+    /// we revoke learns nothing more of our logs from other readers once
+    /// its last ticket lapses.
+    pub ticket_lifetime: Duration,
 }
 
 impl Default for Config {
@@ -72,6 +76,7 @@ impl Default for Config {
             limits: Limits::default(),
             poll_interval: Duration::from_secs(30),
             kademlia: false,
+            ticket_lifetime: crate::witness::TICKET_LIFETIME,
         }
     }
 }

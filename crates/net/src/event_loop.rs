@@ -58,6 +58,7 @@ pub(crate) struct EventLoop {
     enforced: HashMap<Did, u64>,
     rate: f64,
     poll: Duration,
+    ticket_lifetime: Duration,
 }
 
 impl EventLoop {
@@ -105,6 +106,7 @@ impl EventLoop {
             enforced: HashMap::new(),
             rate: f64::from(config.limits.requests_per_second.max(1)),
             poll: config.poll_interval,
+            ticket_lifetime: config.ticket_lifetime,
         })
     }
 
@@ -333,12 +335,14 @@ impl EventLoop {
             return;
         }
         let shared = self.shared.clone();
+        let ticket_lifetime = self.ticket_lifetime;
         self.tasks.spawn(async move {
             let task_shared = shared.clone();
             let answered = tokio::task::spawn_blocking(move || {
                 answer(
                     &task_shared.store,
                     &task_shared.keypair,
+                    ticket_lifetime,
                     party,
                     request,
                     Timestamp::now(),

@@ -26,6 +26,7 @@ pub(crate) enum FollowUp {
 pub(crate) fn answer(
     store: &Store,
     me: &Keypair,
+    ticket_lifetime: std::time::Duration,
     party: Did,
     request: Request,
     now: Timestamp,
@@ -48,7 +49,7 @@ pub(crate) fn answer(
                     compartment: summary.log.compartment,
                     checkpoint: summary.checkpoint.to_string(),
                     tlp: summary.compartment.rule.tlp(),
-                    ticket: witness::issue(me, summary.log, party, now),
+                    ticket: witness::issue(me, summary.log, party, now, ticket_lifetime),
                 })
                 .collect();
             store.disclose_heads(&own, own.logs().map(|(log, _)| log))?;

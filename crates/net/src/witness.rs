@@ -27,14 +27,14 @@ use assure_model::{Did, Keypair};
 use chacha20poly1305::aead::{Aead as _, KeyInit as _};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use ed25519_dalek::Signature;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
 use crate::protocol::{Ask, WITNESS_ASKS};
 
-/// How long a ticket is valid. Readers pull at least every poll interval
-/// (30 s by default), which renews it; a revoked party's last ticket lapses
-/// this long after its revocation at the latest.
-pub const TICKET_LIFETIME: SignedDuration = SignedDuration::from_mins(5);
+/// How long a ticket is valid by default. Readers pull at least every poll
+/// interval (30 s by default), which renews it; a revoked party's last
+/// ticket lapses this long after its revocation at the latest.
+pub const TICKET_LIFETIME: std::time::Duration = std::time::Duration::from_secs(300);
 
 const TICKET_DOMAIN: &[u8] = b"assure-witness-ticket/1\n";
 /// Bytes of a ticket: version byte, log id, party key, expiry, signature.
@@ -43,10 +43,17 @@ const NONCE_LEN: usize = 12;
 /// A sealed ticket: nonce, ciphertext, tag.
 const SEALED_LEN: usize = NONCE_LEN + TICKET_LEN + 16;
 
-/// The ticket `author` gives `party` for `log`, valid until `now` +
-/// [`TICKET_LIFETIME`].
-pub fn issue(author: &Keypair, log: LogId, party: Did, now: Timestamp) -> Vec<u8> {
-    let not_after = now.as_second().saturating_add(TICKET_LIFETIME.as_secs());
+/// The ticket `author` gives `party` for `log`, valid for `lifetime` from
+/// `now`.
+pub fn issue(
+    author: &Keypair,
+    log: LogId,
+    party: Did,
+    now: Timestamp,
+    lifetime: std::time::Duration,
+) -> Vec<u8> {
+    let lifetime = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
+    let not_after = now.as_second().saturating_add(lifetime);
     let mut out = Vec::with_capacity(TICKET_LEN);
     out.push(1);
     out.extend_from_slice(&log.to_bytes());
@@ -166,11 +173,10 @@ mod tests {
             Keypair::from_seed([3; 32]).did(),
         );
         let now = Timestamp::from_second(1_800_000_000).unwrap();
-        let ticket = issue(&author, log(&author), reader, now);
+        let ticket = issue(&author, log(&author), reader, now, TICKET_LIFETIME);
         assert!(check(&ticket, log(&author), reader, now));
         assert!(!check(&ticket, log(&author), other, now));
-        let later =
-            Timestamp::from_second(now.as_second() + TICKET_LIFETIME.as_secs() + 1).unwrap();
+        let later = Timestamp::from_second(now.as_second() + 301).unwrap();
         assert!(!check(&ticket, log(&author), reader, later));
         let other_log = LogId {
             compartment: CompartmentId::from_bytes([8; 16]),
@@ -181,7 +187,13 @@ mod tests {
         forged[TICKET_LEN - 70] ^= 1;
         assert!(!check(&forged, log(&author), reader, now));
         // Signed by someone else than the log's author.
-        let stranger = issue(&Keypair::from_seed([4; 32]), log(&author), reader, now);
+        let stranger = issue(
+            &Keypair::from_seed([4; 32]),
+            log(&author),
+            reader,
+            now,
+            TICKET_LIFETIME,
+        );
         assert!(!check(&stranger, log(&author), reader, now));
     }
 
@@ -192,7 +204,13 @@ mod tests {
             Keypair::from_seed([2; 32]).did(),
             Keypair::from_seed([3; 32]).did(),
         );
-        let ticket = issue(&author, log(&author), asker, Timestamp::now());
+        let ticket = issue(
+            &author,
+            log(&author),
+            asker,
+            Timestamp::now(),
+            TICKET_LIFETIME,
+        );
         let ask = ask(log(&author), asker, witness, &ticket).unwrap();
         assert_eq!(ask.blind, blind(log(&author), asker, witness));
         assert_ne!(ask.blind, blind(log(&author), asker, asker));

@@ -7,6 +7,7 @@ mod browser;
 mod equivocation;
 mod hostile;
 mod incidents;
+mod leaks;
 mod need_to_know;
 mod replication;
 mod rogue;

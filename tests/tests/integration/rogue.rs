@@ -15,9 +15,9 @@ use libp2p::request_response::{self, Message};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, Swarm, noise, tcp, yamux};
 
-type Answer = Arc<dyn Fn(Request) -> Response + Send + Sync>;
+pub(crate) type Answer = Arc<dyn Fn(Request) -> Response + Send + Sync>;
 
-fn swarm<B: libp2p::swarm::NetworkBehaviour>(
+pub(crate) fn swarm<B: libp2p::swarm::NetworkBehaviour>(
     keypair: &Keypair,
     behaviour: impl FnOnce(&libp2p::identity::Keypair) -> B,
 ) -> Swarm<B> {
@@ -36,7 +36,7 @@ fn swarm<B: libp2p::swarm::NetworkBehaviour>(
 }
 
 /// A rogue author: answers every request with `answer`.
-async fn rogue_author(keypair: &Keypair, answer: Answer) -> Multiaddr {
+pub(crate) async fn rogue_author(keypair: &Keypair, answer: Answer) -> Multiaddr {
     let mut swarm = swarm(keypair, |key| {
         Behaviour::new(key, &Config::default()).unwrap()
     });
