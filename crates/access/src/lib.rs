@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod audience;
 mod compartment;
 mod decision;
 mod error;
@@ -21,6 +22,7 @@ mod grant;
 mod rule;
 mod words;
 
+pub use audience::{Beyond, default_rule, parties, readers, wider_than};
 pub use compartment::{Compartment, CompartmentId};
 pub use decision::{Decision, decide, may_read, readable};
 pub use error::{CompartmentError, GrantError, ParseError};
