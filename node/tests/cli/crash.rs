@@ -50,18 +50,19 @@ fn sigkill_never_loses_an_acknowledged_record() {
     let assure = env!("CARGO_BIN_EXE_assure");
     let data = node.data();
     for cycle in 0..24 {
-        // A shell loop of publishes: single records, batches of two into one
-        // log, and batches whose records go to two logs made on first use
-        // (an incident and a relationship, each to its own audience).
+        // A shell loop of publishes: single records, batches of three into
+        // one log, and batches whose records go to two logs made on first
+        // use (an incident and a relationship, each to its own audience).
         let script = format!(
             "while true; do \
                '{assure}' --data '{data}' publish '{a}' --compartment partners || exit 1; \
-               '{assure}' --data '{data}' publish '{a}' '{b}' --compartment confidential || exit 1; \
+               '{assure}' --data '{data}' publish '{a}' '{b}' '{s}' --compartment confidential || exit 1; \
                '{assure}' --data '{data}' publish '{c}' '{r}' || exit 1; \
              done",
             data = data.display(),
             a = example("control-cyber.toml"),
             b = example("control-physical.toml"),
+            s = example("scope.toml"),
             c = example("incident-cargo-tampering.toml"),
             r = example("relationship.toml"),
         );
