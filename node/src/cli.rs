@@ -80,16 +80,26 @@ pub(crate) enum Command {
     /// config/records/ for one example per kind. With --envelope, each FILE is
     /// an already signed DSSE envelope (for example an auditor's), published
     /// after full validation.
+    ///
+    /// Without --compartment, a record that names other organizations goes
+    /// to the compartment of exactly those organizations, made if needed: a
+    /// relationship to its other party, an audit to its auditee, an incident
+    /// to its affected parties and regulators. A record naming a third party
+    /// is refused in a compartment others can read (`partners`, `public`, a
+    /// compartment of other readers) unless --share-wider is given.
     Publish {
         /// Record files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// The compartment (label or id) to publish into.
+        /// The compartment (label or id) to publish into; each record's
+        /// default when absent.
         #[arg(long, short)]
-        compartment: String,
+        compartment: Option<String>,
         /// The files are signed envelopes, not drafts.
         #[arg(long)]
         envelope: bool,
+        #[command(flatten)]
+        share: Share,
         #[command(flatten)]
         output: Output,
     },
@@ -117,11 +127,15 @@ pub(crate) enum Command {
         #[command(flatten)]
         output: Output,
     },
-    /// List this organization's compartments.
+    /// List this organization's compartments: label, id, rule, TLP label,
+    /// readers by name, size.
     Compartments {
         #[command(flatten)]
         output: Output,
     },
+    /// Manage compartments.
+    #[command(subcommand)]
+    Compartment(CompartmentCommand),
     /// Manage the grants that decide who may read what.
     #[command(subcommand)]
     Grant(GrantCommand),
@@ -176,6 +190,10 @@ pub(crate) enum Command {
         /// Sign each report as a `verification` record into this compartment.
         #[arg(long, value_name = "COMPARTMENT")]
         publish: Option<String>,
+        /// With --publish: a verification names its provider, so a
+        /// compartment others can read (such as `partners`) needs this.
+        #[arg(long, requires = "publish")]
+        share_wider: bool,
         #[command(flatten)]
         output: Output,
     },
@@ -184,12 +202,16 @@ pub(crate) enum Command {
     Cosign {
         /// The signed envelope (JSON).
         envelope: PathBuf,
-        /// The compartment (label or id) to publish into.
-        #[arg(long, short, default_value = "partners")]
-        compartment: String,
+        /// The compartment (label or id) to publish into; by default
+        /// `partners` for a record about us alone (an audit of us), else the
+        /// compartment of exactly the other organizations it names.
+        #[arg(long, short)]
+        compartment: Option<String>,
         /// Also write the co-signed envelope here, to hand back to the issuer.
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        share: Share,
     },
     /// Evidence bundles: a report with every envelope, proof and key, for
     /// checking offline.
@@ -227,6 +249,42 @@ pub(crate) enum Command {
         #[command(flatten)]
         output: Output,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CompartmentCommand {
+    /// Make a compartment readable by exactly the named organizations (and,
+    /// with --role regulator, by regulators), for records about one
+    /// counterparty; prints it. Asking again with the same label and readers
+    /// changes nothing.
+    Add(CompartmentAdd),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompartmentAdd {
+    /// The local label: a-z, 0-9, `-`, `_`, `.`.
+    pub(crate) label: String,
+    /// An organization that may read it (DID; repeatable, at least one).
+    #[arg(long = "reader", value_name = "DID", required = true)]
+    pub(crate) readers: Vec<String>,
+    /// `regulator`: parties granted that role may read it too.
+    #[arg(long = "role", value_name = "ROLE")]
+    pub(crate) roles: Vec<String>,
+    /// The least clearance a reader's grant must carry: partner,
+    /// confidential or secret.
+    #[arg(long, default_value = "partner")]
+    pub(crate) min_clearance: String,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}
+
+/// The operator's consent to let others read a record naming a third party.
+#[derive(Debug, Args, Clone, Copy)]
+pub(crate) struct Share {
+    /// Publish even where parties the record does not name can read it
+    /// (for example a relationship into `partners`); refused otherwise.
+    #[arg(long)]
+    pub(crate) share_wider: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,12 +11,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use assure_access::{Clearance, Grant, Reader, Role};
+use assure_api::NewCompartment;
 use assure_model::predicate::Outcome;
 use assure_model::{Catalog, Did, Domain, Keypair, Record};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::config::VerifyConfig;
 use crate::datadir::DataDir;
+use crate::publish::Placement;
 use crate::verification::{Verdict, Verifier, attest, load_profile};
 use crate::{Node, NodeConfig};
 
@@ -139,6 +141,10 @@ pub async fn start(seed: u8, progress: &mut impl Write) -> Result<Demo> {
 
     let _ = write!(progress, "granting access and publishing records ... ");
     grants(&orgs).await?;
+    publish_profiles(&orgs).await?;
+    // Profiles first, so that compartments made for one counterparty are
+    // labelled with its name.
+    replicated(&orgs).await?;
     publish_first(&orgs).await?;
     let _ = writeln!(progress, "done");
     let _ = write!(progress, "replicating under need-to-know ... ");
@@ -279,7 +285,9 @@ async fn grants(orgs: &[Org]) -> Result<()> {
         "Certification contract NGC-5120",
     )
     .await?;
-    for n in [MAKER, TIER1, HAULIER] {
+    // The certification body's clients; the manufacturer sees their audits
+    // only as its suppliers show them.
+    for n in [TIER1, HAULIER] {
         grant(
             &orgs[CERT],
             did(n),
@@ -308,10 +316,15 @@ fn sign(org: &Org, drafts: &[String]) -> Result<Vec<(Vec<u8>, Record)>> {
         .collect()
 }
 
-async fn publish(org: &Org, compartment: &str, drafts: &[String]) -> Result<()> {
+async fn publish(org: &Org, placement: impl Into<Placement>, drafts: &[String]) -> Result<()> {
     let records = sign(org, drafts)?;
-    org.node.publish(compartment, records).await?;
+    org.node.publish(placement, records).await?;
     Ok(())
+}
+
+/// Each record to its own default compartment: exactly the parties it names.
+fn by_default() -> Placement {
+    Placement::default()
 }
 
 fn profile(name: &str, roles: &[&str]) -> String {
@@ -374,8 +387,7 @@ fn audit(subject: Did, certificate: &str) -> String {
     )
 }
 
-async fn publish_first(orgs: &[Org]) -> Result<()> {
-    let catalog = Catalog::builtin()?;
+async fn publish_profiles(orgs: &[Org]) -> Result<()> {
     let did = |n: usize| orgs[n].node.did();
     for (n, org) in orgs.iter().enumerate() {
         let roles: &[&str] = match n {
@@ -388,33 +400,81 @@ async fn publish_first(orgs: &[Org]) -> Result<()> {
         publish(org, "public", &[profile(org.name, roles)]).await?;
     }
 
-    // The regulator accredits the certification body (a trust anchor's word).
+    // The regulator accredits the certification body: a trust anchor's word
+    // is public on purpose, so it says so (it names the certification body).
     publish(
         &orgs[CUSTOMS],
-        "public",
+        Placement::into("public").share_wider(),
         &[format!(
             "kind = \"accreditation\"\nsubject = \"{}\"\nrole = \"auditor\"\n\
              programmes = [\"ISO 28000:2022\"]\nreference = \"DCA-ACC-2026-0093\"\n",
             did(CERT)
         )],
     )
-    .await?;
+    .await
+}
 
-    // The manufacturer: its scope and its two direct providers.
+async fn publish_first(orgs: &[Org]) -> Result<()> {
+    let catalog = Catalog::builtin()?;
+    let did = |n: usize| orgs[n].node.did();
+
+    // The manufacturer: its scope for every partner; each relationship goes
+    // to the compartment of exactly its two parties, so its supplier never
+    // learns who its haulier is, nor the other way round.
+    let maker = &orgs[MAKER];
     publish(
-        &orgs[MAKER],
+        maker,
         "partners",
+        &[scope(&["gearbox assembly", "final test", "dispatch"], &[])],
+    )
+    .await?;
+    publish(
+        maker,
+        by_default(),
         &[
-            scope(&["gearbox assembly", "final test", "dispatch"], &[]),
             relationship(did(TIER1), did(MAKER), "machined gearbox housings"),
             relationship(did(HAULIER), did(MAKER), "road haulage"),
         ],
     )
     .await?;
 
+    // Tier 1 keeps a compartment for its customer, the manufacturer; its
+    // relationship with the manufacturer goes there by default. It tells the
+    // manufacturer who its own supplier is on purpose (--share-wider), so
+    // that the manufacturer can walk its chain to tier 2.
+    let tier1 = &orgs[TIER1];
+    tier1
+        .node
+        .add_compartment(NewCompartment {
+            label: "helix-drives".into(),
+            readers: [did(MAKER)].into(),
+            roles: Default::default(),
+            min_clearance: Clearance::Partner,
+        })
+        .await?;
+    publish(
+        tier1,
+        by_default(),
+        &[relationship(
+            did(TIER1),
+            did(MAKER),
+            "machined gearbox housings",
+        )],
+    )
+    .await?;
+    publish(
+        tier1,
+        Placement::into("helix-drives").share_wider(),
+        &[relationship(
+            did(TIER2),
+            did(TIER1),
+            "aluminium die castings",
+        )],
+    )
+    .await?;
+
     // Tier 1: every catalog control; cyber controls only for confidential
     // readers; its customs declaration control for regulators only.
-    let tier1 = &orgs[TIER1];
     let mut partners = vec![
         scope(
             &[
@@ -424,8 +484,6 @@ async fn publish_first(orgs: &[Org]) -> Result<()> {
             ],
             &[],
         ),
-        relationship(did(TIER1), did(MAKER), "machined gearbox housings"),
-        relationship(did(TIER2), did(TIER1), "aluminium die castings"),
         format!(
             "kind = \"incident\"\ncategory = \"phishing\"\nseverity = \"medium\"\n\
              summary = \"A purchasing clerk entered credentials on a fake supplier portal; the account was locked within 20 minutes.\"\n\
@@ -455,9 +513,18 @@ async fn publish_first(orgs: &[Org]) -> Result<()> {
     .await?;
 
     // Tier 2: sells only to tier 1; the manufacturer never sees its records.
+    publish(
+        &orgs[TIER2],
+        by_default(),
+        &[relationship(
+            did(TIER2),
+            did(TIER1),
+            "aluminium die castings",
+        )],
+    )
+    .await?;
     let mut tier2 = vec![
         scope(&["aluminium die castings", "heat treatment"], &[]),
-        relationship(did(TIER2), did(TIER1), "aluminium die castings"),
         control(&catalog, "ISO22340:8.2.2", "implemented", 100),
         control(&catalog, "ISO22340:9.2.4", "partial", 100),
     ];
@@ -479,7 +546,6 @@ async fn publish_first(orgs: &[Org]) -> Result<()> {
             ],
             &["air freight"],
         ),
-        relationship(did(HAULIER), did(MAKER), "road haulage"),
         control(&catalog, "ISO22340:7.2.2", "implemented", 60),
         format!(
             "kind = \"incident\"\ncategory = \"cargo-tampering\"\nseverity = \"high\"\n\
@@ -498,6 +564,12 @@ async fn publish_first(orgs: &[Org]) -> Result<()> {
     publish(haulier, "partners", &records).await?;
     publish(
         haulier,
+        by_default(),
+        &[relationship(did(HAULIER), did(MAKER), "road haulage")],
+    )
+    .await?;
+    publish(
+        haulier,
         "regulators",
         &[
             control(&catalog, "ISO28000:4.2.2", "implemented", 10),
@@ -513,10 +585,12 @@ async fn publish_first(orgs: &[Org]) -> Result<()> {
     )
     .await?;
 
-    // The certification body certifies tier 1 and the logistics provider.
+    // The certification body certifies tier 1 and the logistics provider;
+    // each audit goes to the compartment of exactly its auditee, so neither
+    // learns of the other's certificate.
     publish(
         &orgs[CERT],
-        "partners",
+        by_default(),
         &[
             audit(did(TIER1), "NGC-28000-2026-0388"),
             audit(did(HAULIER), "NGC-28000-2026-0417"),
@@ -565,7 +639,8 @@ async fn replicated(orgs: &[Org]) -> Result<()> {
 }
 
 async fn acknowledge_and_verify(orgs: &[Org], component: &Path) -> Result<()> {
-    // Each certified supplier co-signs the audit about it.
+    // Each certified supplier co-signs the audit about it and shows it to
+    // its own partners: the audit names no one but itself.
     for n in [TIER1, HAULIER] {
         let org = &orgs[n];
         let store = org.node.store();
@@ -582,7 +657,8 @@ async fn acknowledge_and_verify(orgs: &[Org], component: &Path) -> Result<()> {
         let cosigned = assure_model::cosign(&audit.record, org.node.keypair())?;
         org.node.publish("partners", vec![cosigned]).await?;
     }
-    // Tier 1 verifies tier 2 and publishes the result for its customer.
+    // Tier 1 verifies tier 2 and publishes the result for its customer, on
+    // purpose: the verification names its supplier.
     let tier1 = &orgs[TIER1];
     let profile = load_profile(component)?;
     let verifier = Verifier::new(
@@ -593,7 +669,10 @@ async fn acknowledge_and_verify(orgs: &[Org], component: &Path) -> Result<()> {
     )?;
     let report = verifier.verify(&profile.profile, orgs[TIER2].node.did());
     let signed = attest(tier1.node.keypair(), &report, Timestamp::now())?;
-    tier1.node.publish("partners", vec![signed]).await?;
+    tier1
+        .node
+        .publish(Placement::into("helix-drives").share_wider(), vec![signed])
+        .await?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use assure_access::Grant;
+use assure_api::{CompartmentInfo, NewCompartment, Placement};
 use assure_model::{Did, Keypair, Record};
 use assure_net::{Client, Network};
 use assure_store::{Appended, LogId, Store};
@@ -100,14 +101,22 @@ impl Node {
         &self.network.client
     }
 
-    /// Appends signed records (placed by [`crate::publish::place`]) durably,
-    /// then tells connected readers of each compartment touched.
+    /// Appends signed records (placed by [`crate::publish::place`]: a label
+    /// or id, or a [`Placement`] for each record's default and
+    /// `--share-wider`) durably, then tells connected readers of each
+    /// compartment touched.
     pub async fn publish(
         &self,
-        compartment: &str,
+        placement: impl Into<Placement>,
         records: Vec<(Vec<u8>, Record)>,
     ) -> Result<Vec<Appended>> {
-        self.control.publish(compartment, records).await
+        self.control.publish(placement.into(), records).await
+    }
+
+    /// Finds or makes the compartment readable by exactly `new.readers`
+    /// (see [`crate::compartments::add`]); `true` when it was made.
+    pub async fn add_compartment(&self, new: NewCompartment) -> Result<(CompartmentInfo, bool)> {
+        self.control.add_compartment(new).await
     }
 
     /// Stores a grant (new, changed or revoked) and applies it to open
@@ -145,17 +154,13 @@ impl Node {
 impl Control {
     async fn publish(
         &self,
-        compartment: &str,
+        placement: Placement,
         records: Vec<(Vec<u8>, Record)>,
     ) -> Result<Vec<Appended>> {
-        let (store, keypair, name) = (
-            self.store.clone(),
-            self.keypair.clone(),
-            compartment.to_owned(),
-        );
+        let (store, keypair) = (self.store.clone(), self.keypair.clone());
         let appended = tokio::task::spawn_blocking(move || -> Result<Vec<Appended>> {
             let now = Timestamp::now();
-            let entries = crate::publish::place(&store, &keypair, &name, records, now)?;
+            let entries = crate::publish::place(&store, &keypair, &placement, records, now)?;
             Ok(store.append(&keypair, &entries, now)?)
         })
         .await??;
@@ -170,6 +175,27 @@ impl Control {
             }
         }
         Ok(appended)
+    }
+
+    async fn compartments(&self) -> Result<Vec<CompartmentInfo>> {
+        let store = self.store.clone();
+        let owner = self.keypair.did();
+        tokio::task::spawn_blocking(move || {
+            crate::compartments::list(&store, owner, Timestamp::now())
+        })
+        .await?
+    }
+
+    async fn add_compartment(&self, new: NewCompartment) -> Result<(CompartmentInfo, bool)> {
+        let (store, keypair) = (self.store.clone(), self.keypair.clone());
+        // Readers learn of it with its first record's notice.
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            let now = Timestamp::now();
+            let (compartment, made) = crate::compartments::add(&store, &keypair, &new, now)?;
+            let info = crate::compartments::info(&store, keypair.did(), compartment.id, now)?;
+            Ok((info, made))
+        })
+        .await?
     }
 
     async fn put_grant(&self, grant: Grant, change: &str) -> Result<()> {
@@ -188,12 +214,28 @@ struct ApiControl(Arc<Control>);
 impl assure_api::Control for ApiControl {
     fn publish(
         &self,
-        compartment: String,
+        placement: Placement,
         records: Vec<(Vec<u8>, Record)>,
     ) -> assure_api::BoxFuture<'_, Result<Vec<Appended>, String>> {
         Box::pin(async move {
             self.0
-                .publish(&compartment, records)
+                .publish(placement, records)
+                .await
+                .map_err(|e| format!("{e:#}"))
+        })
+    }
+
+    fn compartments(&self) -> assure_api::BoxFuture<'_, Result<Vec<CompartmentInfo>, String>> {
+        Box::pin(async move { self.0.compartments().await.map_err(|e| format!("{e:#}")) })
+    }
+
+    fn add_compartment(
+        &self,
+        new: NewCompartment,
+    ) -> assure_api::BoxFuture<'_, Result<(CompartmentInfo, bool), String>> {
+        Box::pin(async move {
+            self.0
+                .add_compartment(new)
                 .await
                 .map_err(|e| format!("{e:#}"))
         })

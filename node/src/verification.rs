@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use assure_model::predicate::Outcome;
 use assure_model::{Body, Catalog, Common, Did, Domain, Keypair, Predicate, Record, SubjectRef};
-use assure_store::{NewEntry, Store};
+use assure_store::Store;
 use assure_verify::chain::{self, Link};
 use assure_verify::{Bundle, BundleEntry, Context, Profile, Report, Seen, View};
 use jiff::Timestamp;
@@ -214,21 +214,18 @@ pub fn attest(keypair: &Keypair, report: &Report, now: Timestamp) -> Result<(Vec
     )?)
 }
 
-/// Signs `report` and appends it to `compartment` (label or id).
+/// Signs `report` and appends it where `placement` says: a verification
+/// names the provider, so a compartment others can read needs
+/// `share_wider` (see [`crate::publish::place`]).
 pub fn publish_report(
     store: &Store,
     keypair: &Keypair,
-    compartment: &str,
+    placement: &crate::publish::Placement,
     report: &Report,
     now: Timestamp,
 ) -> Result<assure_store::Appended> {
-    let target = store.find_compartment(keypair.did(), compartment)?;
-    let (bytes, record) = attest(keypair, report, now)?;
-    let entry = NewEntry {
-        compartment: target.compartment.id,
-        bytes,
-        record,
-    };
-    let mut appended = store.append(keypair, &[entry], now)?;
+    let signed = attest(keypair, report, now)?;
+    let entries = crate::publish::place(store, keypair, placement, vec![signed], now)?;
+    let mut appended = store.append(keypair, &entries, now)?;
     appended.pop().context("the store appended nothing")
 }

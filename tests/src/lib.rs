@@ -12,6 +12,7 @@ use assure_access::{Clearance, Grant, Role};
 use assure_model::{Did, Keypair, Record};
 use assure_net::Event;
 use assure_node::datadir::DataDir;
+use assure_node::publish::Placement;
 use assure_node::{Node, NodeConfig};
 use assure_store::{Appended, LogId};
 use jiff::Timestamp;
@@ -160,8 +161,34 @@ impl TestNode {
 
     /// Publishes drafts (TOML text) into a compartment.
     pub async fn publish(&self, compartment: &str, drafts: &[String]) -> Vec<Appended> {
+        self.publish_to(compartment, drafts).await
+    }
+
+    /// Publishes drafts where `placement` says: each record's default
+    /// compartment (`Placement::default()`), or a named one.
+    pub async fn publish_to(
+        &self,
+        placement: impl Into<Placement>,
+        drafts: &[String],
+    ) -> Vec<Appended> {
+        self.try_publish(placement, drafts).await.unwrap()
+    }
+
+    /// Publishes drafts naming third parties into a compartment others can
+    /// read, as the operator's `--share-wider` does.
+    pub async fn publish_wider(&self, compartment: &str, drafts: &[String]) -> Vec<Appended> {
+        self.publish_to(Placement::into(compartment).share_wider(), drafts)
+            .await
+    }
+
+    /// Publishes drafts, returning the refusal instead of failing the test.
+    pub async fn try_publish(
+        &self,
+        placement: impl Into<Placement>,
+        drafts: &[String],
+    ) -> anyhow::Result<Vec<Appended>> {
         let records = drafts.iter().map(|text| self.sign(text)).collect();
-        self.node().publish(compartment, records).await.unwrap()
+        self.node().publish(placement, records).await
     }
 
     /// Signs a TOML draft as this organization.
@@ -245,6 +272,15 @@ pub fn relationship(supplier: Did, customer: Did, supplies: &str) -> String {
     format!(
         "kind = \"relationship\"\nsupplier = \"{supplier}\"\ncustomer = \"{customer}\"\n\
          supplies = [\"{supplies}\"]\nsince = 2024-01-01\n"
+    )
+}
+
+/// A certification audit draft about `subject`.
+pub fn audit(subject: Did, certificate: &str) -> String {
+    format!(
+        "kind = \"audit\"\nsubject = \"{subject}\"\nauditType = \"certification\"\n\
+         standard = \"ISO 28000:2022\"\nresult = \"certified\"\n\
+         certificateNumber = \"{certificate}\"\nperiod = {{ from = 2026-10-01, to = 2026-10-03 }}\n"
     )
 }
 

@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod audience;
 mod compartment;
 mod decision;
 mod error;
@@ -23,6 +24,7 @@ mod log_id;
 mod rule;
 mod words;
 
+pub use audience::{Beyond, default_rule, parties, readers, wider_than};
 pub use compartment::{Compartment, CompartmentId};
 pub use error::{CompartmentError, GrantError, ParseError};
 pub use gate::{Access, Reader, Visible, gate};

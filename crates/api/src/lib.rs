@@ -14,6 +14,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod client;
+mod compartments;
 mod dashboard;
 mod limits;
 mod metrics;
@@ -36,6 +37,7 @@ use assure_model::{Did, Keypair, Record};
 use assure_store::{Appended, Store};
 use assure_verify::Profile;
 
+pub use compartments::{CompartmentInfo, NewCompartment, Placement, Reader};
 pub use routes::openapi;
 pub use server::{Server, serve};
 pub use table::{Route, route_table};
@@ -44,15 +46,26 @@ pub use table::{Route, route_table};
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What the API asks of the running node: the actions that must also reach
-/// the network (a publish notifies readers, a grant change closes streams).
+/// the network (a publish notifies readers, a grant change closes streams),
+/// and the operations the node library implements once for the CLI and the
+/// API alike (audience compartments).
 pub trait Control: Send + Sync + 'static {
-    /// Appends signed records to `compartment` (label or id) and notifies
-    /// readers.
+    /// Appends signed records where `placement` says (each record's default
+    /// compartment, or the one named, subject to the third-party rule) and
+    /// notifies readers.
     fn publish(
         &self,
-        compartment: String,
+        placement: Placement,
         records: Vec<(Vec<u8>, Record)>,
     ) -> BoxFuture<'_, Result<Vec<Appended>, String>>;
+    /// The node's own compartments with their readers.
+    fn compartments(&self) -> BoxFuture<'_, Result<Vec<CompartmentInfo>, String>>;
+    /// Finds or makes the compartment readable by exactly the named readers;
+    /// `true` when it was made.
+    fn add_compartment(
+        &self,
+        new: NewCompartment,
+    ) -> BoxFuture<'_, Result<(CompartmentInfo, bool), String>>;
     /// Stores a grant change and applies it to open connections.
     fn put_grant(&self, grant: Grant, change: String) -> BoxFuture<'_, Result<(), String>>;
     /// The peers connected now.

@@ -21,13 +21,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::dashboard;
 use crate::problem::Problem;
 use crate::server::{AppState, Ctx, authenticate, measure};
 use assure_access::Visible;
 
 use crate::metrics::Figures;
 use crate::table::Table;
+use crate::{compartments, dashboard};
 
 type ApiResult<T> = Result<T, Problem>;
 
@@ -57,6 +57,7 @@ pub(crate) fn table() -> Table<Arc<AppState>> {
         .route("/metrics", &["GET"], get(metrics))
         .route("/healthz", &["GET"], get(healthz))
         .route("/readyz", &["GET"], get(readyz))
+        .merge(compartments::routes())
         .merge(dashboard::routes())
 }
 
@@ -94,6 +95,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         alerts,
         admin_records,
         admin_publish,
+        compartments::admin_compartments,
+        compartments::admin_add_compartment,
         admin_grants,
         admin_put_grant,
         admin_revoke,
@@ -888,8 +891,14 @@ async fn alerts(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PublishRequest {
-    /// The compartment (label or id).
-    compartment: String,
+    /// The compartment (label or id); each record's default when absent
+    /// (a relationship or an audit: the compartment of exactly its parties;
+    /// an incident: its affected parties and regulators).
+    compartment: Option<String>,
+    /// Publish a record naming a third party into a compartment others can
+    /// read (refused otherwise).
+    #[serde(default, rename = "shareWider")]
+    share_wider: bool,
     /// Drafts (a `kind` and its fields) this node signs.
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
@@ -950,15 +959,19 @@ async fn admin_publish(
                 .map_err(|e| Problem::bad_request(format!("envelopes[{n}]: {e}")))?;
             records.push((bytes, record));
         }
-        Ok((request.compartment, records))
+        let placement = crate::Placement {
+            compartment: request.compartment,
+            share_wider: request.share_wider,
+        };
+        Ok((placement, records))
     })
     .await
     .map_err(Problem::internal)??;
-    let (compartment, records) = records;
+    let (placement, records) = records;
     let appended = state
         .config
         .control
-        .publish(compartment, records)
+        .publish(placement, records)
         .await
         .map_err(Problem::bad_request)?;
     Ok(Json(

@@ -1,5 +1,6 @@
 //! One module per group of commands; each opens what it needs and nothing more.
 
+mod compartments;
 mod grant;
 mod init;
 mod logs;
@@ -10,6 +11,7 @@ mod run;
 mod verify;
 
 use anyhow::Result;
+use assure_node::publish::Placement;
 
 use crate::cli::{Cli, Command};
 use crate::datadir::DataDir;
@@ -39,8 +41,15 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             files,
             compartment,
             envelope,
+            share,
             output,
-        } => publish::publish(&dir, &files, &compartment, envelope, output),
+        } => {
+            let placement = Placement {
+                compartment,
+                share_wider: share.share_wider,
+            };
+            publish::publish(&dir, &files, &placement, envelope, output)
+        }
         Command::Records {
             kind,
             compartment,
@@ -49,7 +58,10 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             output,
         } => records::list(&dir, kind, compartment, subject, limit, output),
         Command::Show { id, output } => records::show(&dir, &id, output),
-        Command::Compartments { output } => records::compartments(&dir, output),
+        Command::Compartments { output } => compartments::list(&dir, output),
+        Command::Compartment(crate::cli::CompartmentCommand::Add(add)) => {
+            compartments::add(&dir, add)
+        }
         Command::Grant(command) => grant::run(&dir, command),
         Command::Log(crate::cli::LogCommand::Verify { output }) => logs::verify(&dir, output),
         Command::Export { compartment, out } => logs::export(&dir, &compartment, &out),
@@ -72,12 +84,16 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             config,
             anchors,
             publish,
+            share_wider,
             output,
         } => {
             let how = verify::How {
                 config,
                 anchors,
-                publish,
+                publish: publish.map(|compartment| Placement {
+                    compartment: Some(compartment),
+                    share_wider,
+                }),
                 output,
             };
             match (provider, profile, all) {
@@ -92,7 +108,14 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             envelope,
             compartment,
             out,
-        } => verify::cosign(&dir, &envelope, &compartment, out.as_deref()),
+            share,
+        } => {
+            let placement = Placement {
+                compartment,
+                share_wider: share.share_wider,
+            };
+            verify::cosign(&dir, &envelope, &placement, out.as_deref())
+        }
         Command::Bundle(crate::cli::BundleCommand::Export {
             provider,
             profile,

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use assure_node::publish::{Input, place, read_files};
+use assure_node::publish::{Input, Placement, place, read_files};
 use serde::Serialize;
 
 use super::now;
@@ -24,7 +24,7 @@ struct Published {
 pub(super) fn publish(
     dir: &DataDir,
     files: &[PathBuf],
-    compartment: &str,
+    placement: &Placement,
     envelopes: bool,
     output: Output,
 ) -> Result<()> {
@@ -37,7 +37,7 @@ pub(super) fn publish(
         Input::Drafts
     };
     let signed = read_files(files, input, &keypair, now)?;
-    let entries = place(&store, &keypair, compartment, signed, now)?;
+    let entries = place(&store, &keypair, placement, signed, now)?;
     let appended = store.append(&keypair, &entries, now)?;
     let summaries = store.logs(&store.as_owner()?);
     let label = |log: assure_store::LogId| {

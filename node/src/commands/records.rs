@@ -1,4 +1,4 @@
-//! Reading: `assure records`, `show`, `compartments` and `catalog`.
+//! Reading: `assure records`, `show` and `catalog`.
 
 use anyhow::{Context as _, Result};
 use assure_model::{Catalog, Did, Domain, Kind, RecordId};
@@ -145,50 +145,6 @@ pub(super) fn show(dir: &DataDir, id: &str, output: Output) -> Result<()> {
         );
     }
     println!("{}", serde_json::to_string_pretty(&statement["predicate"])?);
-    Ok(())
-}
-
-pub(super) fn compartments(dir: &DataDir, output: Output) -> Result<()> {
-    let store = dir.store()?;
-    let owner = store
-        .owner()?
-        .context("this data directory has no identity; run `assure init`")?;
-    let mut own: Vec<_> = store
-        .logs(&store.as_owner()?)
-        .into_iter()
-        .filter(|s| s.log.origin == owner)
-        .collect();
-    own.sort_by(|a, b| {
-        (a.compartment.rule.tlp(), &a.compartment.label)
-            .cmp(&(b.compartment.rule.tlp(), &b.compartment.label))
-    });
-    if output.json {
-        let rows: Vec<serde_json::Value> = own
-            .iter()
-            .map(|s| {
-                serde_json::json!({
-                    "label": s.compartment.label,
-                    "id": s.compartment.id.to_string(),
-                    "rule": s.compartment.rule,
-                    "tlp": s.compartment.rule.tlp().to_string(),
-                    "size": s.checkpoint.checkpoint().size(),
-                    "checkpoint": s.checkpoint.to_string(),
-                })
-            })
-            .collect();
-        return json(&rows);
-    }
-    let mut table = Table::new(&["LABEL", "ID", "TLP", "READERS", "SIZE"]);
-    for s in own {
-        table.row(vec![
-            s.compartment.label.clone(),
-            s.compartment.id.to_string(),
-            s.compartment.rule.tlp().to_string(),
-            s.compartment.rule.to_string(),
-            s.checkpoint.checkpoint().size().to_string(),
-        ]);
-    }
-    table.print();
     Ok(())
 }
 

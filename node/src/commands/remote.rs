@@ -4,12 +4,13 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
+use assure_api::CompartmentInfo;
 use assure_api::client::{Answer, Auth, Client};
 use assure_node::publish::{Input, read_files};
 use serde_json::Value;
 
 use super::now;
-use crate::cli::{Command, GrantCommand, Output};
+use crate::cli::{Command, CompartmentCommand, GrantCommand, Output};
 use crate::datadir::DataDir;
 use crate::output::{Table, json};
 
@@ -42,8 +43,30 @@ fn admin(dir: &DataDir, url: &str, method: &str, path: &str, body: Option<Value>
     admin_raw(dir, url, method, path, body)
 }
 
+/// Like [`admin`], with the status of the answer.
+fn admin_status(
+    dir: &DataDir,
+    url: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<(u16, Value)> {
+    let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    admin_send(dir, url, method, path, body)
+}
+
 /// Sends `body` to an admin route with the token of `dir`.
 fn admin_raw(dir: &DataDir, url: &str, method: &str, path: &str, body: Vec<u8>) -> Result<Value> {
+    Ok(admin_send(dir, url, method, path, body)?.1)
+}
+
+fn admin_send(
+    dir: &DataDir,
+    url: &str,
+    method: &str,
+    path: &str,
+    body: Vec<u8>,
+) -> Result<(u16, Value)> {
     let token = std::fs::read_to_string(dir.path().join(assure_node::datadir::TOKEN_FILE))
         .context("reading the admin token")?;
     let answer = call(url, method, path, body, Auth::Bearer(token.trim()), None)?;
@@ -52,7 +75,7 @@ fn admin_raw(dir: &DataDir, url: &str, method: &str, path: &str, body: Vec<u8>) 
         let detail = value["detail"].as_str().unwrap_or("no detail");
         bail!("the running node refused: {} ({detail})", answer.status);
     }
-    Ok(value)
+    Ok((answer.status.as_u16(), value))
 }
 
 pub(super) fn run(dir: &DataDir, url: &str, command: Command) -> Result<()> {
@@ -63,6 +86,7 @@ pub(super) fn run(dir: &DataDir, url: &str, command: Command) -> Result<()> {
             files,
             compartment,
             envelope,
+            share,
             output,
         } => {
             // Drafts are signed here, with the key; the node validates and
@@ -78,7 +102,11 @@ pub(super) fn run(dir: &DataDir, url: &str, command: Command) -> Result<()> {
                 .iter()
                 .map(|(bytes, _)| serde_json::from_slice(bytes))
                 .collect::<Result<_, _>>()?;
-            let body = serde_json::json!({ "compartment": compartment, "envelopes": envelopes });
+            let body = serde_json::json!({
+                "compartment": compartment,
+                "shareWider": share.share_wider,
+                "envelopes": envelopes,
+            });
             let published = admin(dir, url, "POST", "/v1/admin/publish", Some(body))?;
             print(&published, output, &["id", "log", "index"])
         }
@@ -105,6 +133,23 @@ pub(super) fn run(dir: &DataDir, url: &str, command: Command) -> Result<()> {
                 output,
                 &["id", "kind", "subject", "issuedAt", "compartment", "index"],
             )
+        }
+        Command::Compartments { output } => {
+            let listed = admin(dir, url, "GET", "/v1/admin/compartments", None)?;
+            let listed: Vec<CompartmentInfo> = serde_json::from_value(listed)?;
+            super::compartments::print(&listed, output)
+        }
+        Command::Compartment(CompartmentCommand::Add(add)) => {
+            let body = serde_json::json!({
+                "label": add.label,
+                "readers": add.readers,
+                "roles": add.roles,
+                "minClearance": add.min_clearance,
+            });
+            let (status, answer) =
+                admin_status(dir, url, "POST", "/v1/admin/compartments", Some(body))?;
+            let info: CompartmentInfo = serde_json::from_value(answer)?;
+            super::compartments::print_added(&info, status == 201, add.output)
         }
         Command::Grant(GrantCommand::Add(add)) => {
             let body = serde_json::json!({
@@ -179,6 +224,7 @@ pub(super) fn run(dir: &DataDir, url: &str, command: Command) -> Result<()> {
             profile: Some(profile),
             all: false,
             publish,
+            share_wider,
             output,
             ..
         } => {
@@ -193,8 +239,11 @@ pub(super) fn run(dir: &DataDir, url: &str, command: Command) -> Result<()> {
                 let keypair = dir.keypair()?;
                 let (bytes, _) = assure_node::verification::attest(&keypair, &report, now())?;
                 let envelope: Value = serde_json::from_slice(&bytes)?;
-                let body =
-                    serde_json::json!({ "compartment": compartment, "envelopes": [envelope] });
+                let body = serde_json::json!({
+                    "compartment": compartment,
+                    "shareWider": share_wider,
+                    "envelopes": [envelope],
+                });
                 admin(dir, url, "POST", "/v1/admin/publish", Some(body))?;
             }
             if output.json {

@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result, bail};
 use assure_model::predicate::Outcome;
 use assure_model::{Did, validate};
 use assure_node::NodeConfig;
-use assure_node::publish::place;
+use assure_node::publish::{Placement, place};
 use assure_node::verification::{Verdict, Verifier, load_profile, publish_report};
 use assure_verify::{Bundle, Report};
 use serde::Serialize;
@@ -22,7 +22,7 @@ use crate::output::{Table, json};
 pub(super) struct How {
     pub(super) config: Option<PathBuf>,
     pub(super) anchors: Vec<String>,
-    pub(super) publish: Option<String>,
+    pub(super) publish: Option<Placement>,
     pub(super) output: Output,
 }
 
@@ -59,7 +59,7 @@ pub(super) fn one(dir: &DataDir, provider: &str, profile: &Path, how: &How) -> R
     let verifier = Verifier::new(&store, keypair.did(), &anchors, now)?;
     let report = verifier.verify(&profile.profile, provider);
     let published = match &how.publish {
-        Some(compartment) => Some(publish_report(&store, &keypair, compartment, &report, now)?),
+        Some(placement) => Some(publish_report(&store, &keypair, placement, &report, now)?),
         None => None,
     };
     if how.output.json {
@@ -133,10 +133,10 @@ pub(super) fn all(dir: &DataDir, tiers: u32, how: &How) -> Result<()> {
     let now = now();
     let verifier = Verifier::new(&store, keypair.did(), &anchors, now)?;
     let verdicts = verifier.verify_all(&verify_config, tiers)?;
-    if let Some(compartment) = &how.publish {
+    if let Some(placement) = &how.publish {
         for v in verdicts.iter().filter(|v| v.report.transitive.is_none()) {
             if !v.report.profile.is_empty() {
-                publish_report(&store, &keypair, compartment, &v.report, now)?;
+                publish_report(&store, &keypair, placement, &v.report, now)?;
             }
         }
     }
@@ -197,7 +197,7 @@ fn print_summary(verdicts: &[Verdict]) {
 pub(super) fn cosign(
     dir: &DataDir,
     envelope: &Path,
-    compartment: &str,
+    placement: &Placement,
     out: Option<&Path>,
 ) -> Result<()> {
     let keypair = dir.keypair()?;
@@ -210,10 +210,26 @@ pub(super) fn cosign(
     }
     let (cosigned, record) = assure_model::cosign(&record, &keypair)?;
     let store = dir.store()?;
+    // An audit of us names no one else: shown to our partners unless the
+    // operator says otherwise. Anything naming others goes to its default.
+    let names_only_us =
+        assure_access::parties(&record.subject.did, &record.predicate.body, &keypair.did())
+            .is_empty();
+    let partners;
+    let placement = match &placement.compartment {
+        None if names_only_us => {
+            partners = Placement {
+                compartment: Some("partners".into()),
+                ..placement.clone()
+            };
+            &partners
+        }
+        _ => placement,
+    };
     let entries = place(
         &store,
         &keypair,
-        compartment,
+        placement,
         vec![(cosigned.clone(), record)],
         now,
     )?;

@@ -20,6 +20,16 @@ impl Node {
         (node, did)
     }
 
+    /// A fresh node with the public demo key `seed`, for the example
+    /// records of config/records/ that are about that organization.
+    pub(crate) fn init_seeded(name: &str, seed: u8) -> (Self, String) {
+        let node = Self {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let out = node.ok(&["init", "--name", name, "--demo-seed", &seed.to_string()]);
+        (node, out.trim().to_owned())
+    }
+
     pub(crate) fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }

@@ -43,22 +43,28 @@ impl Rng {
 
 #[test]
 fn sigkill_never_loses_an_acknowledged_record() {
-    let (node, _) = Node::init("Crash Test Logistics");
+    // The logistics provider the example records are about.
+    let (node, _) = Node::init_seeded("Crash Test Logistics", 4);
     let mut rng = Rng::new();
     let mut acknowledged = BTreeSet::new();
     let assure = env!("CARGO_BIN_EXE_assure");
     let data = node.data();
     for cycle in 0..24 {
-        // A shell loop of publishes: single records and batches of three.
+        // A shell loop of publishes: single records, batches of three into
+        // one log, and batches whose records go to two logs made on first
+        // use (an incident and a relationship, each to its own audience).
         let script = format!(
             "while true; do \
                '{assure}' --data '{data}' publish '{a}' --compartment partners || exit 1; \
-               '{assure}' --data '{data}' publish '{a}' '{b}' '{c}' --compartment confidential || exit 1; \
+               '{assure}' --data '{data}' publish '{a}' '{b}' '{s}' --compartment confidential || exit 1; \
+               '{assure}' --data '{data}' publish '{c}' '{r}' || exit 1; \
              done",
             data = data.display(),
             a = example("control-cyber.toml"),
             b = example("control-physical.toml"),
+            s = example("scope.toml"),
             c = example("incident-cargo-tampering.toml"),
+            r = example("relationship.toml"),
         );
         let mut child = Command::new("sh")
             .arg("-c")

@@ -29,7 +29,9 @@ console.log(`verified ${ok}`);
 
 #[test]
 fn exported_envelopes_verify_with_an_independent_dsse_implementation() {
-    let (node, did) = Node::init("Exporter");
+    // The logistics provider of config/records/, whose Rotterdam site the
+    // physical control is about.
+    let (node, did) = Node::init_seeded("Maasrijn Logistics B.V.", 4);
     node.ok(&[
         "publish",
         &example("scope.toml"),

@@ -13,5 +13,6 @@ mod demo;
 mod export;
 mod network;
 mod readme;
+mod sharing;
 mod verify;
 mod walkthrough;

@@ -62,7 +62,14 @@ fn verify_cosign_publish_and_bundle_round_trip() {
              programmes = [\"ISO 28000:2022\"]\n"
         ),
     );
-    anchor.ok(&["publish", &accreditation, "--compartment", "public"]);
+    // An accreditation names the auditor: public on purpose.
+    anchor.ok(&[
+        "publish",
+        &accreditation,
+        "--compartment",
+        "public",
+        "--share-wider",
+    ]);
     let audit = auditor.file(
         "audit.toml",
         format!(
@@ -71,8 +78,10 @@ fn verify_cosign_publish_and_bundle_round_trip() {
              period = {{ from = 2026-10-01, to = 2026-10-03 }}\n"
         ),
     );
-    auditor.ok(&["publish", &audit, "--compartment", "partners"]);
-    let audit_envelope = envelope(&auditor, "partners", 0);
+    // The auditor keeps one compartment per client.
+    auditor.ok(&["compartment", "add", "client-7", "--reader", &supplier_did]);
+    auditor.ok(&["publish", &audit, "--compartment", "client-7"]);
+    let audit_envelope = envelope(&auditor, "client-7", 0);
 
     // The supplier acknowledges the audit; co-signing our own record is refused.
     let cosigned = supplier.dir.path().join("cosigned.json");
@@ -94,13 +103,13 @@ fn verify_cosign_publish_and_bundle_round_trip() {
     assert!(only_audit.contains("not accredited") || only_audit.contains("no certification"));
 
     let accreditation_envelope = envelope(&anchor, "public", 0);
+    // Others' records about others go, by default, to the compartment of
+    // exactly the organization each names.
     maker.ok(&[
         "publish",
         "--envelope",
         &accreditation_envelope,
         &audit_envelope,
-        "--compartment",
-        "partners",
     ]);
     let partial = maker.ok(&["verify", &supplier_did, "--profile", &profile, &anchor_arg]);
     assert!(partial.contains("FAIL"), "{partial}");
@@ -109,13 +118,7 @@ fn verify_cosign_publish_and_bundle_round_trip() {
         "{partial}"
     );
 
-    maker.ok(&[
-        "publish",
-        "--envelope",
-        cosigned.to_str().unwrap(),
-        "--compartment",
-        "partners",
-    ]);
+    maker.ok(&["publish", "--envelope", cosigned.to_str().unwrap()]);
     let report: serde_json::Value = serde_json::from_str(&maker.ok(&[
         "verify",
         &supplier_did,
@@ -125,6 +128,7 @@ fn verify_cosign_publish_and_bundle_round_trip() {
         "--json",
         "--publish",
         "partners",
+        "--share-wider",
     ]))
     .unwrap();
     assert_eq!(report["result"], "pass", "{report:#}");

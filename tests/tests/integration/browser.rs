@@ -84,7 +84,7 @@ async fn the_dashboard_shows_verdicts_and_links_to_a_providers_page() {
         maker.connect(author).await;
     }
     supplier
-        .publish(
+        .publish_wider(
             "partners",
             &[
                 profile("Precision Castings BV"),
@@ -94,7 +94,7 @@ async fn the_dashboard_shows_verdicts_and_links_to_a_providers_page() {
         )
         .await;
     haulier
-        .publish(
+        .publish_wider(
             "partners",
             &[
                 profile("Rhine Road Haulage GmbH"),
@@ -104,7 +104,7 @@ async fn the_dashboard_shows_verdicts_and_links_to_a_providers_page() {
         )
         .await;
     maker
-        .publish(
+        .publish_wider(
             "partners",
             &[
                 relationship(s, m, "machined housings"),

@@ -3,6 +3,7 @@
 
 use assure_access::{Clearance, Role};
 use assure_net::Event;
+use assure_node::publish::Placement;
 use assure_tests::{TestNet, wait};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -32,7 +33,9 @@ async fn an_incident_reaches_exactly_the_affected_partners_and_regulators() {
          occurredAt = \"2026-11-20T03:10:00Z\"\ndetectedAt = \"2026-11-20T05:40:00Z\"\n\
          status = \"open\"\naffected = [\"{b}\", \"{c}\"]\n"
     );
-    let appended = net.nodes[0].publish("partners", &[incident]).await;
+    let appended = net.nodes[0]
+        .publish_to(Placement::default(), &[incident])
+        .await;
     let audience = appended[0].location.log;
     assert_ne!(
         audience,

@@ -11,4 +11,5 @@ mod leaks;
 mod need_to_know;
 mod replication;
 mod rogue;
+mod sharing;
 mod verification;

@@ -10,6 +10,7 @@ use assure_access::{Clearance, Role};
 use assure_model::Did;
 use assure_model::predicate::Outcome;
 use assure_node::config::VerifyConfig;
+use assure_node::publish::Placement;
 use assure_node::verification::{Verifier, attest, load_profile};
 use assure_tests::{TestNet, TestNode, relationship};
 use jiff::Timestamp;
@@ -93,8 +94,11 @@ async fn a_manufacturer_verifies_two_tiers_with_the_expected_verdicts() {
     }
 
     // The anchor accredits the auditor; the auditor certifies tier-1.
+    // Every author here shares wider on purpose: each compartment has the
+    // readers the chain needs (tests/tests/integration/sharing.rs shows the
+    // defaults).
     net.nodes[5]
-        .publish(
+        .publish_wider(
             "public",
             &[format!(
                 "kind = \"accreditation\"\nsubject = \"{auditor}\"\nrole = \"auditor\"\n\
@@ -103,7 +107,7 @@ async fn a_manufacturer_verifies_two_tiers_with_the_expected_verdicts() {
         )
         .await;
     let audit = net.nodes[2]
-        .publish(
+        .publish_wider(
             "partners",
             &[format!(
                 "kind = \"audit\"\nsubject = \"{t1}\"\nauditType = \"certification\"\n\
@@ -128,7 +132,7 @@ async fn a_manufacturer_verifies_two_tiers_with_the_expected_verdicts() {
         .await
         .unwrap();
     net.nodes[1]
-        .publish(
+        .publish_wider(
             "partners",
             &[
                 relationship(t1, m, "machined housings"),
@@ -142,7 +146,7 @@ async fn a_manufacturer_verifies_two_tiers_with_the_expected_verdicts() {
     // Tier-2 publishes to tier-1 only; tier-1 verifies it and publishes the
     // verification where the manufacturer can read it.
     net.nodes[4]
-        .publish(
+        .publish_wider(
             "partners",
             &[relationship(t2, t1, "castings"), scope("die casting")],
         )
@@ -160,7 +164,7 @@ async fn a_manufacturer_verifies_two_tiers_with_the_expected_verdicts() {
         let signed = attest(&tier1.keypair, &report, Timestamp::now()).unwrap();
         tier1
             .node()
-            .publish("partners", vec![signed])
+            .publish(Placement::into("partners").share_wider(), vec![signed])
             .await
             .unwrap();
     }
@@ -168,7 +172,7 @@ async fn a_manufacturer_verifies_two_tiers_with_the_expected_verdicts() {
     // Logistics: an open high-severity incident detected 45 days ago.
     let detected = Timestamp::now() - jiff::SignedDuration::from_hours(24 * 45);
     net.nodes[3]
-        .publish(
+        .publish_wider(
             "partners",
             &[
                 relationship(logistics, m, "road haulage"),
@@ -184,7 +188,7 @@ async fn a_manufacturer_verifies_two_tiers_with_the_expected_verdicts() {
 
     // The manufacturer confirms its two direct providers.
     net.nodes[0]
-        .publish(
+        .publish_wider(
             "partners",
             &[
                 relationship(t1, m, "machined housings"),
