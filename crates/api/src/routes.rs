@@ -21,10 +21,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::dashboard;
 use crate::problem::Problem;
 use crate::server::{AppState, Ctx, authenticate, measure};
 use crate::visibility::{Caller, Visible, disclose, visible};
+use crate::{csrf, dashboard, signin};
 
 type ApiResult<T> = Result<T, Problem>;
 
@@ -54,6 +54,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .merge(dashboard::routes())
         .fallback(fallback)
+        .layer(from_fn_with_state(state.clone(), csrf::guard))
         .layer(from_fn_with_state(state.clone(), authenticate))
         .layer(from_fn_with_state(state.clone(), measure))
         .with_state(state)
@@ -89,6 +90,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         admin_revoke,
         admin_disclosures,
         admin_peers,
+        signin::dashboard_link,
         healthz,
         readyz
     ),

@@ -9,4 +9,5 @@ mod incidents;
 mod need_to_know;
 mod replication;
 mod rogue;
+mod signin;
 mod verification;
