@@ -61,6 +61,19 @@ pub(crate) enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Print a one-time link that signs a browser in to the running node's
+    /// dashboard as its administrator.
+    ///
+    /// The link is good for one sign-in within `api.login_link` (10 minutes
+    /// by default); it is not the admin token, and the token never appears
+    /// in a URL. Needs the node running (`assure run`) on --data.
+    DashboardLink {
+        /// The address browsers reach the node at, if not the one it listens
+        /// on (a proxy, a published container port), e.g.
+        /// `https://assure.example`.
+        #[arg(long)]
+        base: Option<String>,
+    },
     /// List alerts: equivocation by an author, incidents naming us.
     Alerts {
         #[command(flatten)]

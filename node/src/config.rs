@@ -92,6 +92,15 @@ struct RawApi {
     max_concurrent: Option<usize>,
     requests_per_second: Option<u32>,
     max_page: Option<usize>,
+    /// How long a dashboard session lasts after signing in (default 8h).
+    #[serde(default, with = "humantime_serde")]
+    session: Option<Duration>,
+    /// How long a one-time sign-in link stays valid (default 10m).
+    #[serde(default, with = "humantime_serde")]
+    login_link: Option<Duration>,
+    /// Mark the dashboard's cookies `Secure`, for a node reached over https
+    /// through a proxy that terminates TLS (default false).
+    secure_cookies: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -346,6 +355,9 @@ impl NodeConfig {
                         .requests_per_second
                         .unwrap_or(defaults.requests_per_second),
                     max_page: a.max_page.unwrap_or(defaults.max_page),
+                    session: a.session.unwrap_or(defaults.session),
+                    login_link: a.login_link.unwrap_or(defaults.login_link),
+                    secure_cookies: a.secure_cookies.unwrap_or(defaults.secure_cookies),
                 };
                 if settings.max_concurrent == 0 || settings.requests_per_second == 0 {
                     return Err(invalid(
@@ -357,6 +369,14 @@ impl NodeConfig {
                     return Err(invalid(
                         "api.max_page / api.max_body_bytes".into(),
                         "max_page at least 1, max_body_bytes at least 1024",
+                    ));
+                }
+                if settings.session < Duration::from_secs(60)
+                    || settings.login_link < Duration::from_secs(60)
+                {
+                    return Err(invalid(
+                        "api.session / api.login_link".into(),
+                        "a duration of at least 1m, such as \"8h\" or \"10m\"",
                     ));
                 }
                 Some(settings)

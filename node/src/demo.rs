@@ -797,16 +797,17 @@ impl Demo {
 
         writeln!(
             out,
-            "\nDashboards (each signs you in as that organization's administrator):\n"
+            "\nDashboards: each link signs one browser in as that organization's \
+             administrator, once, within 10 minutes:\n"
         )?;
         for org in &self.orgs {
-            let token = std::fs::read_to_string(org.dir.join(crate::datadir::TOKEN_FILE))?;
-            if let Some(address) = org.node.api_address() {
+            if let Some(link) = org.node.dashboard_link()? {
+                writeln!(out, "  {:<32} {link}", org.name)?;
                 writeln!(
                     out,
-                    "  {:<32} http://{address}/login?token={}&next=/",
-                    org.name,
-                    token.trim()
+                    "  {:<32} another: assure --data {} dashboard-link",
+                    "",
+                    org.dir.display()
                 )?;
             }
         }

@@ -81,6 +81,16 @@ impl Node {
         self.api.as_ref().map(|a| a.addr)
     }
 
+    /// A one-time link that signs a browser in to this node's dashboard as
+    /// its administrator (single use, valid for `api.login_link`); `None`
+    /// when the API is off.
+    pub fn dashboard_link(&self) -> Result<Option<String>> {
+        self.api
+            .as_ref()
+            .map(|api| api.dashboard_link().context("minting a sign-in link"))
+            .transpose()
+    }
+
     /// This organization.
     pub fn did(&self) -> Did {
         self.control.keypair.did()

@@ -1,6 +1,6 @@
 //! The dashboard: server-rendered HTML with inline CSS and an SVG graph, no
 //! script and nothing fetched from elsewhere. It shows what the visitor may
-//! see: everything after signing in with the admin token (a session cookie),
+//! see: everything after signing in (a session cookie, see [`crate::signin`]),
 //! public compartments otherwise.
 
 use std::collections::BTreeMap;
@@ -9,16 +9,15 @@ use std::sync::Arc;
 use assure_model::predicate::Body;
 use assure_model::{Did, Domain, Kind, RecordId};
 use assure_verify::View;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jiff::Timestamp;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use serde::Deserialize;
 
 use crate::routes::{Graph, legal_names};
-use crate::server::{AppState, Ctx, constant_time_eq};
+use crate::server::{AppState, Ctx};
 use crate::table::Table;
 use crate::visibility::Caller;
 
@@ -29,7 +28,7 @@ pub(crate) fn routes() -> Table<Arc<AppState>> {
         .route("/records/{id}", &["GET"], get(record))
         .route("/alerts", &["GET"], get(alerts))
         .route("/admin", &["GET"], get(admin))
-        .route("/login", &["GET"], get(login))
+        .merge(crate::signin::routes())
 }
 
 const STYLE: &str = r#"
@@ -43,7 +42,7 @@ code,pre{font:13px ui-monospace,monospace}pre{white-space:pre-wrap;word-break:br
 svg text{font:12px system-ui,sans-serif}
 "#;
 
-fn page(title: &str, caller: &Caller, body: Markup) -> Response {
+pub(crate) fn page(title: &str, caller: &Caller, body: Markup) -> Response {
     let who = match caller {
         Caller::Admin => "signed in as this node's administrator",
         Caller::Party(_) => "signed request",
@@ -64,6 +63,9 @@ fn page(title: &str, caller: &Caller, body: Markup) -> Response {
                     a href="/alerts" { "Incidents and alerts" }
                     a href="/admin" { "Disclosures, grants, peers" }
                     span class="muted" { (who) }
+                    " "
+                    @if caller.is_admin() { a href="/logout" { "Sign out" } }
+                    @else { a href="/login" { "Sign in" } }
                 }
                 main { h1 { (title) } (body) }
             }
@@ -502,62 +504,4 @@ async fn admin(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx
         }
     };
     page("Disclosures, grants and peers", &ctx.caller, body)
-}
-
-#[derive(Debug, Deserialize)]
-struct Login {
-    token: Option<String>,
-    /// The dashboard page to show after signing in.
-    next: Option<String>,
-}
-
-/// Exchanges the admin token for a session cookie, then shows the dashboard.
-async fn login(State(state): State<Arc<AppState>>, Query(login): Query<Login>) -> Response {
-    let Some(token) = login.token else {
-        return page(
-            "Sign in",
-            &Caller::Anonymous,
-            html! { form method="get" action="/login" {
-                label { "Admin token " input type="password" name="token"; }
-                " " button { "Sign in" }
-            } },
-        );
-    };
-    if !constant_time_eq(token.as_bytes(), state.config.admin_token.as_bytes()) {
-        let mut response = page(
-            "Sign in",
-            &Caller::Anonymous,
-            html! { p class="fail" { "Wrong token." } },
-        );
-        *response.status_mut() = StatusCode::UNAUTHORIZED;
-        return response;
-    }
-    let mut bytes = [0u8; 24];
-    if getrandom::fill(&mut bytes).is_err() {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    }
-    let session = hex::encode(bytes);
-    state
-        .sessions
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(session.clone());
-    // Only a path on this site: never an open redirect.
-    let next = login
-        .next
-        .filter(|n| {
-            n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.contains('\\')
-                && !n.contains(char::is_control)
-        })
-        .unwrap_or_else(|| "/".to_owned());
-    let mut response = Redirect::to(&next).into_response();
-    if let Ok(cookie) =
-        format!("assure_session={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age=28800")
-            .parse()
-    {
-        response.headers_mut().insert(header::SET_COOKIE, cookie);
-    }
-    response
 }

@@ -7,6 +7,11 @@
 //! disclosure log. A party that may not see something gets the same 404 as
 //! for something that does not exist, byte for byte.
 //!
+//! The dashboard signs its administrator in with a POST form (the admin
+//! token or a one-time code, never in a URL) into a session that expires
+//! and ends at `/logout`; one middleware refuses every state-changing
+//! dashboard request without the session's CSRF token.
+//!
 //! The server is axum on hyper, with a header-read timeout, a request
 //! timeout, a body limit, a concurrency limit that sheds load with 503, and a
 //! per-party rate limit that answers 429.
@@ -15,13 +20,16 @@
 
 pub mod client;
 mod compartments;
+mod csrf;
 mod dashboard;
 mod limits;
 mod metrics;
 mod problem;
 mod routes;
 mod server;
+mod session;
 pub mod signature;
+mod signin;
 mod table;
 mod visibility;
 
@@ -90,6 +98,13 @@ pub struct Settings {
     pub requests_per_second: u32,
     /// The largest page of records.
     pub max_page: usize,
+    /// How long a dashboard session lasts after signing in.
+    pub session: Duration,
+    /// How long a one-time sign-in link stays valid (it signs in once).
+    pub login_link: Duration,
+    /// Mark the dashboard's cookies `Secure`: the node is reached over
+    /// https (through a proxy that terminates TLS).
+    pub secure_cookies: bool,
 }
 
 impl Default for Settings {
@@ -102,6 +117,9 @@ impl Default for Settings {
             max_concurrent: 256,
             requests_per_second: 100,
             max_page: 500,
+            session: Duration::from_secs(8 * 3600),
+            login_link: Duration::from_secs(10 * 60),
+            secure_cookies: false,
         }
     }
 }

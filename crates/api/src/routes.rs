@@ -27,7 +27,7 @@ use assure_access::Visible;
 
 use crate::metrics::Figures;
 use crate::table::Table;
-use crate::{compartments, dashboard};
+use crate::{compartments, csrf, dashboard, signin};
 
 type ApiResult<T> = Result<T, Problem>;
 
@@ -65,6 +65,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     let (router, _) = table().into_parts();
     router
         .fallback(fallback)
+        .layer(from_fn_with_state(state.clone(), csrf::guard))
         .layer(from_fn_with_state(state.clone(), authenticate))
         .layer(from_fn_with_state(state.clone(), measure))
         .with_state(state)
@@ -102,6 +103,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         admin_revoke,
         admin_disclosures,
         admin_peers,
+        signin::dashboard_link,
         healthz,
         readyz
     ),

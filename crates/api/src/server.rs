@@ -1,10 +1,9 @@
 //! The server: hyper with a header-read timeout under an axum router, and the
 //! middleware every request passes: authentication, rate limit, metrics.
 
-use std::collections::HashSet;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
@@ -23,6 +22,7 @@ use tower::ServiceExt as _;
 use crate::limits::{RateLimiter, ReplayCache};
 use crate::metrics::{Metrics, RequestLabels, RouteLabels};
 use crate::problem::Problem;
+use crate::session::Sessions;
 use crate::signature::{self, Covered};
 use crate::visibility::Caller;
 use crate::{Config, routes};
@@ -32,7 +32,7 @@ pub(crate) struct AppState {
     pub(crate) config: Config,
     pub(crate) limiter: RateLimiter,
     pub(crate) replay: ReplayCache,
-    pub(crate) sessions: Mutex<HashSet<String>>,
+    pub(crate) sessions: Arc<Sessions>,
     pub(crate) metrics: Metrics,
 }
 
@@ -50,9 +50,20 @@ pub struct Server {
     pub addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    sessions: Arc<Sessions>,
 }
 
 impl Server {
+    /// A one-time link that signs a browser in to the dashboard: good for
+    /// one sign-in within `Settings::login_link`. Not the admin token.
+    pub fn dashboard_link(&self) -> std::io::Result<String> {
+        let code = self
+            .sessions
+            .mint_code()
+            .map_err(|_| std::io::Error::other("the OS random source failed"))?;
+        Ok(format!("http://{}/login/once/{code}", self.addr))
+    }
+
     /// Stops accepting, lets requests in flight finish (at most the request
     /// timeout), and returns.
     pub async fn shutdown(self) {
@@ -66,10 +77,11 @@ pub async fn serve(config: Config) -> std::io::Result<Server> {
     let listener = TcpListener::bind(config.settings.listen).await?;
     let addr = listener.local_addr()?;
     let settings = config.settings.clone();
+    let sessions = Arc::new(Sessions::new(settings.session, settings.login_link));
     let state = Arc::new(AppState {
         limiter: RateLimiter::new(settings.requests_per_second),
         replay: ReplayCache::default(),
-        sessions: Mutex::new(HashSet::new()),
+        sessions: sessions.clone(),
         metrics: Metrics::new(),
         config,
     });
@@ -136,7 +148,12 @@ pub async fn serve(config: Config) -> std::io::Result<Server> {
         })
         .await;
     });
-    Ok(Server { addr, stop, task })
+    Ok(Server {
+        addr,
+        stop,
+        task,
+        sessions,
+    })
 }
 
 async fn overloaded(error: tower::BoxError) -> Response {
@@ -291,23 +308,8 @@ fn identify(
         }
         return Ok(Caller::Party(verified.signer));
     }
-    let session = headers
-        .get(header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|cookies| {
-            cookies
-                .split(';')
-                .filter_map(|c| c.trim().strip_prefix("assure_session="))
-                .next()
-        });
-    if let Some(session) = session
-        && !uri.path().starts_with("/v1/")
-        && state
-            .sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(session)
-    {
+    // A dashboard session is the administrator, on dashboard pages only.
+    if !uri.path().starts_with("/v1/") && state.sessions.of_request(headers).is_some() {
         return Ok(Caller::Admin);
     }
     Ok(Caller::Anonymous)

@@ -35,6 +35,11 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Command::Id => init::id(&dir),
         Command::Demo { seed, once } => run::demo(seed, once),
         Command::Run { config } => run::run(&config),
+        Command::DashboardLink { .. } => anyhow::bail!(
+            "no node is running on {}: a sign-in link is for a running node; start it with \
+             `assure run`, or sign in at /login with the admin token",
+            dir.path().display()
+        ),
         Command::Alerts { output } => records::alerts(&dir, output),
         Command::Disclosures { limit, output } => records::disclosures(&dir, limit, output),
         Command::Publish {

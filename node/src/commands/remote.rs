@@ -208,6 +208,17 @@ pub(super) fn run(dir: &DataDir, url: &str, command: Command) -> Result<()> {
                 ],
             )
         }
+        Command::DashboardLink { base } => {
+            let link = admin(dir, url, "POST", "/v1/admin/dashboard-link", None)?;
+            let path = link["path"].as_str().context("the node sent no link")?;
+            let base = base.as_deref().unwrap_or(url).trim_end_matches('/');
+            println!("{base}{path}");
+            eprintln!(
+                "signs one browser in once, within {} s",
+                link["expiresIn"].as_u64().unwrap_or_default()
+            );
+            Ok(())
+        }
         Command::Alerts { output } => {
             let alerts = admin(dir, url, "GET", "/v1/admin/alerts", None)?;
             if output.json {

@@ -37,7 +37,8 @@ async fn serve(config: NodeConfig) -> Result<()> {
     if let Some(address) = node.api_address() {
         println!("api http://{address}");
         println!(
-            "dashboard http://{address}/login (sign in with the token in {})",
+            "dashboard http://{address}/ (sign in at /login with the token in {}, or open the \
+             one-time link `assure dashboard-link` prints)",
             config_token_hint(&node)
         );
     }

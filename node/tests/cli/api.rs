@@ -74,7 +74,24 @@ fn a_running_node_is_driven_through_its_api_and_queried_with_signed_requests() {
         disclosures.contains("customs inspection 2026-114"),
         "{disclosures}"
     );
+
+    // A one-time dashboard sign-in link, minted by the running node: not
+    // the admin token.
+    let link = author.ok(&["dashboard-link"]);
+    let link = link.trim();
+    assert!(link.starts_with(&format!("{url}/login/once/")), "{link}");
+    let token = std::fs::read_to_string(author.data().join("admin.token")).unwrap();
+    assert!(!link.contains(token.trim()), "{link}");
+    let page = outsider.ok(&["api-request", "GET", &link[url.len()..], "--url", &url]);
+    assert!(page.contains("one-time link"), "{page}");
+    let proxied = author.ok(&["dashboard-link", "--base", "https://assure.example/"]);
+    assert!(
+        proxied.starts_with("https://assure.example/login/once/"),
+        "{proxied}"
+    );
     running.stop();
+    let error = author.fails(&["dashboard-link"], 1);
+    assert!(error.contains("no node is running"), "{error}");
 
     // Stopped, the same commands open the store directly again.
     let records = author.ok(&["records", "--json"]);

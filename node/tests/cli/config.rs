@@ -19,6 +19,10 @@ fn the_documented_example_parses() {
     let supplies = |s: &str| config.verify.profile_for(&[s.to_owned()]).unwrap();
     assert!(supplies("Road Haulage").ends_with("profiles/logistics-provider.toml"));
     assert!(supplies("castings").ends_with("profiles/component-supplier.toml"));
+    let api = config.api.expect("the API is on");
+    assert_eq!(api.session, std::time::Duration::from_secs(8 * 3600));
+    assert_eq!(api.login_link, std::time::Duration::from_secs(600));
+    assert!(!api.secure_cookies);
 }
 
 #[test]
@@ -51,6 +55,18 @@ fn wrong_files_are_refused_with_file_field_and_expectation() {
         ),
         ("trust_anchors = [\"alice\"]", "trust_anchors[0]", "did:key"),
         ("[log]\nlevel = 3", "level", "invalid type"),
+        ("[api]\nsession = \"8\"", "session", ""),
+        ("[api]\nsession = \"30s\"", "api.session", "at least 1m"),
+        (
+            "[api]\nlogin_link = \"1s\"",
+            "api.login_link",
+            "at least 1m",
+        ),
+        (
+            "[api]\nsecure_cookies = \"yes\"",
+            "secure_cookies",
+            "invalid type",
+        ),
         (
             "[verify]\ndefault_profile = \"nowhere.toml\"",
             "verify.default_profile",
@@ -75,6 +91,12 @@ fn an_empty_file_is_a_working_configuration() {
     let config = parse("").unwrap();
     assert_eq!(config.data_dir, Path::new("/etc/assure/assure-data"));
     assert!(config.net.bootstrap.is_empty());
+    let api = parse("[api]\nsession = \"30m\"\nsecure_cookies = true")
+        .unwrap()
+        .api
+        .unwrap();
+    assert_eq!(api.session, std::time::Duration::from_secs(1800));
+    assert!(api.secure_cookies);
 }
 
 #[test]

@@ -52,9 +52,12 @@ fn the_demo_prints_the_expected_verdicts() {
     );
     line(&["Ostrava Castings s.r.o.", "partners"]);
 
-    // Six dashboards, and the regulator's request names the seed-1 DID of
+    // Six dashboards, each with a one-time sign-in link (never the admin
+    // token in a URL), and the regulator's request names the seed-1 DID of
     // the logistics provider (config/records/README.md).
-    assert_eq!(stdout.matches("/login?token=").count(), 6, "{stdout}");
+    assert_eq!(stdout.matches("/login/once/").count(), 6, "{stdout}");
+    assert_eq!(stdout.matches("dashboard-link").count(), 6, "{stdout}");
+    assert!(!stdout.contains("token="), "{stdout}");
     line(&[
         "api-request GET",
         "did:key:z6Mkt6316e2PN3mZdB6N9CrzomJYUd1s5yBZi1XYHmwT9TUP",

@@ -12,4 +12,5 @@ mod need_to_know;
 mod replication;
 mod rogue;
 mod sharing;
+mod signin;
 mod verification;
