@@ -72,6 +72,7 @@ impl Access {
 pub struct Visible {
     reader: Reader,
     logs: BTreeMap<LogId, Access>,
+    at: Timestamp,
     channel: &'static str,
     purpose: Option<String>,
 }
@@ -122,6 +123,7 @@ pub fn gate<'r>(
     Visible {
         reader,
         logs,
+        at: now,
         channel,
         purpose: None,
     }
@@ -146,6 +148,12 @@ impl Visible {
             Reader::Party(party) => Some(party),
             _ => None,
         }
+    }
+
+    /// When the gate decided: what the reads under this set rest on, and
+    /// the time their disclosures are recorded at.
+    pub fn decided_at(&self) -> Timestamp {
+        self.at
     }
 
     /// The channel disclosures under this set are recorded with.
@@ -201,6 +209,7 @@ impl Visible {
                 .filter(|(log, _)| keep(log))
                 .map(|(log, access)| (*log, *access))
                 .collect(),
+            at: self.at,
             channel: self.channel,
             purpose: self.purpose.clone(),
         }

@@ -364,7 +364,7 @@ impl Store {
                 by_log.entry(at.log).or_default().push(at.index);
             }
         }
-        let now = Timestamp::now();
+        let now = visible.decided_at();
         let mut disclosures = Vec::new();
         for (log, mut indexes) in by_log {
             indexes.sort_unstable();
@@ -404,7 +404,7 @@ impl Store {
         let Some(party) = visible.party() else {
             return Ok(());
         };
-        let now = Timestamp::now();
+        let now = visible.decided_at();
         let state = self.state();
         let disclosures: Vec<Disclosure> = logs
             .into_iter()
