@@ -55,7 +55,13 @@ pub(crate) async fn start(
     })
     .await
     .with_context(|| format!("starting the API on {listen}"))?;
-    let url = format!("http://{}\n", server.addr);
+    // A wildcard address is not one to connect to (nor an authority a
+    // signature may name): the file names the loopback address instead.
+    let mut reachable = server.addr;
+    if reachable.ip().is_unspecified() {
+        reachable.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let url = format!("http://{reachable}\n");
     std::fs::write(data_dir.join(URL_FILE), url).context("writing the API address")?;
     Ok(server)
 }

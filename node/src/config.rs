@@ -86,6 +86,11 @@ struct RawApi {
     max_concurrent: Option<usize>,
     requests_per_second: Option<u32>,
     max_page: Option<usize>,
+    /// The names clients reach the API by (`host` or `host:port`); a signed
+    /// request made for any other node is refused.
+    authorities: Option<Vec<String>>,
+    /// `http`, or `https` when a TLS-terminating proxy is in front.
+    scheme: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -322,6 +327,40 @@ impl NodeConfig {
             Some("off") => None,
             listen => {
                 let defaults = assure_api::Settings::default();
+                let scheme = match a.scheme.as_deref() {
+                    Some(text) => text
+                        .parse()
+                        .map_err(|_| invalid("api.scheme".into(), "\"http\" or \"https\""))?,
+                    None => defaults.scheme,
+                };
+                let authorities = match a.authorities {
+                    Some(names) if names.is_empty() => {
+                        return Err(invalid(
+                            "api.authorities".into(),
+                            "at least one host or host:port (leave it out for the default)",
+                        ));
+                    }
+                    Some(names) => Some(
+                        names
+                            .iter()
+                            .enumerate()
+                            .map(|(n, name)| {
+                                assure_api::signature::normalize_authority(name, scheme).map_err(
+                                    |why| {
+                                        invalid(
+                                            format!("api.authorities[{n}]"),
+                                            &format!(
+                                                "host or host:port such as \"assure.example.com\" \
+                                                 or \"10.0.0.5:7100\" ({why})"
+                                            ),
+                                        )
+                                    },
+                                )
+                            })
+                            .collect::<Result<Vec<_>, _>>()?,
+                    ),
+                    None => None,
+                };
                 let settings = assure_api::Settings {
                     listen: match listen {
                         Some(text) => text.parse().map_err(|_| {
@@ -340,6 +379,8 @@ impl NodeConfig {
                         .requests_per_second
                         .unwrap_or(defaults.requests_per_second),
                     max_page: a.max_page.unwrap_or(defaults.max_page),
+                    authorities,
+                    scheme,
                 };
                 if settings.max_concurrent == 0 || settings.requests_per_second == 0 {
                     return Err(invalid(

@@ -75,6 +75,13 @@ pub struct Settings {
     pub requests_per_second: u32,
     /// The largest page of records.
     pub max_page: usize,
+    /// The names (`host` or `host:port`) clients reach this node by; a
+    /// signed request whose `Host` is not one of them is refused, and the
+    /// signature must name it as `@authority`. `None`: derived from the
+    /// address the server listens on ([`signature::default_authorities`]).
+    pub authorities: Option<Vec<String>>,
+    /// The scheme clients use: `http`, or `https` behind a TLS proxy.
+    pub scheme: signature::Scheme,
 }
 
 impl Default for Settings {
@@ -87,6 +94,8 @@ impl Default for Settings {
             max_concurrent: 256,
             requests_per_second: 100,
             max_page: 500,
+            authorities: None,
+            scheme: signature::Scheme::Http,
         }
     }
 }

@@ -19,6 +19,9 @@ fn the_documented_example_parses() {
     let supplies = |s: &str| config.verify.profile_for(&[s.to_owned()]).unwrap();
     assert!(supplies("Road Haulage").ends_with("profiles/logistics-provider.toml"));
     assert!(supplies("castings").ends_with("profiles/component-supplier.toml"));
+    let api = config.api.unwrap();
+    assert_eq!(api.authorities, None, "derived from api.listen by default");
+    assert_eq!(api.scheme, assure_api::signature::Scheme::Http);
 }
 
 #[test]
@@ -50,6 +53,17 @@ fn wrong_files_are_refused_with_file_field_and_expectation() {
             "missing field",
         ),
         ("trust_anchors = [\"alice\"]", "trust_anchors[0]", "did:key"),
+        ("[api]\nauthorities = []", "api.authorities", "at least one"),
+        (
+            "[api]\nauthorities = [\"ok.example\", \"a.example/path\"]",
+            "api.authorities[1]",
+            "host or host:port",
+        ),
+        (
+            "[api]\nscheme = \"ftp\"",
+            "api.scheme",
+            "\"http\" or \"https\"",
+        ),
         ("[log]\nlevel = 3", "level", "invalid type"),
         (
             "[verify]\ndefault_profile = \"nowhere.toml\"",
@@ -93,6 +107,19 @@ fn the_docker_demo_configurations_parse() {
         assert_eq!(config.trust_anchors.len(), 1);
         let api = config.api.expect("the API is on");
         assert_eq!(api.listen.port(), 8080, "compose publishes 8080");
+        // A signed request from the host goes to the published port.
+        let compose = std::fs::read_to_string(root.join("docker/compose.yml")).unwrap();
+        let service = &compose[compose.find(&format!("  {name}:")).unwrap()..];
+        let published = service
+            .split("127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split(':').next())
+            .unwrap();
+        let authorities = api.authorities.expect("the demo names its authorities");
+        assert!(
+            authorities.contains(&format!("127.0.0.1:{published}")),
+            "{name}: {authorities:?}"
+        );
         // Bootstrap addresses are the compose network's fixed addresses.
         for (_, address) in &config.net.bootstrap {
             assert!(
