@@ -256,6 +256,24 @@ pub(crate) async fn authenticate(
         .get("assure-purpose")
         .and_then(|v| v.to_str().ok())
         .map(|p| p.trim().chars().take(200).collect());
+    if let Caller::Party(party) = &caller
+        && purpose.as_deref().is_none_or(str::is_empty)
+    {
+        match state.config.store.grant(party) {
+            Ok(Some(grant))
+                if grant.is_active(jiff::Timestamp::now())
+                    && grant.roles.contains(&assure_access::Role::Regulator) =>
+            {
+                return Problem::bad_request(
+                    "a party granted the regulator role must say why it asks: send an \
+                     Assure-Purpose header (covered by the signature)",
+                )
+                .into_response();
+            }
+            Ok(_) => {}
+            Err(error) => return Problem::internal(error).into_response(),
+        }
+    }
     parts.extensions.insert(Ctx { caller, purpose });
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await

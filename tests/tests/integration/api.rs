@@ -24,9 +24,11 @@ fn json(answer: &Answer) -> Value {
     })
 }
 
+/// A GET; signed ones state a purpose, as the regulator must.
 async fn get(client: &Client, path: &str, auth: Auth<'_>) -> Answer {
+    let purpose = matches!(auth, Auth::Sign(_)).then_some("API test");
     client
-        .send("GET", path, Vec::new(), auth, None)
+        .send("GET", path, Vec::new(), auth, purpose)
         .await
         .unwrap()
 }
