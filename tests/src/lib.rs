@@ -93,6 +93,16 @@ impl TestNode {
         *self = again;
     }
 
+    /// Like [`TestNode::start_again`], with the configuration edited first.
+    pub async fn start_again_with(&mut self, edit: impl FnOnce(&mut NodeConfig)) {
+        let keypair = Keypair::from_seed(self.keypair.seed());
+        let mut config = NodeConfig::development(&self.dir);
+        config.net.poll_interval = Duration::from_secs(3600);
+        edit(&mut config);
+        let again = Self::spawn_config(keypair, self.dir.clone(), self._temp.clone(), config).await;
+        *self = again;
+    }
+
     /// The base URL of the node's HTTP API.
     pub fn api(&self) -> String {
         format!("http://{}", self.node().api_address().expect("API running"))

@@ -9,4 +9,5 @@ mod incidents;
 mod need_to_know;
 mod replication;
 mod rogue;
+mod signed_requests;
 mod verification;
