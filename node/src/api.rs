@@ -25,6 +25,7 @@ pub(crate) async fn start(
     settings: assure_api::Settings,
     keypair: Arc<Keypair>,
     store: Store,
+    started: jiff::Timestamp,
 ) -> Result<assure_api::Server> {
     let token_file = data_dir.join(TOKEN_FILE);
     let admin_token = std::fs::read_to_string(&token_file)
@@ -52,6 +53,7 @@ pub(crate) async fn start(
         profiles,
         control,
         settings,
+        started,
     })
     .await
     .with_context(|| format!("starting the API on {listen}"))?;

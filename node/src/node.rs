@@ -40,6 +40,15 @@ impl Node {
         let dir = DataDir::new(&config.data_dir);
         let keypair = Arc::new(dir.keypair()?);
         let store = tokio::task::spawn_blocking(move || dir.store()).await??;
+        // Holding the store, we are the only run on this data directory and
+        // every earlier one has stopped: the API refuses signatures created
+        // before the next whole second. Wait for it before anything starts,
+        // so that nothing signed after the node is up is refused, and the
+        // network does not run ahead of the caller that spawned us.
+        let started = jiff::Timestamp::now();
+        if config.api.is_some() {
+            assure_api::wait_for_first_second(started).await;
+        }
         let cancel = CancellationToken::new();
         let network = Network::spawn(&keypair, store.clone(), config.net, cancel.clone())
             .await
@@ -59,6 +68,7 @@ impl Node {
                     settings,
                     keypair.clone(),
                     store.clone(),
+                    started,
                 )
                 .await?;
                 info!(address = %server.addr, "API listening");

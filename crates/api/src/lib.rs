@@ -36,7 +36,7 @@ use assure_store::{Appended, Store};
 use assure_verify::Profile;
 
 pub use routes::openapi;
-pub use server::{Server, serve};
+pub use server::{Server, serve, wait_for_first_second};
 
 /// A boxed future, for the [`Control`] methods.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -118,6 +118,10 @@ pub struct Config {
     pub control: Arc<dyn Control>,
     /// Limits.
     pub settings: Settings,
+    /// When the node took its data directory (after any earlier run on it
+    /// had stopped): signatures created before the next whole second are
+    /// refused, since an earlier run may have accepted them.
+    pub started: jiff::Timestamp,
 }
 
 impl std::fmt::Debug for Config {

@@ -74,9 +74,28 @@ impl Server {
     }
 }
 
+/// The first second whose signatures a node started at `started` accepts.
+fn first_second(started: jiff::Timestamp) -> i64 {
+    started.as_second() + i64::from(started.subsec_nanosecond() > 0)
+}
+
+/// Waits until the clock reaches the first whole second after `started`:
+/// from then on, what a client signs is accepted by a node started then.
+pub async fn wait_for_first_second(started: jiff::Timestamp) {
+    let not_before = first_second(started) * 1000;
+    loop {
+        let left = not_before - jiff::Timestamp::now().as_millisecond();
+        if left <= 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(left.min(1000) as u64)).await;
+    }
+}
+
 /// Binds and starts serving. Returns once the clock has reached the first
-/// whole second after the start: signatures made from then on are accepted,
-/// earlier ones never (they may have been accepted by an earlier run).
+/// whole second after [`Config::started`]: signatures made from then on are
+/// accepted, earlier ones never (they may have been accepted by an earlier
+/// run).
 pub async fn serve(config: Config) -> std::io::Result<Server> {
     let listener = TcpListener::bind(config.settings.listen).await?;
     let addr = listener.local_addr()?;
@@ -89,12 +108,8 @@ pub async fn serve(config: Config) -> std::io::Result<Server> {
             .collect(),
         None => signature::default_authorities(addr, scheme),
     };
-    let started = jiff::Timestamp::now();
-    let not_before = started.as_second() + i64::from(started.subsec_nanosecond() > 0);
-    while jiff::Timestamp::now().as_millisecond() < not_before * 1000 {
-        let left = not_before * 1000 - jiff::Timestamp::now().as_millisecond();
-        tokio::time::sleep(std::time::Duration::from_millis(left.clamp(1, 1000) as u64)).await;
-    }
+    let not_before = first_second(config.started);
+    wait_for_first_second(config.started).await;
     let state = Arc::new(AppState {
         limiter: RateLimiter::new(settings.requests_per_second),
         replay: ReplayCache::default(),
