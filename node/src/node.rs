@@ -50,7 +50,7 @@ impl Node {
             assure_api::wait_for_first_second(started).await;
         }
         let cancel = CancellationToken::new();
-        let network = Network::spawn(&keypair, store.clone(), config.net, cancel.clone())
+        let network = Network::spawn(&keypair, store.clone(), config.net.clone(), cancel.clone())
             .await
             .context("starting the network")?;
         let control = Arc::new(Control {
@@ -58,14 +58,12 @@ impl Node {
             store: store.clone(),
             client: network.client.clone(),
         });
-        let api = match config.api {
+        let api = match config.api.clone() {
             Some(settings) => {
                 let server = crate::api::start(
-                    &config.data_dir,
-                    Arc::new(ApiControl(control.clone())),
-                    &config.trust_anchors,
-                    &config.verify,
+                    &config,
                     settings,
+                    Arc::new(ApiControl(control.clone())),
                     keypair.clone(),
                     store.clone(),
                     started,
