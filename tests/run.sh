@@ -6,6 +6,9 @@
 #     machine; not installed here).
 #   - Debian's chromium: the dashboard test drives it headless.
 #   - openapi-spec-validator (PyPI): checks the generated OpenAPI document.
+#   - http-message-signatures, requests, cryptography (PyPI): an independent
+#     RFC 9421 client signs requests from the README's profile
+#     (tests/interop/signed_request.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +28,11 @@ fi
 if ! python3 -c 'import openapi_spec_validator' 2>/dev/null; then
     echo "tests/run.sh: installing openapi-spec-validator for the OpenAPI test"
     python3 -m pip install --quiet --disable-pip-version-check 'openapi-spec-validator>=0.7,<0.10'
+fi
+if ! python3 -c 'import http_message_signatures, requests, cryptography' 2>/dev/null; then
+    echo "tests/run.sh: installing http-message-signatures for the signed-request interop test"
+    python3 -m pip install --quiet --disable-pip-version-check \
+        'http-message-signatures>=3,<4' 'requests>=2.28,<3' 'cryptography>=41'
 fi
 
 exec cargo test --workspace "$@"

@@ -5,27 +5,27 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
-use assure_model::{Did, Keypair};
+use assure_model::Keypair;
 use assure_store::Store;
 
-use crate::config::VerifyConfig;
+use crate::config::NodeConfig;
 use crate::datadir::TOKEN_FILE;
 use crate::verification::load_profile;
 
 /// Where a running node writes its API address, in the data directory.
 pub const URL_FILE: &str = "api.url";
 
-/// Starts the API: the admin token from the data directory, the profiles of
-/// the node configuration by name.
+/// Starts the API with `settings`: the admin token from the data directory,
+/// the trust anchors and the profiles (by name) of the node configuration.
 pub(crate) async fn start(
-    data_dir: &Path,
-    control: Arc<dyn assure_api::Control>,
-    anchors: &[Did],
-    verify: &VerifyConfig,
+    config: &NodeConfig,
     settings: assure_api::Settings,
+    control: Arc<dyn assure_api::Control>,
     keypair: Arc<Keypair>,
     store: Store,
+    started: jiff::Timestamp,
 ) -> Result<assure_api::Server> {
+    let (data_dir, anchors, verify) = (&config.data_dir, &config.trust_anchors, &config.verify);
     let token_file = data_dir.join(TOKEN_FILE);
     let admin_token = std::fs::read_to_string(&token_file)
         .with_context(|| format!("reading the admin token {}", token_file.display()))?
@@ -52,10 +52,17 @@ pub(crate) async fn start(
         profiles,
         control,
         settings,
+        started,
     })
     .await
     .with_context(|| format!("starting the API on {listen}"))?;
-    let url = format!("http://{}\n", server.addr);
+    // A wildcard address is not one to connect to (nor an authority a
+    // signature may name): the file names the loopback address instead.
+    let mut reachable = server.addr;
+    if reachable.ip().is_unspecified() {
+        reachable.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let url = format!("http://{reachable}\n");
     std::fs::write(data_dir.join(URL_FILE), url).context("writing the API address")?;
     Ok(server)
 }

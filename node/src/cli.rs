@@ -231,28 +231,41 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Bundle(BundleCommand),
     /// Send a request to a node's HTTP API, signed with this organization's
-    /// key (RFC 9421), and print the answer.
+    /// key (RFC 9421), and print the answer; or, with --log, list the
+    /// requests sent so far.
     ///
     /// A regulator queries any node with, for example:
     /// `assure api-request GET /v1/orgs --url http://node.example:8080
-    /// --purpose "customs inspection 2026-114"`.
+    /// --purpose "customs inspection 2026-114"`. The signature is valid at
+    /// that node only (it covers the URL's scheme and host:port) and covers
+    /// the purpose. Every request sent is appended to requests.jsonl in the
+    /// data directory (when, to which node, method, path, purpose, status,
+    /// bytes received): `assure api-request --log` prints it.
     ApiRequest {
         /// GET, POST, PUT or DELETE.
-        method: String,
+        #[arg(required_unless_present = "log")]
+        method: Option<String>,
         /// The path and query, e.g. `/v1/orgs/did:key:z6Mk…/records?kind=audit`.
-        path: String,
+        #[arg(required_unless_present = "log")]
+        path: Option<String>,
         /// The node's API (default: the node running on --data).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "log")]
         url: Option<String>,
         /// A JSON file to send as the body.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "log")]
         body: Option<PathBuf>,
-        /// Why: recorded in the node's disclosure log.
-        #[arg(long)]
+        /// Why: signed, and recorded in the node's disclosure log and ours.
+        /// Required by a node that granted us the regulator role.
+        #[arg(long, conflicts_with = "log")]
         purpose: Option<String>,
         /// Send the admin token of --data instead of signing (own node only).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "log")]
         admin: bool,
+        /// List the requests sent from this data directory instead.
+        #[arg(long, conflicts_with_all = ["method", "path"])]
+        log: bool,
+        #[command(flatten)]
+        output: Output,
     },
     /// List the control catalog.
     Catalog {

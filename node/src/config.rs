@@ -101,6 +101,11 @@ struct RawApi {
     /// Mark the dashboard's cookies `Secure`, for a node reached over https
     /// through a proxy that terminates TLS (default false).
     secure_cookies: Option<bool>,
+    /// The names clients reach the API by (`host` or `host:port`); a signed
+    /// request made for any other node is refused.
+    authorities: Option<Vec<String>>,
+    /// `http`, or `https` when a TLS-terminating proxy is in front.
+    scheme: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -337,6 +342,40 @@ impl NodeConfig {
             Some("off") => None,
             listen => {
                 let defaults = assure_api::Settings::default();
+                let scheme = match a.scheme.as_deref() {
+                    Some(text) => text
+                        .parse()
+                        .map_err(|_| invalid("api.scheme".into(), "\"http\" or \"https\""))?,
+                    None => defaults.scheme,
+                };
+                let authorities = match a.authorities {
+                    Some(names) if names.is_empty() => {
+                        return Err(invalid(
+                            "api.authorities".into(),
+                            "at least one host or host:port (leave it out for the default)",
+                        ));
+                    }
+                    Some(names) => Some(
+                        names
+                            .iter()
+                            .enumerate()
+                            .map(|(n, name)| {
+                                assure_api::signature::normalize_authority(name, scheme).map_err(
+                                    |why| {
+                                        invalid(
+                                            format!("api.authorities[{n}]"),
+                                            &format!(
+                                                "host or host:port such as \"assure.example.com\" \
+                                                 or \"10.0.0.5:7100\" ({why})"
+                                            ),
+                                        )
+                                    },
+                                )
+                            })
+                            .collect::<Result<Vec<_>, _>>()?,
+                    ),
+                    None => None,
+                };
                 let settings = assure_api::Settings {
                     listen: match listen {
                         Some(text) => text.parse().map_err(|_| {
@@ -358,6 +397,8 @@ impl NodeConfig {
                     session: a.session.unwrap_or(defaults.session),
                     login_link: a.login_link.unwrap_or(defaults.login_link),
                     secure_cookies: a.secure_cookies.unwrap_or(defaults.secure_cookies),
+                    authorities,
+                    scheme,
                 };
                 if settings.max_concurrent == 0 || settings.requests_per_second == 0 {
                     return Err(invalid(

@@ -14,6 +14,9 @@ use assure_store::Store;
 pub const KEY_FILE: &str = "key.pem";
 /// The admin API bearer token, mode 0600.
 pub const TOKEN_FILE: &str = "admin.token";
+/// Every request `assure api-request` sent, one JSON object a line,
+/// append-only, mode 0600.
+pub const REQUEST_LOG_FILE: &str = "requests.jsonl";
 
 /// Paths inside a data directory.
 #[derive(Debug, Clone)]

@@ -41,8 +41,17 @@ impl Node {
         let dir = DataDir::new(&config.data_dir);
         let keypair = Arc::new(dir.keypair()?);
         let store = tokio::task::spawn_blocking(move || dir.store()).await??;
+        // Holding the store, we are the only run on this data directory and
+        // every earlier one has stopped: the API refuses signatures created
+        // before the next whole second. Wait for it before anything starts,
+        // so that nothing signed after the node is up is refused, and the
+        // network does not run ahead of the caller that spawned us.
+        let started = jiff::Timestamp::now();
+        if config.api.is_some() {
+            assure_api::wait_for_first_second(started).await;
+        }
         let cancel = CancellationToken::new();
-        let network = Network::spawn(&keypair, store.clone(), config.net, cancel.clone())
+        let network = Network::spawn(&keypair, store.clone(), config.net.clone(), cancel.clone())
             .await
             .context("starting the network")?;
         let control = Arc::new(Control {
@@ -50,16 +59,15 @@ impl Node {
             store: store.clone(),
             client: network.client.clone(),
         });
-        let api = match config.api {
+        let api = match config.api.clone() {
             Some(settings) => {
                 let server = crate::api::start(
-                    &config.data_dir,
-                    Arc::new(ApiControl(control.clone())),
-                    &config.trust_anchors,
-                    &config.verify,
+                    &config,
                     settings,
+                    Arc::new(ApiControl(control.clone())),
                     keypair.clone(),
                     store.clone(),
+                    started,
                 )
                 .await?;
                 info!(address = %server.addr, "API listening");

@@ -99,6 +99,16 @@ impl TestNode {
         self.address.parse().expect("a multiaddr")
     }
 
+    /// Like [`TestNode::start_again`], with the configuration edited first.
+    pub async fn start_again_with(&mut self, edit: impl FnOnce(&mut NodeConfig)) {
+        let keypair = Keypair::from_seed(self.keypair.seed());
+        let mut config = NodeConfig::development(&self.dir);
+        config.net.poll_interval = Duration::from_secs(3600);
+        edit(&mut config);
+        let again = Self::spawn_config(keypair, self.dir.clone(), self._temp.clone(), config).await;
+        *self = again;
+    }
+
     /// The base URL of the node's HTTP API.
     pub fn api(&self) -> String {
         format!("http://{}", self.node().api_address().expect("API running"))
@@ -304,4 +314,34 @@ impl TestNet {
             node.stop().await;
         }
     }
+}
+
+/// One HTTP/1.1 request over a fresh socket to `addr`, with exactly the
+/// `Host` and headers given: how a replaying party would send it. Returns
+/// the status and the whole response.
+pub fn raw_request(
+    addr: std::net::SocketAddr,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request += &format!("{name}: {value}\r\n");
+    }
+    request += "\r\n";
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    (status, response)
 }

@@ -10,7 +10,7 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use crate::signature::{self, Covered};
+use crate::signature::{self, Covered, Scheme};
 
 /// How a request proves who sends it.
 #[derive(Debug, Clone, Copy)]
@@ -53,13 +53,46 @@ pub struct Answer {
     pub headers: axum::http::HeaderMap,
 }
 
-/// The headers that sign a request: `Date`, `Content-Digest`,
-/// `Signature-Input` and `Signature`.
+/// The node a request is for, as its signature names it: the scheme and
+/// the normalized authority of the URL the client connects to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `http` or `https`.
+    pub scheme: Scheme,
+    /// `host` or `host:port`, as [`signature::normalize_authority`] makes it.
+    pub authority: String,
+}
+
+impl Target {
+    /// The target of a base URL such as `http://127.0.0.1:8080`.
+    pub fn from_url(url: &str) -> Result<Self, ClientError> {
+        let bad = |why: String| ClientError::Request(format!("`{url}`: {why}"));
+        let uri: hyper::Uri = url
+            .parse()
+            .map_err(|e: hyper::http::uri::InvalidUri| bad(e.to_string()))?;
+        let scheme: Scheme = uri
+            .scheme_str()
+            .ok_or_else(|| bad("the URL needs http:// or https://".into()))?
+            .parse()
+            .map_err(bad)?;
+        let authority = uri
+            .authority()
+            .ok_or_else(|| bad("the URL names no host".into()))?;
+        let authority = signature::normalize_authority(authority.as_str(), scheme).map_err(bad)?;
+        Ok(Self { scheme, authority })
+    }
+}
+
+/// The headers that sign a request for `target`: `Date`, `Content-Digest`,
+/// `Signature-Input` and `Signature`, then `Assure-Purpose` when there is a
+/// purpose (it is covered by the signature).
 pub fn signature_headers(
     keypair: &Keypair,
+    target: &Target,
     method: &str,
     path_and_query: &str,
     body: &[u8],
+    purpose: Option<&str>,
     now: jiff::Timestamp,
 ) -> Vec<(&'static str, String)> {
     let (path, query) = path_and_query
@@ -71,20 +104,27 @@ pub fn signature_headers(
     let digest = signature::content_digest(body);
     let covered = Covered {
         method,
+        scheme: target.scheme,
+        authority: &target.authority,
         path,
         query,
         date: &date,
         content_digest: &digest,
+        purpose,
     };
     let mut nonce = [0u8; 12];
     let _ = getrandom::fill(&mut nonce);
     let (input, sig) = signature::sign(keypair, &covered, now.as_second(), &hex::encode(nonce));
-    vec![
+    let mut headers = vec![
         ("date", date),
         ("content-digest", digest),
         ("signature-input", input),
         ("signature", sig),
-    ]
+    ];
+    if let Some(purpose) = purpose {
+        headers.push(("assure-purpose", purpose.to_owned()));
+    }
+    headers
 }
 
 /// A client for one node's API.
@@ -103,7 +143,8 @@ impl Client {
         }
     }
 
-    /// Sends one request. `purpose` goes into the node's disclosure log.
+    /// Sends one request. `purpose` goes into the node's disclosure log (and,
+    /// for a signed request, is covered by the signature).
     pub async fn send(
         &self,
         method: &str,
@@ -132,18 +173,21 @@ impl Client {
                 request = request.header("authorization", format!("Bearer {token}"));
             }
             Auth::Sign(keypair) => {
+                let target = Target::from_url(&self.base)?;
                 for (name, value) in signature_headers(
                     keypair,
+                    &target,
                     method.as_str(),
                     path_and_query,
                     &body,
+                    purpose,
                     jiff::Timestamp::now(),
                 ) {
                     request = request.header(name, value);
                 }
             }
         }
-        if let Some(purpose) = purpose {
+        if let (Some(purpose), false) = (purpose, matches!(auth, Auth::Sign(_))) {
             request = request.header("assure-purpose", purpose);
         }
         let request = request

@@ -47,7 +47,7 @@ use assure_verify::Profile;
 
 pub use compartments::{CompartmentInfo, NewCompartment, Placement, Reader};
 pub use routes::openapi;
-pub use server::{Server, serve};
+pub use server::{Server, serve, wait_for_first_second};
 pub use table::{Route, route_table};
 
 /// A boxed future, for the [`Control`] methods.
@@ -105,6 +105,13 @@ pub struct Settings {
     /// Mark the dashboard's cookies `Secure`: the node is reached over
     /// https (through a proxy that terminates TLS).
     pub secure_cookies: bool,
+    /// The names (`host` or `host:port`) clients reach this node by; a
+    /// signed request whose `Host` is not one of them is refused, and the
+    /// signature must name it as `@authority`. `None`: derived from the
+    /// address the server listens on ([`signature::default_authorities`]).
+    pub authorities: Option<Vec<String>>,
+    /// The scheme clients use: `http`, or `https` behind a TLS proxy.
+    pub scheme: signature::Scheme,
 }
 
 impl Default for Settings {
@@ -120,6 +127,8 @@ impl Default for Settings {
             session: Duration::from_secs(8 * 3600),
             login_link: Duration::from_secs(10 * 60),
             secure_cookies: false,
+            authorities: None,
+            scheme: signature::Scheme::Http,
         }
     }
 }
@@ -142,6 +151,10 @@ pub struct Config {
     pub control: Arc<dyn Control>,
     /// Limits.
     pub settings: Settings,
+    /// When the node took its data directory (after any earlier run on it
+    /// had stopped): signatures created before the next whole second are
+    /// refused, since an earlier run may have accepted them.
+    pub started: jiff::Timestamp,
 }
 
 impl std::fmt::Debug for Config {

@@ -81,9 +81,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     info(
         title = "Assure node API",
         description = "Signed, need-to-know attestations of supply-chain security. Sign requests \
-                       with RFC 9421 HTTP Message Signatures (ed25519, keyid = your DID, covering \
-                       @method @path @query date content-digest); unsigned requests see public \
-                       compartments only; /v1/admin routes take the node's bearer token. A \
+                       with RFC 9421 HTTP Message Signatures (ed25519, keyid = your DID, any \
+                       label, covering @method @authority @scheme @path @query date \
+                       content-digest, and assure-purpose when Assure-Purpose is sent; valid at \
+                       the one node named by @authority, once; see the README's Signed \
+                       requests); unsigned requests see public compartments only; /v1/admin routes take the node's bearer token. A \
                        resource you may not see answers exactly as one that does not exist."
     ),
     paths(

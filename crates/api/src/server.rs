@@ -23,7 +23,7 @@ use crate::limits::{RateLimiter, ReplayCache};
 use crate::metrics::{Metrics, RequestLabels, RouteLabels};
 use crate::problem::Problem;
 use crate::session::Sessions;
-use crate::signature::{self, Covered};
+use crate::signature::{self, Covered, Scheme, SignatureError};
 use crate::visibility::Caller;
 use crate::{Config, routes};
 
@@ -32,8 +32,21 @@ pub(crate) struct AppState {
     pub(crate) config: Config,
     pub(crate) limiter: RateLimiter,
     pub(crate) replay: ReplayCache,
+    /// Who a signature must name to be for this node.
+    pub(crate) target: Authorities,
     pub(crate) sessions: Arc<Sessions>,
     pub(crate) metrics: Metrics,
+}
+
+/// The scheme and authorities under which this node is reached, and the
+/// first second whose signatures it accepts.
+#[derive(Debug)]
+pub(crate) struct Authorities {
+    pub(crate) scheme: Scheme,
+    pub(crate) names: Vec<String>,
+    /// The second after the server started: a signature created earlier
+    /// may have been accepted by an earlier run, whose replay cache is gone.
+    pub(crate) not_before: i64,
 }
 
 /// The request's caller and stated purpose, set by [`authenticate`].
@@ -72,15 +85,51 @@ impl Server {
     }
 }
 
-/// Binds and starts serving.
+/// The first second whose signatures a node started at `started` accepts.
+fn first_second(started: jiff::Timestamp) -> i64 {
+    started.as_second() + i64::from(started.subsec_nanosecond() > 0)
+}
+
+/// Waits until the clock reaches the first whole second after `started`:
+/// from then on, what a client signs is accepted by a node started then.
+pub async fn wait_for_first_second(started: jiff::Timestamp) {
+    let not_before = first_second(started) * 1000;
+    loop {
+        let left = not_before - jiff::Timestamp::now().as_millisecond();
+        if left <= 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(left.min(1000) as u64)).await;
+    }
+}
+
+/// Binds and starts serving. Returns once the clock has reached the first
+/// whole second after [`Config::started`]: signatures made from then on are
+/// accepted, earlier ones never (they may have been accepted by an earlier
+/// run).
 pub async fn serve(config: Config) -> std::io::Result<Server> {
     let listener = TcpListener::bind(config.settings.listen).await?;
     let addr = listener.local_addr()?;
     let settings = config.settings.clone();
     let sessions = Arc::new(Sessions::new(settings.session, settings.login_link));
+    let scheme = settings.scheme;
+    let names = match &settings.authorities {
+        Some(names) => names
+            .iter()
+            .filter_map(|n| signature::normalize_authority(n, scheme).ok())
+            .collect(),
+        None => signature::default_authorities(addr, scheme),
+    };
+    let not_before = first_second(config.started);
+    wait_for_first_second(config.started).await;
     let state = Arc::new(AppState {
         limiter: RateLimiter::new(settings.requests_per_second),
         replay: ReplayCache::default(),
+        target: Authorities {
+            scheme,
+            names,
+            not_before,
+        },
         sessions: sessions.clone(),
         metrics: Metrics::new(),
         config,
@@ -198,7 +247,7 @@ pub(crate) async fn authenticate(
         }
     };
     let path = parts.uri.path().to_owned();
-    let caller = match identify(&state, &parts.method, &parts.uri, &parts.headers, &bytes) {
+    let caller = match identify(&state, &parts.method, &parts.uri, &parts.headers, &bytes).await {
         Ok(caller) => caller,
         Err(problem) => return problem.into_response(),
     };
@@ -234,11 +283,29 @@ pub(crate) async fn authenticate(
             .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
         return response;
     }
-    let purpose = parts
+    let purpose: Option<String> = parts
         .headers
         .get("assure-purpose")
         .and_then(|v| v.to_str().ok())
-        .map(|p| p.chars().take(200).collect());
+        .map(|p| p.trim().chars().take(200).collect());
+    if let Caller::Party(party) = &caller
+        && purpose.as_deref().is_none_or(str::is_empty)
+    {
+        match state.config.store.grant(party) {
+            Ok(Some(grant))
+                if grant.is_active(jiff::Timestamp::now())
+                    && grant.roles.contains(&assure_access::Role::Regulator) =>
+            {
+                return Problem::bad_request(
+                    "a party granted the regulator role must say why it asks: send an \
+                     Assure-Purpose header (covered by the signature)",
+                )
+                .into_response();
+            }
+            Ok(_) => {}
+            Err(error) => return Problem::internal(error).into_response(),
+        }
+    }
     parts.extensions.insert(Ctx { caller, purpose });
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
@@ -251,7 +318,7 @@ fn has_bearer(headers: &HeaderMap) -> bool {
 /// Who is calling: the admin token, a signature, a dashboard session, or
 /// nobody. A credential that is present but wrong is an error, never
 /// anonymous.
-fn identify(
+async fn identify(
     state: &AppState,
     method: &axum::http::Method,
     uri: &axum::http::Uri,
@@ -269,50 +336,92 @@ fn identify(
         }
         return Ok(Caller::Admin);
     }
-    if let Some(input) = headers.get("signature-input") {
-        let text = |name: &'static str| -> Result<&str, Problem> {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| {
-                    Problem::unauthorized(signature::SignatureError::Missing(name).to_string())
-                })
-        };
-        let input = input
-            .to_str()
-            .map_err(|_| Problem::unauthorized("Signature-Input is not ASCII"))?;
-        let date = text("date")?;
-        let date_seconds = httpdate::parse_http_date(date)
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_secs() as i64)
-            .ok_or_else(|| Problem::unauthorized("Date is not an HTTP date"))?;
-        let covered = Covered {
-            method: method.as_str(),
-            path: uri.path(),
-            query: uri.query().unwrap_or(""),
-            date,
-            content_digest: text("content-digest")?,
-        };
-        let now = jiff::Timestamp::now().as_second();
-        let verified =
-            signature::verify(&covered, input, text("signature")?, body, date_seconds, now)
-                .map_err(|e| Problem::unauthorized(e.to_string()))?;
-        if !state
-            .replay
-            .first_use(verified.signature, verified.created, now)
-        {
-            return Err(Problem::unauthorized(
-                signature::SignatureError::Replayed.to_string(),
-            ));
-        }
-        return Ok(Caller::Party(verified.signer));
+    if headers.contains_key("signature-input") || headers.contains_key("signature") {
+        let party = verify_signature(state, method, uri, headers, body)
+            .await
+            .map_err(|e| Problem::unauthorized(e.to_string()))?;
+        return Ok(Caller::Party(party));
     }
     // A dashboard session is the administrator, on dashboard pages only.
     if !uri.path().starts_with("/v1/") && state.sessions.of_request(headers).is_some() {
         return Ok(Caller::Admin);
     }
     Ok(Caller::Anonymous)
+}
+
+/// Checks a signed request against the profile of [`signature`], for this
+/// node's scheme and authorities, once.
+async fn verify_signature(
+    state: &AppState,
+    method: &axum::http::Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<assure_model::Did, SignatureError> {
+    // One line per covered header: two would be joined, and what the
+    // signer meant is then anyone's guess.
+    let one = |name: &'static str| -> Result<Option<&str>, SignatureError> {
+        let mut values = headers.get_all(name).iter();
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(SignatureError::Repeated(name));
+        }
+        first
+            .map(|v| {
+                v.to_str()
+                    .map_err(|_| SignatureError::Input(format!("`{name}` is not ASCII")))
+            })
+            .transpose()
+    };
+    let need = |name: &'static str| one(name)?.ok_or(SignatureError::Missing(name));
+    let input = need("signature-input")?;
+    let signature = need("signature")?;
+    let host = match one("host")? {
+        Some(host) => host,
+        None => uri
+            .authority()
+            .map(|a| a.as_str())
+            .ok_or(SignatureError::Missing("host"))?,
+    };
+    let target = &state.target;
+    let authority = signature::normalize_authority(host, target.scheme)
+        .ok()
+        .filter(|a| target.names.contains(a))
+        .ok_or_else(|| SignatureError::Authority(host.chars().take(100).collect()))?;
+    let covered = Covered {
+        method: method.as_str(),
+        scheme: target.scheme,
+        authority: &authority,
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        date: need("date")?,
+        content_digest: need("content-digest")?,
+        purpose: one("assure-purpose")?,
+    };
+    let now_ms = jiff::Timestamp::now().as_millisecond();
+    let verified = signature::verify(
+        &covered,
+        input,
+        signature,
+        body,
+        now_ms.div_euclid(1000),
+        target.not_before,
+    )?;
+    // A signature from up to AHEAD_SECONDS in the future waits for our
+    // clock: none is ever accepted before its `created`, so none accepted by
+    // an earlier run is created after this run started.
+    let early = verified.created * 1000 - now_ms;
+    if early > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(early as u64)).await;
+    }
+    if !state.replay.first_use(
+        verified.signature,
+        verified.created,
+        now_ms.div_euclid(1000),
+    ) {
+        return Err(SignatureError::Replayed);
+    }
+    Ok(verified.signer)
 }
 
 /// Compares secrets without stopping at the first difference.

@@ -8,6 +8,7 @@ mod publish;
 mod records;
 mod remote;
 mod run;
+mod sent;
 mod verify;
 
 use anyhow::Result;
@@ -74,13 +75,18 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Command::Restore { file } => logs::restore(&dir, &file),
         Command::Catalog { domain, output } => records::catalog(domain, output),
         Command::ApiRequest {
-            method,
-            path,
+            log: true, output, ..
+        } => sent::print(&dir, output),
+        Command::ApiRequest {
+            method: Some(method),
+            path: Some(path),
             url,
             body,
             purpose,
             admin,
+            ..
         } => remote::api_request(&dir, &method, &path, url, body, purpose, admin),
+        Command::ApiRequest { .. } => anyhow::bail!("give METHOD and PATH, or --log"),
         Command::Verify {
             provider,
             profile,

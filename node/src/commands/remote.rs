@@ -9,7 +9,7 @@ use assure_api::client::{Answer, Auth, Client};
 use assure_node::publish::{Input, read_files};
 use serde_json::Value;
 
-use super::now;
+use super::{now, sent};
 use crate::cli::{Command, CompartmentCommand, GrantCommand, Output};
 use crate::datadir::DataDir;
 use crate::output::{Table, json};
@@ -321,7 +321,31 @@ pub(super) fn api_request(
         keypair = dir.keypair()?;
         Auth::Sign(&keypair)
     };
-    let answer = call(&url, method, path, body, auth, purpose.as_deref())?;
+    // Our own record of the request: opened first, so that a request we
+    // could not record is not sent.
+    let mut log = sent::Log::open(dir)?;
+    let mut record = sent::Sent {
+        at: now().to_string(),
+        url: url.trim_end_matches('/').to_owned(),
+        method: method.to_ascii_uppercase(),
+        path: path.to_owned(),
+        purpose: purpose.clone(),
+        auth: if use_admin { "admin" } else { "signed" }.to_owned(),
+        status: None,
+        bytes: 0,
+        error: None,
+    };
+    let answer = match call(&url, method, path, body, auth, purpose.as_deref()) {
+        Ok(answer) => answer,
+        Err(error) => {
+            record.error = Some(format!("{error:#}"));
+            log.append(&record)?;
+            return Err(error);
+        }
+    };
+    record.status = Some(answer.status.as_u16());
+    record.bytes = answer.body.len() as u64;
+    log.append(&record)?;
     let text = match serde_json::from_slice::<Value>(&answer.body) {
         Ok(value) => serde_json::to_string_pretty(&value)?,
         Err(_) => String::from_utf8_lossy(&answer.body).into_owned(),

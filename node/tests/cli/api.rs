@@ -68,6 +68,41 @@ fn a_running_node_is_driven_through_its_api_and_queried_with_signed_requests() {
     assert_eq!(public["records"].as_array().unwrap().len(), 1);
     let missing = outsider.fails(&["api-request", "GET", "/v1/records/00", "--url", &url], 1);
     assert!(missing.contains("404"), "{missing}");
+    // A regulator that does not say why is refused, with the reason.
+    let (out, refused) = {
+        let out = regulator.run(&["api-request", "GET", &path, "--url", &url]);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out, stdout)
+    };
+    assert_eq!(out.status.code(), Some(1));
+    assert!(refused.contains("Assure-Purpose"), "{refused}");
+
+    // Each side keeps its own record of what it asked: the requester's log.
+    let log = regulator.ok(&["api-request", "--log", "--json"]);
+    let log: serde_json::Value = serde_json::from_str(&log).unwrap();
+    let log = log.as_array().unwrap();
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(log[0]["url"], url.as_str());
+    assert_eq!(log[0]["method"], "GET");
+    assert_eq!(log[0]["path"], path.as_str());
+    assert_eq!(log[0]["purpose"], "customs inspection 2026-114");
+    assert_eq!(log[0]["status"], 200);
+    assert!(log[0]["bytes"].as_u64().unwrap() > 100, "{log:?}");
+    assert_eq!(log[1]["status"], 400);
+    assert!(log[1]["purpose"].is_null());
+    let table = regulator.ok(&["api-request", "--log"]);
+    assert!(
+        table.starts_with("at") && table.contains("customs inspection 2026-114"),
+        "{table}"
+    );
+    let outsider_log = outsider.ok(&["api-request", "--log", "--json"]);
+    assert!(outsider_log.contains("\"status\": 404"), "{outsider_log}");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let file = regulator.data().join("requests.jsonl");
+        let mode = std::fs::metadata(file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 
     let disclosures = author.ok(&["disclosures", "--json"]);
     assert!(

@@ -23,6 +23,8 @@ fn the_documented_example_parses() {
     assert_eq!(api.session, std::time::Duration::from_secs(8 * 3600));
     assert_eq!(api.login_link, std::time::Duration::from_secs(600));
     assert!(!api.secure_cookies);
+    assert_eq!(api.authorities, None, "derived from api.listen by default");
+    assert_eq!(api.scheme, assure_api::signature::Scheme::Http);
 }
 
 #[test]
@@ -54,6 +56,17 @@ fn wrong_files_are_refused_with_file_field_and_expectation() {
             "missing field",
         ),
         ("trust_anchors = [\"alice\"]", "trust_anchors[0]", "did:key"),
+        ("[api]\nauthorities = []", "api.authorities", "at least one"),
+        (
+            "[api]\nauthorities = [\"ok.example\", \"a.example/path\"]",
+            "api.authorities[1]",
+            "host or host:port",
+        ),
+        (
+            "[api]\nscheme = \"ftp\"",
+            "api.scheme",
+            "\"http\" or \"https\"",
+        ),
         ("[log]\nlevel = 3", "level", "invalid type"),
         ("[api]\nsession = \"8\"", "session", ""),
         ("[api]\nsession = \"30s\"", "api.session", "at least 1m"),
@@ -115,6 +128,19 @@ fn the_docker_demo_configurations_parse() {
         assert_eq!(config.trust_anchors.len(), 1);
         let api = config.api.expect("the API is on");
         assert_eq!(api.listen.port(), 8080, "compose publishes 8080");
+        // A signed request from the host goes to the published port.
+        let compose = std::fs::read_to_string(root.join("docker/compose.yml")).unwrap();
+        let service = &compose[compose.find(&format!("  {name}:")).unwrap()..];
+        let published = service
+            .split("127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split(':').next())
+            .unwrap();
+        let authorities = api.authorities.expect("the demo names its authorities");
+        assert!(
+            authorities.contains(&format!("127.0.0.1:{published}")),
+            "{name}: {authorities:?}"
+        );
         // Bootstrap addresses are the compose network's fixed addresses.
         for (_, address) in &config.net.bootstrap {
             assert!(

@@ -9,7 +9,7 @@ use std::io::{Read as _, Write as _};
 use std::time::Duration;
 
 use assure_access::{Clearance, Role};
-use assure_api::client::{Answer, Auth, Client, signature_headers};
+use assure_api::client::{Answer, Auth, Client, Target, signature_headers};
 use assure_model::Keypair;
 use assure_tests::{TestNode, control};
 use serde_json::Value;
@@ -24,9 +24,11 @@ fn json(answer: &Answer) -> Value {
     })
 }
 
+/// A GET; signed ones state a purpose, as the regulator must.
 async fn get(client: &Client, path: &str, auth: Auth<'_>) -> Answer {
+    let purpose = matches!(auth, Auth::Sign(_)).then_some("API test");
     client
-        .send("GET", path, Vec::new(), auth, None)
+        .send("GET", path, Vec::new(), auth, purpose)
         .await
         .unwrap()
 }
@@ -476,9 +478,18 @@ async fn forged_expired_replayed_and_misdirected_signatures_are_refused() {
     let base = w.author.api();
     let path = format!("/v1/orgs/{}/records", w.author.did());
     let http = reqwest_like(&base);
+    let target = Target::from_url(&base).unwrap();
 
     // A valid signed request, then the same headers again: a replay.
-    let headers = signature_headers(&w.customer, "GET", &path, b"", jiff::Timestamp::now());
+    let headers = signature_headers(
+        &w.customer,
+        &target,
+        "GET",
+        &path,
+        b"",
+        None,
+        jiff::Timestamp::now(),
+    );
     assert_eq!(http.get(&path, &headers, b"").0, 200);
     let (status, body) = http.get(&path, &headers, b"");
     assert_eq!(status, 401);
@@ -486,7 +497,7 @@ async fn forged_expired_replayed_and_misdirected_signatures_are_refused() {
 
     // Created ten minutes ago.
     let old = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(10);
-    let headers = signature_headers(&w.customer, "GET", &path, b"", old);
+    let headers = signature_headers(&w.customer, &target, "GET", &path, b"", None, old);
     let (status, body) = http.get(&path, &headers, b"");
     assert_eq!(status, 401);
     assert!(body.contains("window"), "{body}");
@@ -494,17 +505,35 @@ async fn forged_expired_replayed_and_misdirected_signatures_are_refused() {
     // Signed for another path, or another body.
     let headers = signature_headers(
         &w.customer,
+        &target,
         "GET",
         "/v1/checkpoints",
         b"",
+        None,
         jiff::Timestamp::now(),
     );
     assert_eq!(http.get(&path, &headers, b"").0, 401);
-    let headers = signature_headers(&w.customer, "GET", &path, b"{}", jiff::Timestamp::now());
+    let headers = signature_headers(
+        &w.customer,
+        &target,
+        "GET",
+        &path,
+        b"{}",
+        None,
+        jiff::Timestamp::now(),
+    );
     assert_eq!(http.get(&path, &headers, b"").0, 401);
 
     // Signed by one key, claiming another (unknown) key's id.
-    let mut headers = signature_headers(&w.uncleared, "GET", &path, b"", jiff::Timestamp::now());
+    let mut headers = signature_headers(
+        &w.uncleared,
+        &target,
+        "GET",
+        &path,
+        b"",
+        None,
+        jiff::Timestamp::now(),
+    );
     let stranger = Keypair::from_seed([105; 32]).did().to_string();
     headers[2].1 = headers[2]
         .1
@@ -514,7 +543,15 @@ async fn forged_expired_replayed_and_misdirected_signatures_are_refused() {
     assert!(body.contains("does not verify"), "{body}");
 
     // Garbage in the signature headers.
-    let mut headers = signature_headers(&w.customer, "GET", &path, b"", jiff::Timestamp::now());
+    let mut headers = signature_headers(
+        &w.customer,
+        &target,
+        "GET",
+        &path,
+        b"",
+        None,
+        jiff::Timestamp::now(),
+    );
     headers[3].1 = "sig1=:bm90IGEgc2lnbmF0dXJl:".into();
     assert_eq!(http.get(&path, &headers, b"").0, 401);
     w.author.stop().await;
@@ -623,21 +660,7 @@ fn reqwest_like(base: &str) -> Raw {
 
 impl Raw {
     fn get(&self, path: &str, headers: &[(&str, String)], body: &[u8]) -> (u16, String) {
-        let mut stream = std::net::TcpStream::connect(self.0).unwrap();
-        let mut request = format!(
-            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        for (name, value) in headers {
-            request += &format!("{name}: {value}\r\n");
-        }
-        request += "\r\n";
-        stream.write_all(request.as_bytes()).unwrap();
-        stream.write_all(body).unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let status = response[9..12].parse().unwrap();
-        (status, response)
+        assure_tests::raw_request(self.0, &self.0.to_string(), "GET", path, headers, body)
     }
 }
 

@@ -12,5 +12,6 @@ mod need_to_know;
 mod replication;
 mod rogue;
 mod sharing;
+mod signed_requests;
 mod signin;
 mod verification;
