@@ -384,3 +384,55 @@ async fn dashboard_pages_and_alert_evidence_are_disclosed() {
     let mut author = author;
     author.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compartment_filter_bypass_returns_nothing_and_discloses_nothing() {
+    // The reproduction of the issue: a `compartment` filter naming an
+    // unreadable or random id once returned every record of every
+    // compartment, envelopes included, to anyone, on the author's node and
+    // on a partner's node serving its replicas.
+    let author = TestNode::start(170, "author").await;
+    let mut member = TestNode::start(171, "member").await;
+    author
+        .grant(member.did(), Clearance::Confidential, &[Role::Customer])
+        .await;
+    author.publish("public", &[control(0)]).await;
+    author.publish("partners", &[control(1)]).await;
+    author.publish("confidential", &[control(2)]).await;
+    let (partners, confidential) = (author.log("partners"), author.log("confidential"));
+    member.connect(&author).await;
+    member.wait_synced(confidential, 1).await;
+    let stranger = Keypair::from_seed([172; 32]);
+    let ids = [
+        "00".repeat(16),
+        CompartmentId::random().unwrap().to_string(),
+        partners.compartment.to_string(),
+        confidential.compartment.to_string(),
+    ];
+    for node in [&author, &member] {
+        let client = Client::new(&node.api());
+        let before = node.node().store().disclosures(0, 10_000).unwrap().len();
+        for id in &ids {
+            for auth in [Auth::None, Auth::Sign(&stranger)] {
+                let path = format!("/v1/orgs/{}/records?compartment={id}", author.did());
+                let answer = client
+                    .send("GET", &path, Vec::new(), auth, None)
+                    .await
+                    .unwrap();
+                assert_eq!(answer.status, 200);
+                assert_eq!(
+                    String::from_utf8_lossy(&answer.body),
+                    r#"{"records":[],"next":null}"#,
+                    "GET {path} on {}",
+                    node.did()
+                );
+            }
+        }
+        let after = node.node().store().disclosures(0, 10_000).unwrap().len();
+        assert_eq!(before, after, "nothing was disclosed");
+    }
+    let mut nodes = [author, member];
+    for node in &mut nodes {
+        node.stop().await;
+    }
+}

@@ -47,7 +47,9 @@ fn address(node: &TestNode) -> std::net::SocketAddr {
     node.node().api_address().unwrap()
 }
 
-/// The labels of the checkpoints in an answer to `GET /v1/checkpoints`.
+/// The TLP labels of the checkpoints in an answer to `GET /v1/checkpoints`
+/// (compartment labels are the owner's alone): `confidential`, `partners`
+/// and `public` are AMBER, GREEN and CLEAR.
 fn labels(response: &str) -> Vec<String> {
     let body = &response[response.find("\r\n\r\n").unwrap() + 4..];
     let checkpoints: Value = serde_json::from_str(body).unwrap();
@@ -55,7 +57,7 @@ fn labels(response: &str) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| c["label"].as_str().unwrap().to_owned())
+        .map(|c| c["tlp"].as_str().unwrap().to_owned())
         .collect();
     labels.sort();
     labels
@@ -146,7 +148,7 @@ async fn replay_to_another_node_is_refused() {
     // At B, where it was meant to go, it works (C's refusals did not use it up).
     let (status, body) = raw_request(address(&b), "node-b.test:7100", "GET", path, &for_b, b"");
     assert_eq!(status, 200, "{body}");
-    assert_eq!(labels(&body), ["confidential", "partners", "public"]);
+    assert_eq!(labels(&body), ["TLP:AMBER", "TLP:CLEAR", "TLP:GREEN"]);
 
     // The same party signing for C directly is answered by C.
     let for_c = signature_headers(
@@ -160,7 +162,7 @@ async fn replay_to_another_node_is_refused() {
     );
     let (status, body) = raw_request(address(&c), "node-c.test:7100", "GET", path, &for_c, b"");
     assert_eq!(status, 200, "{body}");
-    assert_eq!(labels(&body), ["confidential", "partners", "public"]);
+    assert_eq!(labels(&body), ["TLP:AMBER", "TLP:CLEAR", "TLP:GREEN"]);
 
     // A request whose Host is not one of C's names is refused however it
     // was signed.
@@ -219,7 +221,7 @@ async fn any_signature_label_is_accepted() {
         headers[3].1 = headers[3].1.replacen("sig1=", &format!("{label}="), 1);
         let (status, body) = send(&headers);
         assert_eq!(status, 200, "{label}: {body}");
-        assert_eq!(labels(&body), ["confidential", "partners", "public"]);
+        assert_eq!(labels(&body), ["TLP:AMBER", "TLP:CLEAR", "TLP:GREEN"]);
     }
 
     // Different labels in the two headers, two signatures, or a label that
