@@ -137,7 +137,10 @@ fn main() {
         throughput(&client, &path, None, 1).await;
         let anonymous = throughput(&client, &path, None, 8).await;
         println!("throughput, anonymous, {CONNECTIONS} connections: {anonymous:.0} requests/s");
-        let public = node.store().find_compartment(owner.did(), "public").unwrap();
+        let public = node
+            .store()
+            .find_compartment(&node.store().as_owner().unwrap(), "public")
+            .unwrap();
         let public_path = format!("{path}&compartment={}", public.compartment.id);
         let signed_public = throughput(&client, &public_path, Some(&partner), 8).await;
         println!(

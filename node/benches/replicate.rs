@@ -91,7 +91,7 @@ fn replicate() {
         .put_grant(&grant(member.did()), "added", Timestamp::now())
         .unwrap();
     let partners = store
-        .find_compartment(author.did(), "partners")
+        .find_compartment(&store.as_owner().unwrap(), "partners")
         .unwrap()
         .compartment
         .id;
@@ -202,7 +202,7 @@ async fn propagate() {
     }
     let partners = author
         .store()
-        .find_compartment(author.did(), "partners")
+        .find_compartment(&author.store().as_owner().unwrap(), "partners")
         .unwrap()
         .log;
     for rx in &mut events {

@@ -721,7 +721,10 @@ impl Demo {
                     .and_then(|o| {
                         o.node
                             .store()
-                            .find_compartment(log.origin, &log.compartment.to_string())
+                            .find_compartment(
+                                &o.node.store().as_owner().ok()?,
+                                &log.compartment.to_string(),
+                            )
                             .ok()
                     })
                     .map(|s| s.compartment.label)

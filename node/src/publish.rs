@@ -113,10 +113,11 @@ pub fn place(
     now: Timestamp,
 ) -> Result<Vec<NewEntry>> {
     let us = keypair.did();
+    let ours = store.as_owner()?;
     let named = placement
         .compartment
         .as_deref()
-        .map(|name| store.find_compartment(us, name).map(|s| s.compartment))
+        .map(|name| store.find_compartment(&ours, name).map(|s| s.compartment))
         .transpose()?;
     // First every decision, then the compartments to make, then the entries:
     // a refusal of the last record makes nothing for the first.

@@ -215,7 +215,7 @@ impl TestNode {
     pub fn log(&self, label: &str) -> LogId {
         self.node()
             .store()
-            .find_compartment(self.did(), label)
+            .find_compartment(&self.node().store().as_owner().unwrap(), label)
             .unwrap()
             .log
     }

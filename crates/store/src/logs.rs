@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use assure_access::{Compartment, CompartmentId};
+use assure_access::{Compartment, CompartmentId, Reader, Visible};
 use assure_log::{Blake3, Checkpoint, Hasher as _, SignedCheckpoint, Tree};
 use assure_model::{Keypair, Record, RecordId};
 use jiff::Timestamp;
@@ -246,20 +246,6 @@ impl Store {
             .collect()
     }
 
-    /// The owner's compartment with this label or id: for the owner's own
-    /// operations (publishing, naming a compartment), never for readers.
-    pub fn find_compartment(
-        &self,
-        owner: assure_model::Did,
-        name: &str,
-    ) -> Result<LogSummary, Error> {
-        self.logs_all()
-            .into_iter()
-            .filter(|s| s.log.origin == owner)
-            .find(|s| s.compartment.label == name || s.compartment.id.to_string() == name)
-            .ok_or_else(|| Error::NoCompartment(name.to_owned()))
-    }
-
     /// Entries `from..from+max` of a log, as stored.
     pub(crate) fn entries(&self, log: LogId, from: u64, max: u64) -> Result<Vec<Vec<u8>>, Error> {
         let end = from.saturating_add(max);
@@ -286,7 +272,10 @@ impl Store {
     /// Recomputes one log from the database, as at open: every entry rehashed
     /// and compared with its leaf hash, the root compared with the checkpoint,
     /// and the checkpoint's signature checked.
-    pub fn verify_log(&self, log: LogId) -> Result<LogState, Error> {
+    pub fn verify_log(&self, visible: &Visible, log: LogId) -> Result<LogState, Error> {
+        if !matches!(visible.reader(), Reader::Owner) || !visible.contains(&log) {
+            return Err(Error::NoCompartment(log.compartment.to_string()));
+        }
         let compartment = read_compartment(&self.inner.trees, log)?;
         rebuild(&self.inner.trees, log, compartment, &mut Index::default())
     }

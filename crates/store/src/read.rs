@@ -92,6 +92,18 @@ impl Store {
         self.gate(Reader::Owner, Timestamp::now(), "local")
     }
 
+    /// The owner's compartment with this label or id, for the owner's own
+    /// operations: labels are the owner's alone, so any other reader finds
+    /// nothing.
+    pub fn find_compartment(&self, ours: &Visible, name: &str) -> Result<LogSummary, Error> {
+        let owner = self.owner()?;
+        self.logs(ours)
+            .into_iter()
+            .filter(|s| matches!(ours.reader(), Reader::Owner) && Some(s.log.origin) == owner)
+            .find(|s| s.compartment.label == name || s.compartment.id.to_string() == name)
+            .ok_or_else(|| Error::NoCompartment(name.to_owned()))
+    }
+
     /// The readable logs, with their compartment and head.
     pub fn logs(&self, visible: &Visible) -> Vec<LogSummary> {
         self.state()

@@ -421,7 +421,7 @@ fn appended_logs_read_back_identically_after_reopen() {
             }
         ]
     );
-    let verified = f.store.verify_log(log).unwrap();
+    let verified = f.store.verify_log(&everything(&f.store), log).unwrap();
     assert_eq!(verified.tree.root(), before[0].3);
 }
 
@@ -681,10 +681,13 @@ fn unknown_compartments_and_taken_labels_are_refused_without_change() {
     assert_eq!(heads(&f.store), before);
     assert_eq!(entries(&f.store, log_of(f.public), 0, 100).len(), 2);
     assert!(matches!(
-        f.store.find_compartment(f.owner.did(), "nowhere"),
+        f.store.find_compartment(&everything(&f.store), "nowhere"),
         Err(Error::NoCompartment(_))
     ));
-    let found = f.store.find_compartment(f.owner.did(), "partners").unwrap();
+    let found = f
+        .store
+        .find_compartment(&everything(&f.store), "partners")
+        .unwrap();
     assert_eq!(found.compartment.rule, Rule::partners());
 }
 
@@ -893,7 +896,10 @@ fn damaged_logs_are_refused_at_open_and_left_out_by_open_report() {
                 .all(|r| r.location.log == log_of(CompartmentId::from_bytes([2; 16])))
         );
         assert!(
-            matches!(store.verify_log(public), Err(Error::Integrity { .. })),
+            matches!(
+                store.verify_log(&store.as_owner().unwrap(), public),
+                Err(Error::Integrity { .. })
+            ),
             "{name}"
         );
     }

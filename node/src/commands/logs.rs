@@ -67,7 +67,7 @@ pub(super) fn export(dir: &DataDir, compartment: &str, out: &Path) -> Result<()>
     let owner = store
         .owner()?
         .context("this data directory has no identity; run `assure init`")?;
-    let summary = store.find_compartment(owner, compartment)?;
+    let summary = store.find_compartment(&store.as_owner()?, compartment)?;
     if out.exists() && std::fs::read_dir(out)?.next().is_some() {
         bail!(
             "{} exists and is not empty; choose a new directory",

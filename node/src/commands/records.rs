@@ -31,7 +31,7 @@ pub(super) fn list(
     output: Output,
 ) -> Result<()> {
     let store = dir.store()?;
-    let owner = store
+    store
         .owner()?
         .context("this data directory has no identity; run `assure init`")?;
     let filter = Filter {
@@ -41,7 +41,7 @@ pub(super) fn list(
     };
     let mut ours = store.as_owner()?;
     if let Some(name) = &compartment {
-        let log = store.find_compartment(owner, name)?.log;
+        let log = store.find_compartment(&ours, name)?.log;
         ours = ours.only(&log);
     }
     let labels = store.logs(&ours);

@@ -349,7 +349,7 @@ async fn the_demo_shares_each_record_with_its_parties_only() {
     let (tier1, haulier, customs) = (1, 3, 5);
     let wider = node(tier1)
         .store()
-        .find_compartment(node(tier1).did(), "helix-drives")
+        .find_compartment(&node(tier1).store().as_owner().unwrap(), "helix-drives")
         .unwrap()
         .log;
     for holder in &demo.orgs {
