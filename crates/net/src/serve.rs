@@ -117,15 +117,14 @@ fn witness_answer(
 ) -> Result<Response, assure_store::Error> {
     // Which held logs the asks name: matching tags reads nothing out.
     let held = store.gate(Reader::Owner, now, "network")?;
+    let blinds: std::collections::HashMap<[u8; 32], LogId> = held
+        .logs()
+        .map(|(log, _)| (witness::blind(log, party, owner), log))
+        .collect();
     let named: Vec<(LogId, &Ask)> = asks
         .iter()
         .take(crate::protocol::WITNESS_ASKS)
-        .filter_map(|ask| {
-            held.logs()
-                .map(|(log, _)| log)
-                .find(|log| witness::blind(*log, party, owner) == ask.blind)
-                .map(|log| (log, ask))
-        })
+        .filter_map(|ask| Some((*blinds.get(&ask.blind)?, ask)))
         .collect();
     let vouched: BTreeSet<LogId> = named
         .iter()
