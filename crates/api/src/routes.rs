@@ -607,21 +607,27 @@ impl AppState {
         Ok(self.config.store.disclose(visible, shown)?)
     }
 
-    /// Discloses every record the reports rest on (their evidence), as
-    /// they are sent.
+    /// Discloses every record the reports may rest on, as they are sent:
+    /// their evidence, and every record about each provider (a reason can
+    /// speak of a record without citing it, as "no record of …" does when
+    /// others are present).
     pub(crate) fn disclose_reports(
         &self,
+        seen: &[Seen],
         visible: &Visible,
         reports: &[&assure_verify::Report],
     ) -> ApiResult<()> {
-        self.disclose_positions(
-            visible,
-            reports
-                .iter()
-                .flat_map(|r| &r.requirements)
-                .flat_map(|r| &r.evidence)
-                .filter_map(|e| e.position.as_ref()),
-        )
+        let providers: BTreeSet<Did> = reports.iter().map(|r| r.provider).collect();
+        let about = seen
+            .iter()
+            .filter(|s| providers.contains(&s.record.subject.did))
+            .filter_map(|s| s.position.as_ref());
+        let evidence = reports
+            .iter()
+            .flat_map(|r| &r.requirements)
+            .flat_map(|r| &r.evidence)
+            .filter_map(|e| e.position.as_ref());
+        self.disclose_positions(visible, about.chain(evidence))
     }
 }
 
@@ -650,7 +656,7 @@ async fn verification(
         }
         let view = View::new(&seen, Timestamp::now());
         let report = assure_verify::verify(&view, profile, provider, &state.context());
-        state.disclose_reports(&visible, &[&report])?;
+        state.disclose_reports(&seen, &visible, &[&report])?;
         Ok(Json(report))
     })
     .await
@@ -777,7 +783,7 @@ impl AppState {
             });
             reports.extend(report);
         }
-        self.disclose_reports(visible, &reports.iter().collect::<Vec<_>>())?;
+        self.disclose_reports(seen, visible, &reports.iter().collect::<Vec<_>>())?;
         Ok((Graph { nodes, edges }, reports))
     }
 
@@ -1208,7 +1214,14 @@ async fn metrics(State(state): State<Arc<AppState>>, Extension(ctx): Extension<C
         let ctx = ctx.clone();
         blocking(move || {
             let store = &state.config.store;
+            // Anyone but the administration is counted the public logs
+            // alone: metrics are no way around the disclosure log.
             let visible = state.visible(&ctx)?;
+            let visible = if ctx.caller.is_admin() {
+                visible
+            } else {
+                visible.narrow(|log| visible.get(log) == Some(assure_access::Access::Public))
+            };
             let logs = store.logs(&visible);
             let now = Timestamp::now().as_second();
             Ok(Figures {
@@ -1242,7 +1255,7 @@ async fn metrics(State(state): State<Arc<AppState>>, Extension(ctx): Extension<C
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.encode(&figures),
+        state.metrics.encode(&figures, ctx.caller.is_admin()),
     )
         .into_response()
 }
