@@ -11,6 +11,7 @@ mod leaks;
 mod need_to_know;
 mod replication;
 mod rogue;
+mod rogue_reads;
 mod sharing;
 mod signin;
 mod verification;
