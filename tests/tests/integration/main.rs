@@ -14,4 +14,5 @@ mod rogue;
 mod rogue_reads;
 mod sharing;
 mod signin;
+mod storage_scan;
 mod verification;
