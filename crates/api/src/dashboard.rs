@@ -160,7 +160,7 @@ fn svg(graph: &Graph) -> Markup {
 async fn home(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx>) -> Response {
     let caller = ctx.caller.clone();
     let found = tokio::task::spawn_blocking(move || state.graph(&ctx)).await;
-    let Ok(Ok((graph, _))) = found else {
+    let Ok(Ok((graph, _, _))) = found else {
         return not_found(&caller);
     };
     let body = html! {
@@ -214,16 +214,33 @@ async fn org(
         let name = |d: &Did| names.get(d).cloned().unwrap_or_else(|| d.fmt_short());
         let about: Vec<&assure_verify::Entry<'_>> = view.about(did).collect();
         let of_kind = |kind: Kind| about.iter().filter(move |e| e.record.kind() == kind);
-        let (_, reports) = state.graph_of(&seen, &visible).ok()?;
-        // The page shows the records about `did`: they are disclosed.
-        state
-            .disclose_positions(&visible, about.iter().filter_map(|e| e.position))
-            .ok()?;
+        // What the page shows of the records about `did`, and the verdict
+        // about it: exactly these are disclosed.
+        let profile = of_kind(Kind::Profile).next();
+        let scope = of_kind(Kind::Scope).find(|e| !e.expired);
+        let controls: Vec<_> = of_kind(Kind::Control)
+            .filter(|e| e.record.predicate.common.domain.is_some())
+            .collect();
+        let audits: Vec<_> = of_kind(Kind::Audit).collect();
+        let incidents: Vec<_> = of_kind(Kind::Incident).collect();
+        let (_, reports) = state.graph_of(&seen);
         let report = reports.iter().find(|r| r.provider == did);
+        let shown = profile
+            .into_iter()
+            .chain(scope)
+            .chain(controls.iter().copied())
+            .chain(audits.iter().copied())
+            .chain(incidents.iter().copied());
+        state
+            .disclose_positions(&visible, shown.filter_map(|e| e.position))
+            .ok()?;
+        state
+            .disclose_reports(&visible, &report.into_iter().collect::<Vec<_>>())
+            .ok()?;
         let evidence_link = |id: &RecordId| format!("/records/{id}");
         let body = html! {
             p { code { (did) } }
-            @for e in of_kind(Kind::Profile).take(1) {
+            @if let Some(e) = profile {
                 @if let Body::Profile(p) = &e.record.predicate.body {
                     div class="card" {
                         strong { (p.legal_name) }
@@ -257,7 +274,7 @@ async fn org(
                 None => p class="muted" { "Not among this organization's providers, or no profile applies." }
             }
             h2 { "Scope" }
-            @for e in of_kind(Kind::Scope).filter(|e| !e.expired).take(1) {
+            @if let Some(e) = scope {
                 @if let Body::Scope(s) = &e.record.predicate.body {
                     div class="card" {
                         "Processes: " (s.processes.join(", ")) br;
@@ -271,7 +288,7 @@ async fn org(
             @for domain in Domain::ALL {
                 h3 { (domain) }
                 table {
-                    @for e in of_kind(Kind::Control).filter(|e| e.record.predicate.common.domain == Some(*domain)) {
+                    @for e in controls.iter().filter(|e| e.record.predicate.common.domain == Some(*domain)) {
                         @if let Body::Control(c) = &e.record.predicate.body {
                             tr {
                                 td { a href=(evidence_link(&e.record.id)) { (c.control_id) } }
@@ -286,7 +303,7 @@ async fn org(
             h2 { "Audits" }
             table {
                 tr { th { "Standard" } th { "Type" } th { "Result" } th { "Auditor" } th { "Signed by" } th { "Valid until" } }
-                @for e in of_kind(Kind::Audit) {
+                @for e in &audits {
                     @if let Body::Audit(a) = &e.record.predicate.body {
                         tr {
                             td { a href=(evidence_link(&e.record.id)) { (a.standard) } }
@@ -303,7 +320,7 @@ async fn org(
             h2 { "Incidents" }
             table {
                 tr { th { "Detected" } th { "Severity" } th { "Summary" } th { "Status" } th { "Corrective actions" } }
-                @for e in of_kind(Kind::Incident) {
+                @for e in &incidents {
                     @if let Body::Incident(i) = &e.record.predicate.body {
                         tr {
                             td { (i.detected_at.strftime("%Y-%m-%d")) }

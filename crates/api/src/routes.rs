@@ -728,18 +728,18 @@ pub(crate) struct Graph {
 
 impl AppState {
     /// Providers two tiers out with their verdicts, computed over what
-    /// `caller` may see.
-    pub(crate) fn graph(&self, ctx: &Ctx) -> ApiResult<(Graph, Vec<assure_verify::Report>)> {
+    /// `caller` may see, to show whole: every verdict's evidence is
+    /// disclosed. With the records and the set they were read under.
+    pub(crate) fn graph(&self, ctx: &Ctx) -> ApiResult<(Graph, Vec<Seen>, Visible)> {
         let (seen, visible) = self.seen(ctx)?;
-        self.graph_of(&seen, &visible)
+        let (graph, reports) = self.graph_of(&seen);
+        self.disclose_reports(&visible, &reports.iter().collect::<Vec<_>>())?;
+        Ok((graph, seen, visible))
     }
 
-    /// [`AppState::graph`] over records already read for `ctx`.
-    pub(crate) fn graph_of(
-        &self,
-        seen: &[Seen],
-        visible: &Visible,
-    ) -> ApiResult<(Graph, Vec<assure_verify::Report>)> {
+    /// [`AppState::graph`] over records already read, nothing disclosed:
+    /// the caller discloses the evidence of the verdicts it shows.
+    pub(crate) fn graph_of(&self, seen: &[Seen]) -> (Graph, Vec<assure_verify::Report>) {
         let view = View::new(seen, Timestamp::now());
         let owner = self.owner();
         let links = assure_verify::chain::providers(&view, owner, 2);
@@ -775,8 +775,7 @@ impl AppState {
             });
             reports.extend(report);
         }
-        self.disclose_reports(visible, &reports.iter().collect::<Vec<_>>())?;
-        Ok((Graph { nodes, edges }, reports))
+        (Graph { nodes, edges }, reports)
     }
 
     fn profile_for(&self, supplies: &[String]) -> Option<&assure_verify::Profile> {
@@ -809,7 +808,7 @@ async fn graph(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
 ) -> ApiResult<Json<Graph>> {
-    blocking(move || state.graph(&ctx).map(|(g, _)| Json(g))).await
+    blocking(move || state.graph(&ctx).map(|(g, _, _)| Json(g))).await
 }
 
 // ------------------------------------------------------------------------ alerts
