@@ -159,39 +159,44 @@ fn svg(graph: &Graph) -> Markup {
 
 async fn home(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx>) -> Response {
     let caller = ctx.caller.clone();
-    let found = tokio::task::spawn_blocking(move || state.graph(&ctx)).await;
-    let Ok(Ok((graph, _, _))) = found else {
-        return not_found(&caller);
-    };
-    let body = html! {
-        p class="muted" {
-            "Providers found in confirmed relationship records, two tiers out, each verified "
-            "against the profile its relationship maps to. Green passes, red fails, amber is "
-            "inconclusive (the records needed are not visible here); a dashed border marks a "
-            "verdict taken from a provider's published verification."
-        }
-        div class="card" { (svg(&graph)) }
-        h2 { "Providers" }
-        table {
-            tr { th { "Tier" } th { "Organization" } th { "Profile" } th { "Verdict" } th { "Reason" } }
-            @for node in graph.nodes.iter().filter(|n| n.tier > 0) {
-                tr {
-                    td { (node.tier) }
-                    td { a href=(format!("/orgs/{}", node.did)) { (label(node.name.as_ref(), &node.did)) } }
-                    td { (node.profile.clone().unwrap_or_default()) }
-                    td class=(outcome_class(node.result.as_deref())) {
-                        (node.result.as_deref().unwrap_or("—"))
-                        @if node.transitive { " (transitive)" }
+    let work = tokio::task::spawn_blocking(move || -> Option<Response> {
+        let (graph, seen, visible) = state.graph(&ctx).ok()?;
+        let body = html! {
+            p class="muted" {
+                "Providers found in confirmed relationship records, two tiers out, each verified "
+                "against the profile its relationship maps to. Green passes, red fails, amber is "
+                "inconclusive (the records needed are not visible here); a dashed border marks a "
+                "verdict taken from a provider's published verification."
+            }
+            div class="card" { (svg(&graph)) }
+            h2 { "Providers" }
+            table {
+                tr { th { "Tier" } th { "Organization" } th { "Profile" } th { "Verdict" } th { "Reason" } }
+                @for node in graph.nodes.iter().filter(|n| n.tier > 0) {
+                    tr {
+                        td { (node.tier) }
+                        td { a href=(format!("/orgs/{}", node.did)) { (label(node.name.as_ref(), &node.did)) } }
+                        td { (node.profile.clone().unwrap_or_default()) }
+                        td class=(outcome_class(node.result.as_deref())) {
+                            (node.result.as_deref().unwrap_or("—"))
+                            @if node.transitive { " (transitive)" }
+                        }
+                        td { (node.reason.clone().unwrap_or_default()) }
                     }
-                    td { (node.reason.clone().unwrap_or_default()) }
                 }
             }
-        }
-        @if graph.nodes.len() == 1 {
-            p class="muted" { "No providers visible: no relationship records confirmed by both sides." }
-        }
-    };
-    page("Supply chain", &caller, body)
+            @if graph.nodes.len() == 1 {
+                p class="muted" { "No providers visible: no relationship records confirmed by both sides." }
+            }
+        };
+        state.disclose_names(&visible, &seen, &body.0).ok()?;
+        Some(page("Supply chain", &ctx.caller, body))
+    })
+    .await;
+    match work {
+        Ok(Some(response)) => response,
+        _ => not_found(&caller),
+    }
 }
 
 async fn org(
@@ -333,7 +338,11 @@ async fn org(
                 }
             }
         };
-        Some(page(&name(&did), &ctx.caller, body))
+        let title = name(&did);
+        state
+            .disclose_names(&visible, &seen, &format!("{title}{}", body.0))
+            .ok()?;
+        Some(page(&title, &ctx.caller, body))
     })
     .await;
     match work {
@@ -450,6 +459,7 @@ async fn alerts(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ct
                 }
             }
         };
+        state.disclose_names(&visible, &seen, &body.0).ok()?;
         Some(page("Incidents and alerts", &ctx.caller, body))
     })
     .await;

@@ -605,6 +605,26 @@ impl AppState {
         Ok(self.config.store.disclose(visible, shown)?)
     }
 
+    /// Discloses the self-issued profile records whose legal names
+    /// `shown` (the text of an answer about to be sent) carries. Pages and
+    /// reports name organizations by the legal name of a profile record
+    /// the caller may see, which may sit in a restricted log: showing the
+    /// name shows that entry.
+    pub(crate) fn disclose_names(
+        &self,
+        visible: &Visible,
+        seen: &[Seen],
+        shown: &str,
+    ) -> ApiResult<()> {
+        let named = seen.iter().filter(|s| match &s.record.predicate.body {
+            assure_model::Body::Profile(p) => {
+                s.record.issuer() == s.record.subject.did && mentions(shown, &p.legal_name)
+            }
+            _ => false,
+        });
+        self.disclose_positions(visible, named.filter_map(|s| s.position.as_ref()))
+    }
+
     /// Discloses every record the reports rest on (their evidence), as
     /// they are sent.
     pub(crate) fn disclose_reports(
@@ -621,6 +641,14 @@ impl AppState {
                 .filter_map(|e| e.position.as_ref()),
         )
     }
+}
+
+/// Whether `text`, as JSON or HTML, shows `name`.
+fn mentions(text: &str, name: &str) -> bool {
+    let html = maud::html! { (name) }.into_string();
+    let json = serde_json::to_string(name).unwrap_or_default();
+    !name.is_empty()
+        && (text.contains(name) || text.contains(&html) || text.contains(json.trim_matches('"')))
 }
 
 /// Verifies an organization against a named profile, with the records the
@@ -649,6 +677,8 @@ async fn verification(
         let view = View::new(&seen, Timestamp::now());
         let report = assure_verify::verify(&view, profile, provider, &state.context());
         state.disclose_reports(&visible, &[&report])?;
+        let text = serde_json::to_string(&report).map_err(Problem::internal)?;
+        state.disclose_names(&visible, &seen, &text)?;
         Ok(Json(report))
     })
     .await
@@ -808,7 +838,13 @@ async fn graph(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
 ) -> ApiResult<Json<Graph>> {
-    blocking(move || state.graph(&ctx).map(|(g, _, _)| Json(g))).await
+    blocking(move || {
+        let (graph, seen, visible) = state.graph(&ctx)?;
+        let text = serde_json::to_string(&graph).map_err(Problem::internal)?;
+        state.disclose_names(&visible, &seen, &text)?;
+        Ok(Json(graph))
+    })
+    .await
 }
 
 // ------------------------------------------------------------------------ alerts
