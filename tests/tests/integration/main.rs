@@ -4,6 +4,7 @@
 
 mod api;
 mod browser;
+mod disclosures;
 mod equivocation;
 mod hostile;
 mod incidents;
