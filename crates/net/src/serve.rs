@@ -93,6 +93,10 @@ fn entries(
     let envelopes = store
         .read_entries(own, log, from, max, MAX_PAGE_BYTES)?
         .unwrap_or_default();
+    if envelopes.is_empty() {
+        // No entries, but the checkpoint: the head is shown.
+        store.disclose_heads(own, [log])?;
+    }
     Ok(Response::Entries {
         checkpoint: summary.checkpoint.to_string(),
         from,
@@ -136,6 +140,7 @@ fn witness_answer(
         .collect();
     let visible = store.gate_vouched(Reader::Party(party), &vouched, now, "network")?;
     let mut out = Vec::new();
+    let mut shown = Vec::new();
     for (log, ask) in named {
         let Some(summary) = store.log(&visible, log) else {
             continue;
@@ -146,7 +151,10 @@ fn witness_answer(
             checkpoint: summary.checkpoint.to_string(),
             evidence,
         });
+        shown.push(log);
     }
+    // Our own restricted logs' heads are shown as in an offer.
+    store.disclose_heads(&visible, shown)?;
     Ok(Response::Witness(out))
 }
 

@@ -4,6 +4,7 @@
 
 mod api;
 mod browser;
+mod disclosures;
 mod equivocation;
 mod hostile;
 mod incidents;
@@ -11,7 +12,9 @@ mod leaks;
 mod need_to_know;
 mod replication;
 mod rogue;
+mod rogue_reads;
 mod sharing;
 mod signed_requests;
 mod signin;
+mod storage_scan;
 mod verification;
