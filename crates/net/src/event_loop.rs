@@ -59,6 +59,10 @@ pub(crate) struct EventLoop {
     rate: f64,
     poll: Duration,
     ticket_lifetime: Duration,
+    /// Bootstrap peers, with the failed dials since they were last
+    /// connected: a bootstrap peer that is not up yet (two nodes started
+    /// together) or went away is dialled again with backoff.
+    bootstrap: HashMap<Did, (Multiaddr, u32)>,
 }
 
 impl EventLoop {
@@ -107,6 +111,11 @@ impl EventLoop {
             rate: f64::from(config.limits.requests_per_second.max(1)),
             poll: config.poll_interval,
             ticket_lifetime: config.ticket_lifetime,
+            bootstrap: config
+                .bootstrap
+                .iter()
+                .map(|(peer, address)| (*peer, (address.clone(), 0)))
+                .collect(),
         })
     }
 
@@ -204,6 +213,11 @@ impl EventLoop {
                 num_established,
                 ..
             } => {
+                if let Some(did) = peer::did(&peer_id)
+                    && let Some((_, failed)) = self.bootstrap.get_mut(&did)
+                {
+                    *failed = 0;
+                }
                 if let (1, Some(did)) = (num_established.get(), peer::did(&peer_id)) {
                     self.shared.client.emit(Event::Connected(did));
                     self.schedule_pull(did);
@@ -221,8 +235,13 @@ impl EventLoop {
                 }
                 if let Some(did) = peer::did(&peer_id) {
                     self.shared.client.emit(Event::Disconnected(did));
+                    self.redial_bootstrap(peer_id);
                 }
             }
+            SwarmEvent::OutgoingConnectionError {
+                peer_id: Some(peer_id),
+                ..
+            } => self.redial_bootstrap(peer_id),
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.handle_sync(event),
             SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message {
                 message,
@@ -235,6 +254,25 @@ impl EventLoop {
             })) => self.handle_identify(peer_id, info.listen_addrs),
             _ => {}
         }
+    }
+
+    /// Dials a bootstrap peer again after a failed dial or a disconnect,
+    /// 1 s doubling to at most 60 s between attempts. Blocked parties are
+    /// refused by the swarm itself.
+    fn redial_bootstrap(&mut self, peer_id: PeerId) {
+        let Some(did) = peer::did(&peer_id) else {
+            return;
+        };
+        let Some((address, failed)) = self.bootstrap.get_mut(&did) else {
+            return;
+        };
+        let wait = Duration::from_secs(1 << (*failed).min(6)).min(Duration::from_secs(60));
+        *failed = failed.saturating_add(1);
+        let (client, address) = (self.shared.client.clone(), address.clone());
+        self.tasks.spawn(async move {
+            tokio::time::sleep(wait).await;
+            let _ = client.dial(did, address).await;
+        });
     }
 
     /// A peer told us its addresses. Kademlia, when it runs, learns them

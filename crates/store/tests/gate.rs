@@ -404,7 +404,7 @@ fn oracle(
     let public = rule.min_clearance == Clearance::Public;
     match reader {
         Reader::Owner => Some(Access::Owner),
-        Reader::Anonymous => public.then_some(Access::Public),
+        Reader::Anonymous => (log.origin == owner && public).then_some(Access::Public),
         Reader::Party(_) if log.origin == owner && public => Some(Access::Public),
         Reader::Party(p) if log.origin == owner => {
             let g = grant?;
@@ -417,10 +417,11 @@ fn oracle(
             (g.party == *p && active && g.clearance >= rule.min_clearance && named)
                 .then_some(Access::Granted { version: g.version })
         }
-        // A replica: to its author, or when public; we hold no grant of
-        // its author's to pass it on under.
+        // A replica: to its author alone; we hold no grant of its author's
+        // to pass it on under, and which public logs we hold says whom we
+        // deal with.
         Reader::Party(p) if log.origin == *p => Some(Access::Author),
-        Reader::Party(_) => public.then_some(Access::Public),
+        Reader::Party(_) => None,
     }
 }
 
