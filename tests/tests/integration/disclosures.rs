@@ -16,8 +16,7 @@ use assure_model::{Did, Keypair};
 use assure_node::publish::Placement;
 use assure_store::Disclosure;
 use assure_tests::TestNode;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use assure_tests::base64_variants;
 use jiff::Timestamp;
 use serde_json::Value;
 
@@ -45,19 +44,6 @@ struct World {
 /// A marker different from every other at both ends.
 fn marker(tag: &str, n: usize) -> String {
     format!("{tag}{n}QDISCLOSEDQ{tag}{n}")
-}
-
-fn base64_variants(text: &str) -> Vec<String> {
-    (0..3)
-        .map(|shift| {
-            let mut padded = vec![b'#'; shift];
-            padded.extend_from_slice(text.as_bytes());
-            let encoded = STANDARD.encode(&padded);
-            let skip = (shift * 4).div_ceil(3);
-            let keep = (text.len() * 4) / 3 - 2;
-            encoded.chars().skip(skip).take(keep).collect()
-        })
-        .collect()
 }
 
 /// A control of the catalog in `domain`.

@@ -17,8 +17,6 @@ use assure_access::{Clearance, LogId, Role, Rule};
 use assure_model::Did;
 use assure_node::publish::Placement;
 use assure_tests::TestNode;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use jiff::Timestamp;
 
 /// The organizations, by index.
@@ -45,21 +43,6 @@ struct Published {
     marker: String,
 }
 
-/// `text` inside base64 of a larger text, at each of the three alignments
-/// (the encoded characters that depend on `text` alone).
-fn base64_variants(bytes: &[u8]) -> Vec<Vec<u8>> {
-    (0..3)
-        .map(|shift| {
-            let mut padded = vec![b'#'; shift];
-            padded.extend_from_slice(bytes);
-            let encoded = STANDARD.encode(&padded);
-            let skip = (shift * 4).div_ceil(3);
-            let keep = (bytes.len() * 4) / 3 - 2;
-            encoded.bytes().skip(skip).take(keep).collect()
-        })
-        .collect()
-}
-
 /// Every form in which `bytes` could sit on disk.
 fn forms(bytes: &[u8], raw: bool) -> Vec<Vec<u8>> {
     let mut out = vec![
@@ -69,7 +52,11 @@ fn forms(bytes: &[u8], raw: bool) -> Vec<Vec<u8>> {
     if raw {
         out.push(bytes.to_vec());
     }
-    out.extend(base64_variants(bytes));
+    out.extend(
+        assure_tests::base64_variants(bytes)
+            .into_iter()
+            .map(String::into_bytes),
+    );
     out
 }
 
