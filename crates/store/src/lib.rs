@@ -79,6 +79,10 @@ struct State {
     logs: BTreeMap<LogId, LogState>,
     /// Where every record sits.
     index: index::Index,
+    /// The last head disclosed over the network to each party, per log,
+    /// with the grant version: peers poll and witness every few seconds,
+    /// and the same head shown again tells them nothing new.
+    heads_shown: std::collections::HashMap<(assure_model::Did, LogId), (u64, Option<u64>)>,
 }
 
 /// One sled tree per keyspace.

@@ -417,12 +417,19 @@ impl Store {
             return Ok(());
         };
         let now = visible.decided_at();
-        let state = self.state();
+        let mut state = self.state();
+        let network = visible.channel() == "network";
         let disclosures: Vec<Disclosure> = logs
             .into_iter()
             .filter_map(|log| {
                 let access = visible.get(&log).filter(|a| a.is_disclosure())?;
                 let size = state.logs.get(&log)?.tree.len();
+                let shown = (size, access.grant_version());
+                if network && state.heads_shown.insert((party, log), shown) == Some(shown) {
+                    // A peer's poll or witness round showing the head it was
+                    // already shown under the same grant.
+                    return None;
+                }
                 Some(Disclosure {
                     at: now,
                     party,
@@ -439,7 +446,17 @@ impl Store {
         if disclosures.is_empty() {
             return Ok(());
         }
-        self.log_disclosures(&disclosures)
+        let written = self.log_disclosures(&disclosures);
+        if written.is_err() {
+            // Not logged: the next showing must be.
+            let mut state = self.state();
+            for d in &disclosures {
+                state
+                    .heads_shown
+                    .retain(|(p, l), _| !(*p == d.party && l.compartment == d.compartment));
+            }
+        }
+        written
     }
 
     /// A page of readable records, undecoded, not yet disclosed.

@@ -596,3 +596,45 @@ async fn a_verification_report_discloses_every_record_it_may_rest_on() {
     let mut author = author;
     author.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_does_not_grow_the_disclosure_log() {
+    // Members pull and witness every few seconds; a head shown again under
+    // the same grant is disclosed once, so the log grows with what was
+    // shown, not with time.
+    let author = TestNode::start(195, "author").await;
+    let mut member = TestNode::start_with(196, "member", |c| {
+        c.net.poll_interval = Duration::from_millis(200);
+    })
+    .await;
+    author
+        .grant(member.did(), Clearance::Partner, &[Role::Customer])
+        .await;
+    author.publish("partners", &[control(1)]).await;
+    let partners = author.log("partners");
+    member.connect(&author).await;
+    member.wait_synced(partners, 1).await;
+    let reader = member.did();
+    let count = || {
+        author
+            .node()
+            .store()
+            .disclosures(0, 100_000)
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.party == reader)
+            .count()
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let settled = count();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(count(), settled, "a dozen polls later");
+    // New data is disclosed as it is served.
+    author.publish("partners", &[control(2)]).await;
+    member.wait_synced(partners, 2).await;
+    assert!(count() > settled);
+    let mut nodes = [author, member];
+    for node in &mut nodes {
+        node.stop().await;
+    }
+}

@@ -508,8 +508,10 @@ async fn a_rogue_peer_learns_nothing_of_forbidden_logs() {
 
     // Exactly the readable restricted ranges and heads shown are
     // disclosed, by the author; the witness disclosed nothing (it answered
-    // about the author's log, on the author's word).
+    // about the author's log, on the author's word). A head shown again
+    // over the network under the same grant is disclosed once.
     served.sort();
+    served.dedup_by(|a, b| a == b && a.1 == a.2);
     assert_eq!(disclosed(&author, rogue.did(), before.0), served);
     assert_eq!(disclosed(&witness_node, rogue.did(), before.1), vec![]);
     let by_log: BTreeMap<CompartmentId, usize> =
