@@ -64,6 +64,10 @@ pub struct Peer {
     pub last_connected: Option<Timestamp>,
     /// The address we last reached it at, when we dialled.
     pub last_address: Option<String>,
+    /// How many times the entry was written: of two copies, the one with
+    /// the higher revision is the newer.
+    #[serde(default)]
+    pub revision: u64,
 }
 
 impl Peer {
@@ -76,6 +80,7 @@ impl Peer {
             first_seen: at,
             last_connected: None,
             last_address: None,
+            revision: 0,
         }
     }
 
@@ -92,36 +97,6 @@ impl Peer {
         fresh.append(&mut self.addresses);
         fresh.truncate(MAX_ADDRESSES);
         self.addresses = fresh;
-    }
-
-    /// Combines what another copy of this peer's entry knows: sources and
-    /// addresses together, the earliest first sighting, the latest
-    /// connection. The order of merges changes nothing but the order of
-    /// addresses, so concurrent writers lose nothing.
-    pub fn merge(&mut self, other: &Peer) {
-        if other.did != self.did {
-            return;
-        }
-        self.sources.extend(other.sources.iter().copied());
-        let (mine, theirs) = (self.addresses.clone(), other.addresses.clone());
-        self.addresses.clear();
-        // The copy connected later knows the fresher addresses.
-        let (first, second) = if other.last_connected > self.last_connected {
-            (theirs, mine)
-        } else {
-            (mine, theirs)
-        };
-        self.add_addresses(second.iter().map(String::as_str));
-        self.add_addresses(first.iter().map(String::as_str));
-        self.first_seen = self.first_seen.min(other.first_seen);
-        if other.last_connected > self.last_connected {
-            self.last_connected = other.last_connected;
-            if other.last_address.is_some() {
-                self.last_address.clone_from(&other.last_address);
-            }
-        } else if self.last_address.is_none() {
-            self.last_address.clone_from(&other.last_address);
-        }
     }
 }
 
@@ -187,7 +162,8 @@ impl Store {
     }
 
     /// Reads, changes and writes back one entry atomically (compare and
-    /// swap, again on a concurrent change), then makes it durable.
+    /// swap, again on a concurrent change) with the next revision, then
+    /// makes it durable.
     fn update_peer(
         &self,
         did: Did,
@@ -203,6 +179,7 @@ impl Store {
                 None => Peer::new(did, at),
             };
             change(&mut peer);
+            peer.revision += 1;
             let new = to_json(&peer)?;
             if tree
                 .compare_and_swap(key, old.as_deref(), Some(new))?
@@ -237,34 +214,5 @@ mod tests {
         peer.add_addresses(many.iter().map(String::as_str));
         assert_eq!(peer.addresses.len(), MAX_ADDRESSES);
         assert_eq!(peer.addresses[0], "/0");
-    }
-
-    #[test]
-    fn merging_loses_nothing_in_either_order() {
-        let mut old = Peer::new(did(1), at(5));
-        old.sources.insert(Source::Bootstrap);
-        old.add_addresses(["/old"]);
-        let mut new = Peer::new(did(1), at(10));
-        new.sources.insert(Source::Identify);
-        new.last_connected = Some(at(20));
-        new.last_address = Some("/new".into());
-        new.add_addresses(["/new"]);
-        for (mut a, b) in [(old.clone(), new.clone()), (new.clone(), old.clone())] {
-            a.merge(&b);
-            assert_eq!(a.first_seen, at(5));
-            assert_eq!(a.last_connected, Some(at(20)));
-            assert_eq!(a.last_address.as_deref(), Some("/new"));
-            assert_eq!(a.addresses, ["/new", "/old"]);
-            assert_eq!(
-                a.sources,
-                BTreeSet::from([Source::Bootstrap, Source::Identify])
-            );
-        }
-        let mut other = Peer::new(did(2), at(0));
-        other.merge(&new);
-        assert!(
-            other.sources.is_empty(),
-            "another peer's entry is not merged"
-        );
     }
 }

@@ -83,7 +83,9 @@ fn peers_are_remembered_across_restarts() {
         member_entry.sources,
         BTreeSet::from([Source::Identify, Source::Grantee])
     );
-    // An earlier connection reported late does not move the clock back.
+    // An earlier connection reported late does not move the clock back;
+    // every write is a new revision.
     let late = store.peer_connected(member, None, t(1)).unwrap();
     assert_eq!(late.last_connected, Some(t(5)));
+    assert_eq!(late.revision, member_entry.revision + 1);
 }
