@@ -9,6 +9,7 @@ mod hostile;
 mod incidents;
 mod leaks;
 mod need_to_know;
+mod peers;
 mod replication;
 mod rogue;
 mod sharing;
