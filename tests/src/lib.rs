@@ -390,3 +390,21 @@ pub fn raw_request(
     let status = response[9..12].parse().unwrap();
     (status, response)
 }
+
+/// `bytes` as they appear inside base64 of a larger text, at each of the
+/// three alignments (the encoded characters that depend on `bytes` alone):
+/// to look for a marker or an id inside envelopes and files.
+pub fn base64_variants(bytes: impl AsRef<[u8]>) -> Vec<String> {
+    let bytes = bytes.as_ref();
+    use base64::Engine as _;
+    (0..3)
+        .map(|shift| {
+            let mut padded = vec![b'#'; shift];
+            padded.extend_from_slice(bytes);
+            let encoded = base64::engine::general_purpose::STANDARD.encode(&padded);
+            let skip = (shift * 4).div_ceil(3);
+            let keep = (bytes.len() * 4) / 3 - 2;
+            encoded.chars().skip(skip).take(keep).collect()
+        })
+        .collect()
+}

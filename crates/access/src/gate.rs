@@ -83,12 +83,14 @@ pub struct Visible {
 /// `grant` is the grant `owner` holds for the reader, if any.
 ///
 /// - The owner reads everything it holds.
-/// - Anonymous readers read public logs.
+/// - Anonymous readers read the owner's public logs.
 /// - A party reads the owner's own logs by [`decide`] (DESIGN.md §4), and
-///   a replica only when it is public, when the party wrote it, or when the
-///   party showed the author's current word that it may read it (`vouched`:
-///   witness tickets). We hold no grant of the author's, so we never pass
-///   its restricted logs on otherwise.
+///   a replica only when the party wrote it, or when the party showed the
+///   author's current word that it may read it (`vouched`: witness
+///   tickets). We hold no grant of the author's, so we never pass its
+///   restricted logs on; and not even its public ones, because which
+///   public logs we hold says whom we deal with. Anyone may read those
+///   from their authors.
 ///
 /// `channel` (`api`, `network`) and the purpose go into the disclosures
 /// made under this set.
@@ -106,7 +108,10 @@ pub fn gate<'r>(
         .filter_map(|(log, rule)| {
             let access = match &reader {
                 Reader::Owner => Access::Owner,
-                Reader::Anonymous => rule.is_public().then_some(Access::Public)?,
+                Reader::Anonymous if log.origin == owner => {
+                    rule.is_public().then_some(Access::Public)?
+                }
+                Reader::Anonymous => return None,
                 Reader::Party(party) if log.origin == owner => {
                     match decide(rule, party, grant, now)? {
                         Decision::Public => Access::Public,
@@ -115,7 +120,7 @@ pub fn gate<'r>(
                 }
                 Reader::Party(party) if log.origin == *party => Access::Author,
                 Reader::Party(_) if vouched.contains(&log) => Access::Vouched,
-                Reader::Party(_) => rule.is_public().then_some(Access::Public)?,
+                Reader::Party(_) => return None,
             };
             Some((log, access))
         })
@@ -241,7 +246,7 @@ mod tests {
     }
 
     #[test]
-    fn replicas_go_to_their_author_or_when_public() {
+    fn replicas_go_to_their_author_alone() {
         let (me, author, other) = (org(1), org(2), org(3));
         let public = Rule::public();
         let partners = Rule::partners();
@@ -271,17 +276,12 @@ mod tests {
             seen.sort_by_key(|(n, _)| *n);
             seen
         };
-        assert_eq!(
-            seen(Reader::Anonymous, None),
-            [(1, Access::Public), (3, Access::Public)]
-        );
+        // Holding another's public log says whom we deal with: it is the
+        // author's to show.
+        assert_eq!(seen(Reader::Anonymous, None), [(1, Access::Public)]);
         assert_eq!(
             seen(Reader::Party(other), Some(&grant)),
-            [
-                (1, Access::Public),
-                (2, Access::Granted { version: 7 }),
-                (3, Access::Public)
-            ]
+            [(1, Access::Public), (2, Access::Granted { version: 7 })]
         );
         assert_eq!(
             seen(Reader::Party(author), None),

@@ -159,39 +159,44 @@ fn svg(graph: &Graph) -> Markup {
 
 async fn home(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx>) -> Response {
     let caller = ctx.caller.clone();
-    let found = tokio::task::spawn_blocking(move || state.graph(&ctx)).await;
-    let Ok(Ok((graph, _))) = found else {
-        return not_found(&caller);
-    };
-    let body = html! {
-        p class="muted" {
-            "Providers found in confirmed relationship records, two tiers out, each verified "
-            "against the profile its relationship maps to. Green passes, red fails, amber is "
-            "inconclusive (the records needed are not visible here); a dashed border marks a "
-            "verdict taken from a provider's published verification."
-        }
-        div class="card" { (svg(&graph)) }
-        h2 { "Providers" }
-        table {
-            tr { th { "Tier" } th { "Organization" } th { "Profile" } th { "Verdict" } th { "Reason" } }
-            @for node in graph.nodes.iter().filter(|n| n.tier > 0) {
-                tr {
-                    td { (node.tier) }
-                    td { a href=(format!("/orgs/{}", node.did)) { (label(node.name.as_ref(), &node.did)) } }
-                    td { (node.profile.clone().unwrap_or_default()) }
-                    td class=(outcome_class(node.result.as_deref())) {
-                        (node.result.as_deref().unwrap_or("—"))
-                        @if node.transitive { " (transitive)" }
+    let work = tokio::task::spawn_blocking(move || -> Option<Response> {
+        let (graph, seen, visible) = state.graph(&ctx).ok()?;
+        let body = html! {
+            p class="muted" {
+                "Providers found in confirmed relationship records, two tiers out, each verified "
+                "against the profile its relationship maps to. Green passes, red fails, amber is "
+                "inconclusive (the records needed are not visible here); a dashed border marks a "
+                "verdict taken from a provider's published verification."
+            }
+            div class="card" { (svg(&graph)) }
+            h2 { "Providers" }
+            table {
+                tr { th { "Tier" } th { "Organization" } th { "Profile" } th { "Verdict" } th { "Reason" } }
+                @for node in graph.nodes.iter().filter(|n| n.tier > 0) {
+                    tr {
+                        td { (node.tier) }
+                        td { a href=(format!("/orgs/{}", node.did)) { (label(node.name.as_ref(), &node.did)) } }
+                        td { (node.profile.clone().unwrap_or_default()) }
+                        td class=(outcome_class(node.result.as_deref())) {
+                            (node.result.as_deref().unwrap_or("—"))
+                            @if node.transitive { " (transitive)" }
+                        }
+                        td { (node.reason.clone().unwrap_or_default()) }
                     }
-                    td { (node.reason.clone().unwrap_or_default()) }
                 }
             }
-        }
-        @if graph.nodes.len() == 1 {
-            p class="muted" { "No providers visible: no relationship records confirmed by both sides." }
-        }
-    };
-    page("Supply chain", &caller, body)
+            @if graph.nodes.len() == 1 {
+                p class="muted" { "No providers visible: no relationship records confirmed by both sides." }
+            }
+        };
+        state.disclose_names(&visible, &seen, &body.0).ok()?;
+        Some(page("Supply chain", &ctx.caller, body))
+    })
+    .await;
+    match work {
+        Ok(Some(response)) => response,
+        _ => not_found(&caller),
+    }
 }
 
 async fn org(
@@ -214,16 +219,33 @@ async fn org(
         let name = |d: &Did| names.get(d).cloned().unwrap_or_else(|| d.fmt_short());
         let about: Vec<&assure_verify::Entry<'_>> = view.about(did).collect();
         let of_kind = |kind: Kind| about.iter().filter(move |e| e.record.kind() == kind);
-        let (_, reports) = state.graph_of(&seen, &visible).ok()?;
-        // The page shows the records about `did`: they are disclosed.
-        state
-            .disclose_positions(&visible, about.iter().filter_map(|e| e.position))
-            .ok()?;
+        // What the page shows of the records about `did`, and the verdict
+        // about it: exactly these are disclosed.
+        let profile = of_kind(Kind::Profile).next();
+        let scope = of_kind(Kind::Scope).find(|e| !e.expired);
+        let controls: Vec<_> = of_kind(Kind::Control)
+            .filter(|e| e.record.predicate.common.domain.is_some())
+            .collect();
+        let audits: Vec<_> = of_kind(Kind::Audit).collect();
+        let incidents: Vec<_> = of_kind(Kind::Incident).collect();
+        let (_, reports) = state.graph_of(&seen);
         let report = reports.iter().find(|r| r.provider == did);
+        let shown = profile
+            .into_iter()
+            .chain(scope)
+            .chain(controls.iter().copied())
+            .chain(audits.iter().copied())
+            .chain(incidents.iter().copied());
+        state
+            .disclose_positions(&visible, shown.filter_map(|e| e.position))
+            .ok()?;
+        state
+            .disclose_reports(&seen, &visible, &report.into_iter().collect::<Vec<_>>())
+            .ok()?;
         let evidence_link = |id: &RecordId| format!("/records/{id}");
         let body = html! {
             p { code { (did) } }
-            @for e in of_kind(Kind::Profile).take(1) {
+            @if let Some(e) = profile {
                 @if let Body::Profile(p) = &e.record.predicate.body {
                     div class="card" {
                         strong { (p.legal_name) }
@@ -257,7 +279,7 @@ async fn org(
                 None => p class="muted" { "Not among this organization's providers, or no profile applies." }
             }
             h2 { "Scope" }
-            @for e in of_kind(Kind::Scope).filter(|e| !e.expired).take(1) {
+            @if let Some(e) = scope {
                 @if let Body::Scope(s) = &e.record.predicate.body {
                     div class="card" {
                         "Processes: " (s.processes.join(", ")) br;
@@ -271,7 +293,7 @@ async fn org(
             @for domain in Domain::ALL {
                 h3 { (domain) }
                 table {
-                    @for e in of_kind(Kind::Control).filter(|e| e.record.predicate.common.domain == Some(*domain)) {
+                    @for e in controls.iter().filter(|e| e.record.predicate.common.domain == Some(*domain)) {
                         @if let Body::Control(c) = &e.record.predicate.body {
                             tr {
                                 td { a href=(evidence_link(&e.record.id)) { (c.control_id) } }
@@ -286,7 +308,7 @@ async fn org(
             h2 { "Audits" }
             table {
                 tr { th { "Standard" } th { "Type" } th { "Result" } th { "Auditor" } th { "Signed by" } th { "Valid until" } }
-                @for e in of_kind(Kind::Audit) {
+                @for e in &audits {
                     @if let Body::Audit(a) = &e.record.predicate.body {
                         tr {
                             td { a href=(evidence_link(&e.record.id)) { (a.standard) } }
@@ -303,7 +325,7 @@ async fn org(
             h2 { "Incidents" }
             table {
                 tr { th { "Detected" } th { "Severity" } th { "Summary" } th { "Status" } th { "Corrective actions" } }
-                @for e in of_kind(Kind::Incident) {
+                @for e in &incidents {
                     @if let Body::Incident(i) = &e.record.predicate.body {
                         tr {
                             td { (i.detected_at.strftime("%Y-%m-%d")) }
@@ -316,7 +338,11 @@ async fn org(
                 }
             }
         };
-        Some(page(&name(&did), &ctx.caller, body))
+        let title = name(&did);
+        state
+            .disclose_names(&visible, &seen, &format!("{title}{}", body.0))
+            .ok()?;
+        Some(page(&title, &ctx.caller, body))
     })
     .await;
     match work {
@@ -433,6 +459,7 @@ async fn alerts(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ct
                 }
             }
         };
+        state.disclose_names(&visible, &seen, &body.0).ok()?;
         Some(page("Incidents and alerts", &ctx.caller, body))
     })
     .await;

@@ -30,9 +30,10 @@ pub(crate) struct Metrics {
     pub(crate) latency: LatencyFamily,
 }
 
-/// Store and network figures, computed at scrape time over what the
-/// scraper may read (the gate's set): an anonymous scrape counts public
-/// logs alone, and only the node's administration sees its peers.
+/// Store and network figures, computed at scrape time: over every log for
+/// the node's administration, over the node's public logs for anyone else
+/// (a scrape is not a disclosure), and the peers for the administration
+/// alone.
 #[derive(Debug, Default)]
 pub(crate) struct Figures {
     /// Records in the readable logs.
@@ -80,8 +81,11 @@ impl Metrics {
         }
     }
 
-    /// The request metrics and `figures`, in the OpenMetrics text format.
-    pub(crate) fn encode(&self, figures: &Figures) -> String {
+    /// `figures`, and for the administration the request metrics, in the
+    /// OpenMetrics text format. Request counts by route say what the
+    /// operator and others do (grants, publishes, reads): the
+    /// administration's alone.
+    pub(crate) fn encode(&self, figures: &Figures, admin: bool) -> String {
         let mut scrape = Registry::with_prefix("assure");
         let gauge = |value: i64| {
             let gauge: Gauge = Gauge::default();
@@ -114,7 +118,9 @@ impl Metrics {
         let mut out = String::new();
         // Writing to a String cannot fail. Both registries end with `# EOF`;
         // the document must end with exactly one.
-        let _ = prometheus_client::encoding::text::encode_registry(&mut out, &self.registry);
+        if admin {
+            let _ = prometheus_client::encoding::text::encode_registry(&mut out, &self.registry);
+        }
         let _ = prometheus_client::encoding::text::encode(&mut out, &scrape);
         out
     }

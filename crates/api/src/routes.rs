@@ -607,22 +607,56 @@ impl AppState {
         Ok(self.config.store.disclose(visible, shown)?)
     }
 
-    /// Discloses every record the reports rest on (their evidence), as
-    /// they are sent.
+    /// Discloses the self-issued profile records whose legal names
+    /// `shown` (the text of an answer about to be sent) carries. Pages and
+    /// reports name organizations by the legal name of a profile record
+    /// the caller may see, which may sit in a restricted log: showing the
+    /// name shows that entry.
+    pub(crate) fn disclose_names(
+        &self,
+        visible: &Visible,
+        seen: &[Seen],
+        shown: &str,
+    ) -> ApiResult<()> {
+        let named = seen.iter().filter(|s| match &s.record.predicate.body {
+            assure_model::Body::Profile(p) => {
+                s.record.issuer() == s.record.subject.did && mentions(shown, &p.legal_name)
+            }
+            _ => false,
+        });
+        self.disclose_positions(visible, named.filter_map(|s| s.position.as_ref()))
+    }
+
+    /// Discloses every record the reports may rest on, as they are sent:
+    /// their evidence, and every record about each provider (a reason can
+    /// speak of a record without citing it, as "no record of …" does when
+    /// others are present).
     pub(crate) fn disclose_reports(
         &self,
+        seen: &[Seen],
         visible: &Visible,
         reports: &[&assure_verify::Report],
     ) -> ApiResult<()> {
-        self.disclose_positions(
-            visible,
-            reports
-                .iter()
-                .flat_map(|r| &r.requirements)
-                .flat_map(|r| &r.evidence)
-                .filter_map(|e| e.position.as_ref()),
-        )
+        let providers: BTreeSet<Did> = reports.iter().map(|r| r.provider).collect();
+        let about = seen
+            .iter()
+            .filter(|s| providers.contains(&s.record.subject.did))
+            .filter_map(|s| s.position.as_ref());
+        let evidence = reports
+            .iter()
+            .flat_map(|r| &r.requirements)
+            .flat_map(|r| &r.evidence)
+            .filter_map(|e| e.position.as_ref());
+        self.disclose_positions(visible, about.chain(evidence))
     }
+}
+
+/// Whether `text`, as JSON or HTML, shows `name`.
+fn mentions(text: &str, name: &str) -> bool {
+    let html = maud::html! { (name) }.into_string();
+    let json = serde_json::to_string(name).unwrap_or_default();
+    !name.is_empty()
+        && (text.contains(name) || text.contains(&html) || text.contains(json.trim_matches('"')))
 }
 
 /// Verifies an organization against a named profile, with the records the
@@ -650,7 +684,9 @@ async fn verification(
         }
         let view = View::new(&seen, Timestamp::now());
         let report = assure_verify::verify(&view, profile, provider, &state.context());
-        state.disclose_reports(&visible, &[&report])?;
+        state.disclose_reports(&seen, &visible, &[&report])?;
+        let text = serde_json::to_string(&report).map_err(Problem::internal)?;
+        state.disclose_names(&visible, &seen, &text)?;
         Ok(Json(report))
     })
     .await
@@ -730,18 +766,18 @@ pub(crate) struct Graph {
 
 impl AppState {
     /// Providers two tiers out with their verdicts, computed over what
-    /// `caller` may see.
-    pub(crate) fn graph(&self, ctx: &Ctx) -> ApiResult<(Graph, Vec<assure_verify::Report>)> {
+    /// `caller` may see, to show whole: every verdict's evidence is
+    /// disclosed. With the records and the set they were read under.
+    pub(crate) fn graph(&self, ctx: &Ctx) -> ApiResult<(Graph, Vec<Seen>, Visible)> {
         let (seen, visible) = self.seen(ctx)?;
-        self.graph_of(&seen, &visible)
+        let (graph, reports) = self.graph_of(&seen);
+        self.disclose_reports(&seen, &visible, &reports.iter().collect::<Vec<_>>())?;
+        Ok((graph, seen, visible))
     }
 
-    /// [`AppState::graph`] over records already read for `ctx`.
-    pub(crate) fn graph_of(
-        &self,
-        seen: &[Seen],
-        visible: &Visible,
-    ) -> ApiResult<(Graph, Vec<assure_verify::Report>)> {
+    /// [`AppState::graph`] over records already read, nothing disclosed:
+    /// the caller discloses the evidence of the verdicts it shows.
+    pub(crate) fn graph_of(&self, seen: &[Seen]) -> (Graph, Vec<assure_verify::Report>) {
         let view = View::new(seen, Timestamp::now());
         let owner = self.owner();
         let links = assure_verify::chain::providers(&view, owner, 2);
@@ -777,8 +813,7 @@ impl AppState {
             });
             reports.extend(report);
         }
-        self.disclose_reports(visible, &reports.iter().collect::<Vec<_>>())?;
-        Ok((Graph { nodes, edges }, reports))
+        (Graph { nodes, edges }, reports)
     }
 
     fn profile_for(&self, supplies: &[String]) -> Option<&assure_verify::Profile> {
@@ -811,7 +846,13 @@ async fn graph(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
 ) -> ApiResult<Json<Graph>> {
-    blocking(move || state.graph(&ctx).map(|(g, _)| Json(g))).await
+    blocking(move || {
+        let (graph, seen, visible) = state.graph(&ctx)?;
+        let text = serde_json::to_string(&graph).map_err(Problem::internal)?;
+        state.disclose_names(&visible, &seen, &text)?;
+        Ok(Json(graph))
+    })
+    .await
 }
 
 // ------------------------------------------------------------------------ alerts
@@ -1259,7 +1300,14 @@ async fn metrics(State(state): State<Arc<AppState>>, Extension(ctx): Extension<C
         let ctx = ctx.clone();
         blocking(move || {
             let store = &state.config.store;
+            // Anyone but the administration is counted the public logs
+            // alone: metrics are no way around the disclosure log.
             let visible = state.visible(&ctx)?;
+            let visible = if ctx.caller.is_admin() {
+                visible
+            } else {
+                visible.narrow(|log| visible.get(log) == Some(assure_access::Access::Public))
+            };
             let logs = store.logs(&visible);
             let now = Timestamp::now().as_second();
             Ok(Figures {
@@ -1294,7 +1342,7 @@ async fn metrics(State(state): State<Arc<AppState>>, Extension(ctx): Extension<C
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.encode(&figures),
+        state.metrics.encode(&figures, ctx.caller.is_admin()),
     )
         .into_response()
 }

@@ -519,16 +519,16 @@ impl EventLoop {
         let Some(origin) = text.lines().next() else {
             return;
         };
-        // Gossip carries public checkpoints only: look among public logs.
-        let Ok(public) = self
-            .shared
-            .store
-            .gate(Reader::Anonymous, Timestamp::now(), "network")
-        else {
+        // Gossip carries public checkpoints only: look among the public
+        // logs we hold.
+        let Ok(ours) = self.shared.store.as_owner() else {
             return;
         };
-        let held = self.shared.store.logs(&public);
-        let Some(summary) = held.iter().find(|s| s.log.origin_line() == origin) else {
+        let held = self.shared.store.logs(&ours);
+        let Some(summary) = held
+            .iter()
+            .find(|s| s.compartment.rule.is_public() && s.log.origin_line() == origin)
+        else {
             return;
         };
         let Some(note) = checked_note(summary.log, text) else {

@@ -93,6 +93,10 @@ fn entries(
     let envelopes = store
         .read_entries(own, log, from, max, MAX_PAGE_BYTES)?
         .unwrap_or_default();
+    if envelopes.is_empty() {
+        // No entries, but the checkpoint: the head is shown.
+        store.disclose_heads(own, [log])?;
+    }
     Ok(Response::Entries {
         checkpoint: summary.checkpoint.to_string(),
         from,
@@ -117,15 +121,14 @@ fn witness_answer(
 ) -> Result<Response, assure_store::Error> {
     // Which held logs the asks name: matching tags reads nothing out.
     let held = store.gate(Reader::Owner, now, "network")?;
+    let blinds: std::collections::HashMap<[u8; 32], LogId> = held
+        .logs()
+        .map(|(log, _)| (witness::blind(log, party, owner), log))
+        .collect();
     let named: Vec<(LogId, &Ask)> = asks
         .iter()
         .take(crate::protocol::WITNESS_ASKS)
-        .filter_map(|ask| {
-            held.logs()
-                .map(|(log, _)| log)
-                .find(|log| witness::blind(*log, party, owner) == ask.blind)
-                .map(|log| (log, ask))
-        })
+        .filter_map(|ask| Some((*blinds.get(&ask.blind)?, ask)))
         .collect();
     let vouched: BTreeSet<LogId> = named
         .iter()
@@ -137,6 +140,7 @@ fn witness_answer(
         .collect();
     let visible = store.gate_vouched(Reader::Party(party), &vouched, now, "network")?;
     let mut out = Vec::new();
+    let mut shown = Vec::new();
     for (log, ask) in named {
         let Some(summary) = store.log(&visible, log) else {
             continue;
@@ -147,7 +151,10 @@ fn witness_answer(
             checkpoint: summary.checkpoint.to_string(),
             evidence,
         });
+        shown.push(log);
     }
+    // Our own restricted logs' heads are shown as in an offer.
+    store.disclose_heads(&visible, shown)?;
     Ok(Response::Witness(out))
 }
 

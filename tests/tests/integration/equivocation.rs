@@ -25,18 +25,23 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_equivocating_author_is_detected_and_the_evidence_spreads() {
-    // One organization key, two data directories with the same compartments:
-    // the author runs two nodes and tells each a different story.
+/// One organization key, two data directories with the same compartments:
+/// the author runs two nodes and can tell each a different story.
+async fn forked_author(seed: u8) -> (TestNode, TestNode) {
     let temp = Arc::new(tempfile::tempdir().unwrap());
     let (dir1, dir2) = (temp.path().join("author-1"), temp.path().join("author-2"));
     DataDir::new(&dir1)
-        .init("Author", &Keypair::from_seed([40; 32]), Timestamp::now())
+        .init("Author", &Keypair::from_seed([seed; 32]), Timestamp::now())
         .unwrap();
     copy_dir(&dir1, &dir2);
-    let author1 = TestNode::spawn(Keypair::from_seed([40; 32]), dir1, temp.clone()).await;
-    let author2 = TestNode::spawn(Keypair::from_seed([40; 32]), dir2, temp.clone()).await;
+    let author1 = TestNode::spawn(Keypair::from_seed([seed; 32]), dir1, temp.clone()).await;
+    let author2 = TestNode::spawn(Keypair::from_seed([seed; 32]), dir2, temp).await;
+    (author1, author2)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_equivocating_author_is_detected_and_the_evidence_spreads() {
+    let (author1, author2) = forked_author(40).await;
     let mut b = TestNode::start(41, "b").await;
     let mut c = TestNode::start(42, "c").await;
     let mut d = TestNode::start(43, "d").await;
@@ -113,14 +118,7 @@ async fn equivocation_alerts_go_only_to_readers_of_the_log() {
     use assure_api::client::{Auth, Client};
 
     // A forked author shows member B one story and member C another.
-    let temp = Arc::new(tempfile::tempdir().unwrap());
-    let (dir1, dir2) = (temp.path().join("author-1"), temp.path().join("author-2"));
-    DataDir::new(&dir1)
-        .init("Author", &Keypair::from_seed([44; 32]), Timestamp::now())
-        .unwrap();
-    copy_dir(&dir1, &dir2);
-    let author1 = TestNode::spawn(Keypair::from_seed([44; 32]), dir1, temp.clone()).await;
-    let author2 = TestNode::spawn(Keypair::from_seed([44; 32]), dir2, temp.clone()).await;
+    let (author1, author2) = forked_author(44).await;
     let mut b = TestNode::start(45, "b").await;
     let mut c = TestNode::start(46, "c").await;
     author1

@@ -14,8 +14,9 @@ use assure_access::{Clearance, Compartment, CompartmentId, Role, Rule};
 use assure_api::client::{Answer, Auth, Client};
 use assure_model::Keypair;
 use assure_tests::TestNode;
+use assure_tests::base64_variants;
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::Timestamp;
 
 /// One compartment of the author's, who may read it, and what it holds.
@@ -172,21 +173,6 @@ impl World {
             .await
             .unwrap()
     }
-}
-
-/// `text` as it appears inside base64 of a larger text, at each of the
-/// three alignments (the encoded characters that depend on `text` alone).
-fn base64_variants(text: &str) -> Vec<String> {
-    (0..3)
-        .map(|shift| {
-            let mut padded = vec![b'#'; shift];
-            padded.extend_from_slice(text.as_bytes());
-            let encoded = STANDARD.encode(&padded);
-            let skip = (shift * 4).div_ceil(3);
-            let keep = (text.len() * 4) / 3 - 2;
-            encoded.chars().skip(skip).take(keep).collect()
-        })
-        .collect()
 }
 
 /// The values to try for one path or query parameter.

@@ -411,7 +411,18 @@ async fn compartment_filter_bypass_returns_nothing_and_discloses_nothing() {
     ];
     for node in [&author, &member] {
         let client = Client::new(&node.api());
-        let before = node.node().store().disclosures(0, 10_000).unwrap().len();
+        // The member's own pulls go on meanwhile (network disclosures);
+        // the API must add none.
+        let api_disclosures = || {
+            node.node()
+                .store()
+                .disclosures(0, 10_000)
+                .unwrap()
+                .into_iter()
+                .filter(|d| d.channel == "api")
+                .count()
+        };
+        let before = api_disclosures();
         for id in &ids {
             for auth in [Auth::None, Auth::Sign(&stranger)] {
                 let path = format!("/v1/orgs/{}/records?compartment={id}", author.did());
@@ -428,11 +439,160 @@ async fn compartment_filter_bypass_returns_nothing_and_discloses_nothing() {
                 );
             }
         }
-        let after = node.node().store().disclosures(0, 10_000).unwrap().len();
-        assert_eq!(before, after, "nothing was disclosed");
+        assert_eq!(before, api_disclosures(), "nothing was disclosed");
     }
     let mut nodes = [author, member];
     for node in &mut nodes {
         node.stop().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_tell_outsiders_nothing_of_the_operators_activity() {
+    // Found from outside: per-route request counters showed anonymous
+    // scrapers every grant, revocation and hidden publish.
+    let author = TestNode::start(180, "author").await;
+    let partner = Keypair::from_seed([181; 32]);
+    author
+        .grant(partner.did(), Clearance::Confidential, &[Role::Customer])
+        .await;
+    author.publish("confidential", &[control(1)]).await;
+    let client = Client::new(&author.api());
+    let token = author.admin_token();
+    let admin = client
+        .send(
+            "GET",
+            "/v1/admin/grants",
+            Vec::new(),
+            Auth::Bearer(&token),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(admin.status, 200);
+    for auth in [Auth::None, Auth::Sign(&partner)] {
+        let metrics = client
+            .send("GET", "/metrics", Vec::new(), auth, None)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&metrics.body);
+        assert!(!text.contains("route="), "{text}");
+        assert!(!text.contains("/v1/admin"), "{text}");
+        // A partner's scrape counts the public logs only, as anyone's:
+        // metrics are no way around the disclosure log.
+        assert!(text.contains("assure_records 0"), "{text}");
+        assert!(text.contains("assure_compartments 1"), "{text}");
+    }
+    let full = client
+        .send("GET", "/metrics", Vec::new(), Auth::Bearer(&token), None)
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&full.body).contains("route=\"/v1/admin/grants\""));
+    assert!(
+        store_api_disclosures(&author).is_empty(),
+        "scrapes disclose nothing"
+    );
+    let mut author = author;
+    author.stop().await;
+}
+
+fn store_api_disclosures(node: &TestNode) -> Vec<assure_store::Disclosure> {
+    node.node()
+        .store()
+        .disclosures(0, 10_000)
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.channel == "api")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_logs_we_hold_do_not_list_whom_we_deal_with() {
+    // Found from outside: anonymous `/v1/checkpoints` and `/v1/orgs` listed
+    // every peer whose public log the node replicated, revoked ones too.
+    let mut net = TestNet::new(3, 185).await;
+    let (member, supplier, customer) = (0, 1, 2);
+    for other in [supplier, customer] {
+        net.nodes[other]
+            .grant(
+                net.nodes[member].did(),
+                Clearance::Partner,
+                &[Role::Customer],
+            )
+            .await;
+        net.nodes[other]
+            .publish(
+                "public",
+                &[format!(
+                    "kind = \"profile\"\nlegalName = \"Counterparty {other} Ltd\"\n"
+                )],
+            )
+            .await;
+        let log = net.nodes[other].log("public");
+        let (first, rest) = net.nodes.split_at_mut(1);
+        first[0].connect(&rest[other - 1]).await;
+        first[0].wait_synced(log, 1).await;
+    }
+    let client = Client::new(&net.nodes[member].api());
+    let stranger = Keypair::from_seed([189; 32]);
+    for auth in [Auth::None, Auth::Sign(&stranger)] {
+        for path in ["/v1/checkpoints", "/v1/orgs", "/v1/graph", "/"] {
+            let answer = client
+                .send("GET", path, Vec::new(), auth, None)
+                .await
+                .unwrap();
+            let text = String::from_utf8_lossy(&answer.body);
+            for other in [supplier, customer] {
+                assert!(
+                    !text.contains(&net.nodes[other].did().to_string()),
+                    "GET {path} named a counterparty: {text}"
+                );
+                assert!(
+                    !text.contains(&format!("Counterparty {other} Ltd")),
+                    "{text}"
+                );
+            }
+        }
+    }
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verification_report_discloses_every_record_it_may_rest_on() {
+    // Found from outside: a report whose reasons left out a partners
+    // control was answered, but only its cited evidence was disclosed.
+    let profiles = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/profiles");
+    let author = TestNode::start_with(190, "author", |c| {
+        c.verify.default_profile = Some(format!("{profiles}/component-supplier.toml").into());
+    })
+    .await;
+    let partner = Keypair::from_seed([191; 32]);
+    author
+        .grant(partner.did(), Clearance::Partner, &[Role::Customer])
+        .await;
+    author.publish("public", &[control(0)]).await;
+    let partners_records = author.publish("partners", &[control(1), control(2)]).await;
+    let client = Client::new(&author.api());
+    let path = format!(
+        "/v1/orgs/{}/verification?profile=component-supplier",
+        author.did()
+    );
+    let answer = client
+        .send("GET", &path, Vec::new(), Auth::Sign(&partner), None)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let disclosed: BTreeSet<(String, u64)> = store_api_disclosures(&author)
+        .into_iter()
+        .flat_map(|d| (d.from..d.to).map(move |i| (d.compartment.to_string(), i)))
+        .collect();
+    for appended in &partners_records {
+        let at = (
+            appended.location.log.compartment.to_string(),
+            appended.location.index,
+        );
+        assert!(disclosed.contains(&at), "{at:?} not in {disclosed:?}");
+    }
+    let mut author = author;
+    author.stop().await;
 }

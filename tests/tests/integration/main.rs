@@ -4,6 +4,7 @@
 
 mod api;
 mod browser;
+mod disclosures;
 mod equivocation;
 mod hostile;
 mod incidents;
@@ -12,7 +13,9 @@ mod need_to_know;
 mod peers;
 mod replication;
 mod rogue;
+mod rogue_reads;
 mod sharing;
 mod signed_requests;
 mod signin;
+mod storage_scan;
 mod verification;
