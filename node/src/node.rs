@@ -272,7 +272,16 @@ impl assure_api::Control for ApiControl {
         })
     }
 
-    fn peers(&self) -> assure_api::BoxFuture<'_, Vec<Did>> {
-        Box::pin(async move { self.0.client.peers().await.unwrap_or_default() })
+    fn peers(&self) -> assure_api::BoxFuture<'_, Vec<assure_api::PeerView>> {
+        Box::pin(async move {
+            let book = self.0.client.book().await.unwrap_or_default();
+            book.into_iter()
+                .map(|p| assure_api::PeerView {
+                    peer: p.peer,
+                    connected_since: p.connected_since,
+                    next_dial: p.next_dial,
+                })
+                .collect()
+        })
     }
 }

@@ -29,6 +29,8 @@ pub struct TestNode {
     pub dir: PathBuf,
     pub address: String,
     pub events: broadcast::Receiver<Event>,
+    /// The configuration it runs with, for [`TestNode::restart`].
+    pub config: NodeConfig,
     _temp: std::sync::Arc<tempfile::TempDir>,
 }
 
@@ -69,7 +71,7 @@ impl TestNode {
         temp: std::sync::Arc<tempfile::TempDir>,
         config: NodeConfig,
     ) -> Self {
-        let node = Node::spawn(config).await.unwrap();
+        let node = Node::spawn(config.clone()).await.unwrap();
         let mut events = node.client().events();
         let mut listeners = node.client().listeners().await.unwrap();
         if listeners.is_empty() {
@@ -83,8 +85,43 @@ impl TestNode {
             dir,
             address,
             events,
+            config,
             _temp: temp,
         }
+    }
+
+    /// Stops the node in order and starts it again with exactly the same
+    /// configuration (for the same address across restarts, start it with
+    /// [`free_address`] as its listen address, as a deployed node names
+    /// its port).
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let keypair = Keypair::from_seed(self.keypair.seed());
+        let config = self.config.clone();
+        let again = Self::spawn_config(keypair, self.dir.clone(), self._temp.clone(), config).await;
+        *self = again;
+    }
+
+    /// Waits until every one of `parties` is connected.
+    pub async fn wait_connected(&mut self, parties: &[Did]) {
+        let client = self.node().client().clone();
+        let waited = tokio::time::timeout(TIMEOUT, async {
+            loop {
+                let connected = client.peers().await.unwrap();
+                if parties.iter().all(|p| connected.contains(p)) {
+                    return;
+                }
+                match self.events.recv().await {
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(e) => panic!("events closed: {e}"),
+                }
+            }
+        })
+        .await;
+        assert!(
+            waited.is_ok(),
+            "timed out waiting for connections to {parties:?}"
+        );
     }
 
     /// Starts the node again on its data directory after [`TestNode::stop`].
@@ -252,6 +289,14 @@ impl TestNode {
             "timed out waiting for {log:?} at size {size}"
         );
     }
+}
+
+/// A loopback TCP address no one listens on now, for a node that must keep
+/// its address across restarts.
+pub fn free_address() -> libp2p::Multiaddr {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = probe.local_addr().unwrap().port();
+    format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap()
 }
 
 /// Waits for an event matching `pred`.

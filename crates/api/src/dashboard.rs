@@ -473,7 +473,11 @@ async fn admin(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx
     if !ctx.caller.is_admin() {
         return not_found(&ctx.caller);
     }
-    let peers = state.config.control.peers().await;
+    let peers: Vec<Did> = (state.config.control.peers().await)
+        .into_iter()
+        .filter(|p| p.is_connected())
+        .map(|p| p.peer.did)
+        .collect();
     let store = &state.config.store;
     let (Ok(disclosures), Ok(grants)) = (store.disclosures(0, 10_000), store.grants()) else {
         return not_found(&ctx.caller);

@@ -76,8 +76,26 @@ pub trait Control: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<(CompartmentInfo, bool), String>>;
     /// Stores a grant change and applies it to open connections.
     fn put_grant(&self, grant: Grant, change: String) -> BoxFuture<'_, Result<(), String>>;
-    /// The peers connected now.
-    fn peers(&self) -> BoxFuture<'_, Vec<Did>>;
+    /// The peer book: every peer the node knows, connected or not.
+    fn peers(&self) -> BoxFuture<'_, Vec<PeerView>>;
+}
+
+/// One peer of the node's peer book, as the running node knows it.
+#[derive(Clone, Debug)]
+pub struct PeerView {
+    /// What the peer book holds: addresses, sources, last connection.
+    pub peer: assure_store::Peer,
+    /// Since when it is connected, when it is.
+    pub connected_since: Option<jiff::Timestamp>,
+    /// When the node dials it next, when a redial is scheduled.
+    pub next_dial: Option<jiff::Timestamp>,
+}
+
+impl PeerView {
+    /// Whether it is connected now.
+    pub fn is_connected(&self) -> bool {
+        self.connected_since.is_some()
+    }
 }
 
 /// Limits and addresses of the server.

@@ -1221,24 +1221,75 @@ async fn admin_disclosures(
     ))
 }
 
-/// A connected peer.
+/// A peer of the node's peer book.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct Peer {
     /// Its DID.
     did: String,
+    /// Its legal name, from its newest visible `profile` record.
+    name: Option<String>,
+    /// Where it may be reached, the most recently learned first.
+    addresses: Vec<String>,
+    /// Where the node learned of it: `bootstrap`, `identify`, `grantee`,
+    /// `counterpart`.
+    sources: Vec<String>,
+    /// Whether it is connected now.
+    connected: bool,
+    /// Since when it is connected.
+    connected_since: Option<String>,
+    /// When a connection with it was last established (now or before).
+    last_seen: Option<String>,
+    /// The address the node last reached it at, when it dialled.
+    last_address: Option<String>,
+    /// When the node dials it next, when a redial is scheduled.
+    next_dial: Option<String>,
 }
 
-/// Peers connected now (admin).
+/// The peer book: every peer known, connected or not, and when each is
+/// dialled next (admin).
 #[utoipa::path(get, path = "/v1/admin/peers", tag = "admin", security(("admin" = [])),
     responses((status = 200, body = Vec<Peer>), (status = 401, body = Problem)))]
-async fn admin_peers(State(state): State<Arc<AppState>>) -> Json<Vec<Peer>> {
+async fn admin_peers(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<Ctx>,
+) -> ApiResult<Json<Vec<Peer>>> {
     let peers = state.config.control.peers().await;
-    Json(
-        peers
-            .into_iter()
-            .map(|d| Peer { did: d.to_string() })
-            .collect(),
-    )
+    blocking(move || {
+        let visible = state.visible(&ctx)?;
+        let profiles = state.config.store.records(
+            &visible,
+            &Filter {
+                kind: Some(Kind::Profile),
+                ..Filter::default()
+            },
+            usize::MAX,
+        )?;
+        let names = profile_names(profiles.iter().map(|r| &r.record));
+        let time = |t: Option<Timestamp>| t.map(|t| t.to_string());
+        Ok(Json(
+            peers
+                .into_iter()
+                .map(|p| Peer {
+                    did: p.peer.did.to_string(),
+                    name: names.get(&p.peer.did).cloned(),
+                    connected: p.is_connected(),
+                    connected_since: time(p.connected_since),
+                    last_seen: time(p.peer.last_connected),
+                    next_dial: time(p.next_dial),
+                    sources: p
+                        .peer
+                        .sources
+                        .iter()
+                        .map(|s| s.as_str().to_owned())
+                        .collect(),
+                    addresses: p.peer.addresses,
+                    last_address: p.peer.last_address,
+                })
+                .collect(),
+        ))
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------- operations
@@ -1283,7 +1334,8 @@ async fn metrics(State(state): State<Arc<AppState>>, Extension(ctx): Extension<C
         Err(problem) => return problem.into_response(),
     };
     if ctx.caller.is_admin() {
-        figures.peers = Some(state.config.control.peers().await.len() as i64);
+        let peers = state.config.control.peers().await;
+        figures.peers = Some(peers.iter().filter(|p| p.is_connected()).count() as i64);
     }
     (
         [(

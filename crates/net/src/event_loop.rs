@@ -1,7 +1,10 @@
 //! The one event loop that owns the swarm. Each arm of `run` calls a short
 //! handler; serving and pulling run as tasks and report back as commands.
+//! Keeping the peer book and redialling are in [`redial`].
 
-use std::collections::HashMap;
+mod redial;
+
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,13 +15,14 @@ use assure_store::Store;
 use futures::StreamExt as _;
 use jiff::Timestamp;
 use libp2p::request_response::{self, InboundFailure, Message, ResponseChannel};
-use libp2p::swarm::{SwarmEvent, dial_opts::DialOpts};
+use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, gossipsub, identify, noise, tcp, yamux};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::behaviour::{Behaviour, BehaviourEvent, CHECKPOINT_TOPIC};
+use crate::book::Book;
 use crate::codec::Inbound;
 use crate::protocol::{Request, Response};
 use crate::serve::{FollowUp, answer, checked_note};
@@ -32,6 +36,8 @@ const WITNESS_SPACING: Duration = Duration::from_millis(500);
 const MAX_STRIKES: u32 = 20;
 /// Strikes for a malformed or oversized message.
 const MALFORMED_STRIKES: u32 = 5;
+/// How often the loop checks whether it has been without peers too long.
+const WATCH: Duration = Duration::from_secs(5);
 
 /// A token bucket per peer.
 #[derive(Debug)]
@@ -59,10 +65,11 @@ pub(crate) struct EventLoop {
     rate: f64,
     poll: Duration,
     ticket_lifetime: Duration,
-    /// Bootstrap peers, with the failed dials since they were last
-    /// connected: a bootstrap peer that is not up yet (two nodes started
-    /// together) or went away is dialled again with backoff.
-    bootstrap: HashMap<Did, (Multiaddr, u32)>,
+    /// Every peer known, with its redial timer.
+    book: Book,
+    /// The bootstrap peers of the configuration, kept connected.
+    bootstrap: HashSet<Did>,
+    watch: redial::Watch,
 }
 
 impl EventLoop {
@@ -72,6 +79,7 @@ impl EventLoop {
         config: &Config,
         client: Client,
         commands: mpsc::Receiver<Command>,
+        known: Vec<assure_store::Peer>,
     ) -> Result<Self, Error> {
         let setup = |e: &dyn std::fmt::Display| Error::Setup(e.to_string());
         let idle = config.limits.idle_timeout;
@@ -111,11 +119,9 @@ impl EventLoop {
             rate: f64::from(config.limits.requests_per_second.max(1)),
             poll: config.poll_interval,
             ticket_lifetime: config.ticket_lifetime,
-            bootstrap: config
-                .bootstrap
-                .iter()
-                .map(|(peer, address)| (*peer, (address.clone(), 0)))
-                .collect(),
+            book: Book::new(known),
+            bootstrap: config.bootstrap.iter().map(|(did, _)| *did).collect(),
+            watch: redial::Watch::new(),
         })
     }
 
@@ -126,26 +132,31 @@ impl EventLoop {
             .map_err(|e| Error::Setup(e.to_string()))
     }
 
+    /// Dials a peer at an address the caller gives (the operator, a test).
     pub(crate) fn dial(&mut self, peer: Did, address: Multiaddr) {
-        let id = peer::peer_id(&peer);
-        self.swarm.add_peer_address(id, address.clone());
-        let opts = DialOpts::peer_id(id).addresses(vec![address]).build();
-        if let Err(error) = self.swarm.dial(opts) {
-            debug!(peer = %peer.fmt_short(), %error, "dial failed");
-        }
+        self.swarm
+            .add_peer_address(peer::peer_id(&peer), address.clone());
+        self.dial_addresses(peer, vec![address]);
     }
 
     pub(crate) async fn run(mut self, cancel: CancellationToken) {
         let mut grants = tokio::time::interval(GRANT_CHECK);
         let mut poll = tokio::time::interval(self.poll);
+        let mut watch = tokio::time::interval(WATCH);
+        let first_check = tokio::time::Instant::now() + redial::ALONE;
+        let mut grantees = tokio::time::interval_at(first_check, redial::REMIND);
         loop {
             tokio::select! {
                 biased;
                 () = cancel.cancelled() => break,
                 Some(command) = self.commands.recv() => self.handle_command(command),
                 event = self.swarm.select_next_some() => self.handle_swarm_event(event),
+                Some(peer) = std::future::poll_fn(|cx| self.book.poll_due(cx)),
+                    if self.book.has_timers() => self.redial(peer),
                 _ = grants.tick() => self.enforce_grants(),
                 _ = poll.tick() => self.pull_all(),
+                _ = watch.tick() => self.watch_peers(),
+                _ = grantees.tick() => self.watch_grantees(),
                 Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
             }
         }
@@ -160,14 +171,7 @@ impl EventLoop {
                 peer,
                 request,
                 reply,
-            } => {
-                let id = self
-                    .swarm
-                    .behaviour_mut()
-                    .sync
-                    .send_request(&peer::peer_id(&peer), Inbound::Request(request));
-                self.pending.insert(id, reply);
-            }
+            } => self.request(peer, request, reply),
             Command::Respond { channel, response } => {
                 // The peer may have gone; nothing to do then.
                 let _ = self
@@ -188,6 +192,10 @@ impl EventLoop {
                 let peers = self.swarm.connected_peers().filter_map(peer::did).collect();
                 let _ = reply.send(peers);
             }
+            Command::Book { reply } => {
+                let _ = reply.send(self.book.status());
+            }
+            Command::PeerKnown(peer) => self.handle_peer_known(peer),
             Command::Pull { peer } => self.schedule_pull(peer),
             Command::SyncDone { peer } => {
                 if self.syncing.remove(&peer) == Some(true) {
@@ -203,6 +211,32 @@ impl EventLoop {
         }
     }
 
+    /// Sends a request to a peer connected or being dialled (it waits for
+    /// the connection). A peer neither is not dialled for it — libp2p
+    /// would, at once and again for every retry, around the backoff: dials
+    /// are the peer book's.
+    fn request(
+        &mut self,
+        peer: Did,
+        request: Request,
+        reply: tokio::sync::oneshot::Sender<Result<Response, Error>>,
+    ) {
+        let id = peer::peer_id(&peer);
+        if !self.swarm.is_connected(&id) && !self.book.is_dialing(&peer) {
+            let _ = reply.send(Err(Error::Request {
+                peer: peer.to_string(),
+                reason: "not connected".into(),
+            }));
+            return;
+        }
+        let request_id = self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_request(&id, Inbound::Request(request));
+        self.pending.insert(request_id, reply);
+    }
+
     fn handle_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
@@ -211,18 +245,23 @@ impl EventLoop {
             SwarmEvent::ConnectionEstablished {
                 peer_id,
                 num_established,
+                endpoint,
                 ..
             } => {
-                if let Some(did) = peer::did(&peer_id)
-                    && let Some((_, failed)) = self.bootstrap.get_mut(&did)
-                {
-                    *failed = 0;
-                }
-                if let (1, Some(did)) = (num_established.get(), peer::did(&peer_id)) {
+                let Some(did) = peer::did(&peer_id) else {
+                    return;
+                };
+                self.peer_connected(did, &endpoint);
+                if num_established.get() == 1 {
                     self.shared.client.emit(Event::Connected(did));
                     self.schedule_pull(did);
                 }
             }
+            SwarmEvent::OutgoingConnectionError {
+                peer_id: Some(peer_id),
+                error,
+                ..
+            } => self.handle_dial_error(peer_id, &error),
             SwarmEvent::ConnectionClosed {
                 peer_id,
                 num_established,
@@ -235,13 +274,9 @@ impl EventLoop {
                 }
                 if let Some(did) = peer::did(&peer_id) {
                     self.shared.client.emit(Event::Disconnected(did));
-                    self.redial_bootstrap(peer_id);
+                    self.peer_disconnected(did);
                 }
             }
-            SwarmEvent::OutgoingConnectionError {
-                peer_id: Some(peer_id),
-                ..
-            } => self.redial_bootstrap(peer_id),
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.handle_sync(event),
             SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message {
                 message,
@@ -256,29 +291,13 @@ impl EventLoop {
         }
     }
 
-    /// Dials a bootstrap peer again after a failed dial or a disconnect,
-    /// 1 s doubling to at most 60 s between attempts. Blocked parties are
-    /// refused by the swarm itself.
-    fn redial_bootstrap(&mut self, peer_id: PeerId) {
-        let Some(did) = peer::did(&peer_id) else {
-            return;
-        };
-        let Some((address, failed)) = self.bootstrap.get_mut(&did) else {
-            return;
-        };
-        let wait = Duration::from_secs(1 << (*failed).min(6)).min(Duration::from_secs(60));
-        *failed = failed.saturating_add(1);
-        let (client, address) = (self.shared.client.clone(), address.clone());
-        self.tasks.spawn(async move {
-            tokio::time::sleep(wait).await;
-            let _ = client.dial(did, address).await;
-        });
-    }
-
-    /// A peer told us its addresses. Kademlia, when it runs, learns them
-    /// only for parties holding an active grant: its table is what it tells
-    /// others.
+    /// A peer told us its addresses: the peer book keeps them. Kademlia,
+    /// when it runs, learns them only for parties holding an active grant:
+    /// its table is what it tells others.
     fn handle_identify(&mut self, peer_id: PeerId, addresses: Vec<Multiaddr>) {
+        if let Some(did) = peer::did(&peer_id) {
+            self.learn_addresses(did, &addresses);
+        }
         let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() else {
             return;
         };

@@ -8,8 +8,10 @@
 #![deny(missing_docs)]
 
 // The derived `BehaviourEvent` has one undocumented variant per field.
+mod backoff;
 #[allow(missing_docs)]
 mod behaviour;
+mod book;
 mod codec;
 mod config;
 mod event_loop;
@@ -33,6 +35,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 pub use behaviour::{Behaviour, BehaviourEvent, CHECKPOINT_TOPIC};
+pub use book::PeerStatus;
 pub use codec::{Codec, Inbound};
 pub use config::{Config, Limits};
 pub use peer::{did, libp2p_keypair, peer_id};
@@ -82,6 +85,25 @@ pub enum Event {
     Connected(Did),
     /// Disconnected from an organization.
     Disconnected(Did),
+    /// Dialling an organization (a redial, a bootstrap peer, a peer of the
+    /// book at start, or a dial asked for).
+    Dialing {
+        /// The organization.
+        peer: Did,
+    },
+    /// The peer book now holds what we learned of an organization.
+    Learned {
+        /// The organization.
+        peer: Did,
+    },
+    /// A dial failed; a peer worth keeping is dialled again after its
+    /// backoff.
+    DialFailed {
+        /// The organization.
+        peer: Did,
+        /// Why.
+        reason: String,
+    },
     /// A replica reached a new size.
     Synced {
         /// The log.
@@ -144,6 +166,12 @@ pub(crate) enum Command {
     Peers {
         reply: oneshot::Sender<Vec<Did>>,
     },
+    /// The peer book with the loop's state.
+    Book {
+        reply: oneshot::Sender<Vec<PeerStatus>>,
+    },
+    /// The store wrote a peer's entry.
+    PeerKnown(assure_store::Peer),
     Pull {
         peer: Did,
     },
@@ -217,6 +245,14 @@ impl Client {
         answer.await.map_err(|_| Error::Stopped)
     }
 
+    /// Every peer in the peer book, with whether it is connected and when
+    /// it is dialled next.
+    pub async fn book(&self) -> Result<Vec<PeerStatus>, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Book { reply }).await?;
+        answer.await.map_err(|_| Error::Stopped)
+    }
+
     /// Subscribes to events from now on.
     pub fn events(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
@@ -249,14 +285,15 @@ impl Network {
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
         let (events, _) = broadcast::channel(EVENT_QUEUE);
         let client = Client { commands, events };
+        let known = load_book(&store, &config.bootstrap).await?;
         let mut event_loop =
-            event_loop::EventLoop::new(keypair, store, &config, client.clone(), receiver)?;
+            event_loop::EventLoop::new(keypair, store, &config, client.clone(), receiver, known)?;
         for address in &config.listen {
             event_loop.listen(address.clone())?;
         }
-        for (peer, address) in &config.bootstrap {
-            event_loop.dial(*peer, address.clone());
-        }
+        // The bootstrap peers are in the book now, their configured
+        // address first.
+        event_loop.dial_book();
         let task = tokio::spawn(event_loop.run(cancel));
         Ok(Self { client, task })
     }
@@ -267,6 +304,26 @@ impl Network {
             tracing::error!(%error, "network loop ended abnormally");
         }
     }
+}
+
+/// The peer book, with the bootstrap peers of the configuration written in
+/// first (their configured address in front).
+async fn load_book(
+    store: &Store,
+    bootstrap: &[(Did, Multiaddr)],
+) -> Result<Vec<assure_store::Peer>, Error> {
+    let store = store.clone();
+    let bootstrap = bootstrap.to_vec();
+    tokio::task::spawn_blocking(move || {
+        let now = jiff::Timestamp::now();
+        for (did, address) in bootstrap {
+            let source = [assure_store::Source::Bootstrap];
+            store.learn_peer(did, &source, &[address.to_string()], now)?;
+        }
+        Ok(store.peers()?)
+    })
+    .await
+    .map_err(|e| Error::Setup(e.to_string()))?
 }
 
 /// Pending outbound requests, keyed by libp2p's request id.

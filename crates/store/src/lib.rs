@@ -1,6 +1,7 @@
 //! sled persistence for an Assure node (DESIGN.md §6): the organization's own
 //! logs and the replicas it holds, the record index and the indexes by subject,
-//! kind and time, grants with their change log, and the disclosure log.
+//! kind and time, grants with their change log, the disclosure log, and the
+//! peer book.
 //!
 //! The store moves bytes; every rule about what may be stored lives in the pure
 //! crates. Every envelope it is given has been validated by
@@ -17,6 +18,7 @@ mod index;
 mod keys;
 mod logs;
 mod pages;
+mod peers;
 mod query;
 mod read;
 mod replica;
@@ -33,6 +35,7 @@ pub use error::Error;
 pub use grants::{Disclosure, GrantChange};
 pub use keys::{Location, LogId};
 pub use logs::{Appended, LogState, LogSummary, NewEntry};
+pub use peers::{MAX_ADDRESSES, Peer, Source};
 pub use query::{Filter, Listed, StoredRecord};
 pub use read::Page;
 pub use replica::{Alert, Evidence};
@@ -99,6 +102,8 @@ struct Trees {
     disclosures: sled::Tree,
     evidence: sled::Tree,
     alerts: sled::Tree,
+    /// The peer book, by organization.
+    peers: sled::Tree,
 }
 
 impl Trees {
@@ -115,6 +120,7 @@ impl Trees {
             disclosures: db.open_tree("disclosures")?,
             evidence: db.open_tree("evidence")?,
             alerts: db.open_tree("alerts")?,
+            peers: db.open_tree("peers")?,
         })
     }
 }

@@ -34,6 +34,14 @@ async fn serve(config: NodeConfig) -> Result<()> {
             println!("listening {address}/p2p/{peer}");
         }
     }
+    // Likewise the peers connected before we subscribed (the peer book is
+    // dialled at start): each connection and disconnection is printed once.
+    let mut connected = std::collections::HashSet::new();
+    for peer in node.client().peers().await? {
+        if connected.insert(peer) {
+            println!("connected {peer}");
+        }
+    }
     if let Some(address) = node.api_address() {
         println!("api http://{address}");
         println!(
@@ -51,6 +59,16 @@ async fn serve(config: NodeConfig) -> Result<()> {
                 Ok(Event::Listening(address)) => {
                     if printed.insert(address.clone()) {
                         println!("listening {address}/p2p/{peer}");
+                    }
+                }
+                Ok(Event::Connected(peer)) => {
+                    if connected.insert(peer) {
+                        println!("connected {peer}");
+                    }
+                }
+                Ok(Event::Disconnected(peer)) => {
+                    if connected.remove(&peer) {
+                        println!("disconnected {peer}");
                     }
                 }
                 Ok(Event::Synced { log, size }) => {

@@ -13,6 +13,7 @@ mod demo;
 mod export;
 mod network;
 mod readme;
+mod restart;
 mod sharing;
 mod verify;
 mod walkthrough;

@@ -51,7 +51,7 @@ impl Running {
 
     /// Waits (at most 30 s) until, for each word list, a line containing
     /// every word of it was printed, in any order.
-    fn wait_for_each(&self, wanted: &[&[&str]]) {
+    pub(crate) fn wait_for_each(&self, wanted: &[&[&str]]) {
         let mut missing: Vec<&[&str]> = wanted.to_vec();
         let deadline = Instant::now() + Duration::from_secs(30);
         while !missing.is_empty() {
@@ -64,6 +64,12 @@ impl Running {
             missing.retain(|words| !words.iter().all(|w| line.contains(w)));
         }
         assert!(missing.is_empty(), "no lines with {missing:?} within 30 s");
+    }
+
+    /// Kills with SIGKILL: no shutdown, no flush, the OS closes the sockets.
+    pub(crate) fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     /// Stops with SIGTERM and expects a clean exit.
@@ -93,7 +99,7 @@ pub(crate) fn config(node: &Node, bootstrap: Option<(&str, &str)>) -> String {
     text
 }
 
-fn compartment_id(node: &Node, label: &str) -> String {
+pub(crate) fn compartment_id(node: &Node, label: &str) -> String {
     let listed: serde_json::Value =
         serde_json::from_str(&node.ok(&["compartments", "--json"])).unwrap();
     let found = listed
