@@ -162,15 +162,7 @@ async fn orgs(
         let store = &state.config.store;
         let visible = state.visible(&ctx)?;
         let counts = store.subjects(&visible)?;
-        let profiles = store.records(
-            &visible,
-            &Filter {
-                kind: Some(Kind::Profile),
-                ..Filter::default()
-            },
-            usize::MAX,
-        )?;
-        let names = profile_names(profiles.iter().map(|r| &r.record));
+        let names = state.names(&visible)?;
         Ok(Json(
             counts
                 .into_iter()
@@ -183,6 +175,22 @@ async fn orgs(
         ))
     })
     .await
+}
+
+impl AppState {
+    /// Legal names from the profile records readable under `visible`
+    /// (read, and so disclosed, as the names are sent).
+    pub(crate) fn names(&self, visible: &Visible) -> ApiResult<BTreeMap<Did, String>> {
+        let profiles = self.config.store.records(
+            visible,
+            &Filter {
+                kind: Some(Kind::Profile),
+                ..Filter::default()
+            },
+            usize::MAX,
+        )?;
+        Ok(profile_names(profiles.iter().map(|r| &r.record)))
+    }
 }
 
 /// Legal names from the newest self-issued profile record of each subject,
@@ -1257,15 +1265,7 @@ async fn admin_peers(
     let peers = state.config.control.peers().await;
     blocking(move || {
         let visible = state.visible(&ctx)?;
-        let profiles = state.config.store.records(
-            &visible,
-            &Filter {
-                kind: Some(Kind::Profile),
-                ..Filter::default()
-            },
-            usize::MAX,
-        )?;
-        let names = profile_names(profiles.iter().map(|r| &r.record));
+        let names = state.names(&visible)?;
         let time = |t: Option<Timestamp>| t.map(|t| t.to_string());
         Ok(Json(
             peers
