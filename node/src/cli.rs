@@ -74,6 +74,15 @@ pub(crate) enum Command {
         #[arg(long)]
         base: Option<String>,
     },
+    /// Show whether the node runs, its peers, the logs it holds, grants
+    /// about to expire and alerts; exit code 3 when something needs
+    /// attention (a monitoring probe), 0 when all is well.
+    ///
+    /// Works with the node stopped too (it then reports that, and exits 3).
+    Status {
+        #[command(flatten)]
+        output: Output,
+    },
     /// List alerts: equivocation by an author, incidents naming us.
     Alerts {
         #[command(flatten)]
@@ -113,6 +122,10 @@ pub(crate) enum Command {
         envelope: bool,
         #[command(flatten)]
         share: Share,
+        /// Sign nothing and store nothing: show each statement, the
+        /// compartment it would go to and who would be able to read it.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         output: Output,
     },
@@ -212,9 +225,14 @@ pub(crate) enum Command {
     },
     /// Co-sign someone else's record (e.g. acknowledge an audit of us) and
     /// publish it. The record id stays the same.
+    ///
+    /// An audit about us that arrives from its auditor raises the alert
+    /// "awaiting your acknowledgement" with its record id: `assure cosign
+    /// RECORD_ID` acknowledges it, while the node runs or not.
     Cosign {
-        /// The signed envelope (JSON).
-        envelope: PathBuf,
+        /// The record id (64 hex characters) of a record this node holds,
+        /// or a file with the signed envelope (JSON).
+        record: String,
         /// The compartment (label or id) to publish into; by default
         /// `partners` for a record about us alone (an audit of us), else the
         /// compartment of exactly the other organizations it names.
@@ -225,6 +243,8 @@ pub(crate) enum Command {
         out: Option<PathBuf>,
         #[command(flatten)]
         share: Share,
+        #[command(flatten)]
+        output: Output,
     },
     /// Evidence bundles: a report with every envelope, proof and key, for
     /// checking offline.
@@ -241,32 +261,7 @@ pub(crate) enum Command {
     /// the purpose. Every request sent is appended to requests.jsonl in the
     /// data directory (when, to which node, method, path, purpose, status,
     /// bytes received): `assure api-request --log` prints it.
-    ApiRequest {
-        /// GET, POST, PUT or DELETE.
-        #[arg(required_unless_present = "log")]
-        method: Option<String>,
-        /// The path and query, e.g. `/v1/orgs/did:key:z6Mk…/records?kind=audit`.
-        #[arg(required_unless_present = "log")]
-        path: Option<String>,
-        /// The node's API (default: the node running on --data).
-        #[arg(long, conflicts_with = "log")]
-        url: Option<String>,
-        /// A JSON file to send as the body.
-        #[arg(long, conflicts_with = "log")]
-        body: Option<PathBuf>,
-        /// Why: signed, and recorded in the node's disclosure log and ours.
-        /// Required by a node that granted us the regulator role.
-        #[arg(long, conflicts_with = "log")]
-        purpose: Option<String>,
-        /// Send the admin token of --data instead of signing (own node only).
-        #[arg(long, conflicts_with = "log")]
-        admin: bool,
-        /// List the requests sent from this data directory instead.
-        #[arg(long, conflicts_with_all = ["method", "path"])]
-        log: bool,
-        #[command(flatten)]
-        output: Output,
-    },
+    ApiRequest(ApiRequest),
     /// List the control catalog.
     Catalog {
         /// Only this domain.
@@ -275,6 +270,40 @@ pub(crate) enum Command {
         #[command(flatten)]
         output: Output,
     },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApiRequest {
+    /// GET, POST, PUT or DELETE.
+    #[arg(required_unless_present = "log")]
+    pub(crate) method: Option<String>,
+    /// The path and query, e.g. `/v1/orgs/did:key:z6Mk…/records?kind=audit`.
+    #[arg(required_unless_present = "log")]
+    pub(crate) path: Option<String>,
+    /// The node to ask: `host:port` (plain HTTP) or `http(s)://host:port`.
+    /// Without it, our own node on --data, and only about ourselves (or
+    /// with --admin): another organization's data is asked of its node.
+    #[arg(long, conflicts_with = "log")]
+    pub(crate) url: Option<String>,
+    /// A JSON file to send as the body.
+    #[arg(long, conflicts_with = "log")]
+    pub(crate) body: Option<PathBuf>,
+    /// Why: signed, and recorded in the node's disclosure log and ours.
+    /// Required by a node that granted us the regulator role.
+    #[arg(long, conflicts_with = "log")]
+    pub(crate) purpose: Option<String>,
+    /// Send the admin token of --data instead of signing (own node only).
+    #[arg(long, conflicts_with = "log")]
+    pub(crate) admin: bool,
+    /// List the requests sent from this data directory instead.
+    #[arg(long, conflicts_with_all = ["method", "path"])]
+    pub(crate) log: bool,
+    /// Print the statements of the envelopes in the answer as a table
+    /// (each signature checked) instead of the JSON answer.
+    #[arg(long, conflicts_with = "log")]
+    pub(crate) decode: bool,
+    #[command(flatten)]
+    pub(crate) output: Output,
 }
 
 #[derive(Debug, Subcommand)]
@@ -321,6 +350,8 @@ pub(crate) enum GrantCommand {
     Revoke {
         /// The party's DID.
         party: String,
+        #[command(flatten)]
+        output: Output,
     },
     /// List grants.
     List {
@@ -351,6 +382,13 @@ pub(crate) struct GrantAdd {
     /// End of validity (RFC 3339); open-ended when absent.
     #[arg(long)]
     pub(crate) until: Option<String>,
+    /// Grant a party this node has never seen (no record by or about it,
+    /// not in the peer book): refused without, as a guard against a
+    /// mistyped DID.
+    #[arg(long)]
+    pub(crate) unknown_party: bool,
+    #[command(flatten)]
+    pub(crate) output: Output,
 }
 
 #[derive(Debug, Subcommand)]
@@ -390,7 +428,7 @@ pub(crate) enum LogCommand {
     },
 }
 
-#[derive(Debug, Args, Clone, Copy)]
+#[derive(Debug, Args, Clone, Copy, Default)]
 pub(crate) struct Output {
     /// Print JSON instead of a table.
     #[arg(long)]

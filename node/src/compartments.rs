@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use assure_access::{Clearance, Compartment, CompartmentId, Role, Rule, readers};
 use assure_api::{CompartmentInfo, NewCompartment, Reader};
 use assure_model::{Body, Did, Keypair, Kind};
-use assure_store::{Error as StoreError, Filter, LogSummary, Store};
+use assure_store::{Error as StoreError, LogSummary, Store};
 use jiff::Timestamp;
 
 /// The owner's compartments, as summaries.
@@ -158,32 +158,17 @@ pub fn default_label(
     format!("{stem}-{}", &digest.to_hex()[..8])
 }
 
-/// Legal names from the self-issued `profile` records this node holds, for
-/// every organization in `dids` that has one.
+/// Legal names (see [`Store::names`]) of every organization in `dids`
+/// that has one.
 pub fn names<'a>(
     store: &Store,
     dids: impl IntoIterator<Item = &'a Did>,
 ) -> Result<BTreeMap<Did, String>> {
-    let mut names = BTreeMap::new();
-    let ours = store.as_owner()?;
-    for did in dids {
-        let filter = Filter {
-            kind: Some(Kind::Profile),
-            subject: Some(*did),
-            ..Filter::default()
-        };
-        let profiles = store.records(&ours, &filter, 16)?;
-        let own = profiles
-            .iter()
-            .find_map(|p| match &p.record.predicate.body {
-                Body::Profile(profile) if p.record.issuer() == *did => Some(&profile.legal_name),
-                _ => None,
-            });
-        if let Some(name) = own {
-            names.insert(*did, name.clone());
-        }
-    }
-    Ok(names)
+    let all = store.names(&store.as_owner()?)?;
+    Ok(dids
+        .into_iter()
+        .filter_map(|did| all.get(did).map(|name| (*did, name.clone())))
+        .collect())
 }
 
 /// A name for people: the legal name, else the short DID.

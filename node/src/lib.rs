@@ -7,9 +7,11 @@
 pub mod api;
 pub mod compartments;
 pub mod config;
+pub mod control;
 pub mod datadir;
 pub mod demo;
 pub mod node;
+pub mod ops;
 pub mod publish;
 pub mod verification;
 

@@ -1,5 +1,6 @@
 //! The `assure` binary: parses the command line, runs one command, and maps
-//! failures to exit codes (0 ok, 1 user error, 2 integrity failure).
+//! failures to exit codes (0 ok, 1 user error, 2 integrity failure, 3
+//! `assure status` found something that needs attention).
 
 mod cli;
 mod commands;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
     };
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.is::<commands::NeedsAttention>() => ExitCode::from(3),
         Err(error) => {
             eprintln!("error: {error:#}");
             if commands::is_integrity_failure(&error) {

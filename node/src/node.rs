@@ -4,39 +4,32 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use assure_access::Grant;
-use assure_api::{CompartmentInfo, NewCompartment, Placement};
+use assure_api::{CompartmentInfo, GrantTerms, NewCompartment, Placement};
 use assure_model::{Did, Keypair, Record};
 use assure_net::{Client, Network};
-use assure_store::{Appended, LogId, Store};
-use jiff::Timestamp;
+use assure_store::{Appended, Store};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::NodeConfig;
 use crate::datadir::DataDir;
+use crate::ops::Ops;
 
 /// A running node. Dropping it without [`Node::shutdown`] stops the network
 /// when the runtime ends; call `shutdown` to stop in order.
 #[must_use = "call shutdown to stop the node in order"]
 #[derive(Debug)]
 pub struct Node {
-    control: Arc<Control>,
+    ops: Ops,
     network: Network,
     api: Option<assure_api::Server>,
+    control: Option<crate::control::Listener>,
     cancel: CancellationToken,
-}
-
-/// What both the node's owner (CLI, tests) and the API act through.
-#[derive(Debug)]
-struct Control {
-    keypair: Arc<Keypair>,
-    store: Store,
-    client: Client,
 }
 
 impl Node {
     /// Opens the data directory (identity and store, checking every log) and
-    /// starts the network.
+    /// starts the network, the API when configured, and the control socket.
     pub async fn spawn(config: NodeConfig) -> Result<Self> {
         let dir = DataDir::new(&config.data_dir);
         let keypair = Arc::new(dir.keypair()?);
@@ -54,32 +47,41 @@ impl Node {
         let network = Network::spawn(&keypair, store.clone(), config.net.clone(), cancel.clone())
             .await
             .context("starting the network")?;
-        let control = Arc::new(Control {
-            keypair: keypair.clone(),
-            store: store.clone(),
-            client: network.client.clone(),
-        });
+        let mut ops = Ops::running(
+            store.clone(),
+            keypair.clone(),
+            network.client.clone(),
+            Arc::new(config.clone()),
+        );
         let api = match config.api.clone() {
             Some(settings) => {
+                let login_link = settings.login_link.as_secs();
                 let server = crate::api::start(
                     &config,
                     settings,
-                    Arc::new(ApiControl(control.clone())),
+                    Arc::new(ApiControl(ops.clone())),
                     keypair.clone(),
                     store.clone(),
                     started,
                 )
                 .await?;
                 info!(address = %server.addr, "API listening");
+                ops = ops.with_api(
+                    format!("http://{}", server.addr),
+                    server.sign_in_links(),
+                    login_link,
+                );
                 Some(server)
             }
             None => None,
         };
+        let control = crate::control::Listener::start(&config.data_dir, ops.clone());
         info!(did = %keypair.did(), "node running");
         Ok(Self {
-            control,
+            ops,
             network,
             api,
+            control,
             cancel,
         })
     }
@@ -101,22 +103,27 @@ impl Node {
 
     /// This organization.
     pub fn did(&self) -> Did {
-        self.control.keypair.did()
+        self.ops.did()
     }
 
     /// The organization's key, for signing.
     pub fn keypair(&self) -> &Keypair {
-        &self.control.keypair
+        self.ops.keypair()
     }
 
     /// The store.
     pub fn store(&self) -> &Store {
-        &self.control.store
+        self.ops.store()
     }
 
     /// The network client.
     pub fn client(&self) -> &Client {
         &self.network.client
+    }
+
+    /// Every operation, as the CLI runs them through the control socket.
+    pub fn ops(&self) -> &Ops {
+        &self.ops
     }
 
     /// Appends signed records (placed by [`crate::publish::place`]: a label
@@ -128,106 +135,55 @@ impl Node {
         placement: impl Into<Placement>,
         records: Vec<(Vec<u8>, Record)>,
     ) -> Result<Vec<Appended>> {
-        self.control.publish(placement.into(), records).await
+        self.ops.append(placement.into(), records).await
     }
 
     /// Finds or makes the compartment readable by exactly `new.readers`
     /// (see [`crate::compartments::add`]); `true` when it was made.
     pub async fn add_compartment(&self, new: NewCompartment) -> Result<(CompartmentInfo, bool)> {
-        self.control.add_compartment(new).await
+        self.ops.add_compartment(new).await
     }
 
     /// Stores a grant (new, changed or revoked) and applies it to open
     /// connections at once.
     pub async fn put_grant(&self, grant: Grant, change: &str) -> Result<()> {
-        self.control.put_grant(grant, change).await
+        self.ops.put_grant(grant, change).await
     }
 
     /// Revokes a party's grant now.
     pub async fn revoke(&self, party: Did) -> Result<()> {
-        let grant = self
-            .control
-            .store
-            .grant(&party)?
-            .with_context(|| format!("{party} holds no grant"))?;
-        self.put_grant(grant.revoke(Timestamp::now()), "revoked")
-            .await
+        self.ops.revoke(party).await.map(drop)
     }
 
-    /// Stops in order: the network loop first, then a final flush of the store.
+    /// Stops in order: the control socket and the API, the network loop,
+    /// then a final flush of the store.
     pub async fn shutdown(self) -> Result<()> {
+        if let Some(control) = self.control {
+            control.stop().await;
+        }
         if let Some(api) = self.api {
             api.shutdown().await;
-            crate::api::forget(self.control.store.dir());
+            crate::api::forget(self.ops.store().dir());
         }
         self.cancel.cancel();
         self.network.join().await;
-        let store = self.control.store.clone();
+        let store = self.ops.store().clone();
         tokio::task::spawn_blocking(move || store.flush()).await??;
         info!("node stopped");
         Ok(())
     }
 }
 
-impl Control {
-    async fn publish(
-        &self,
-        placement: Placement,
-        records: Vec<(Vec<u8>, Record)>,
-    ) -> Result<Vec<Appended>> {
-        let (store, keypair) = (self.store.clone(), self.keypair.clone());
-        let appended = tokio::task::spawn_blocking(move || -> Result<Vec<Appended>> {
-            let now = Timestamp::now();
-            let entries = crate::publish::place(&store, &keypair, &placement, records, now)?;
-            Ok(store.append(&keypair, &entries, now)?)
-        })
-        .await??;
-        let mut logs: Vec<LogId> = appended.iter().map(|a| a.location.log).collect();
-        logs.dedup();
-        let ours = self.store.as_owner()?;
-        for log in logs {
-            if let Some(state) = self.store.log_state(&ours, log) {
-                self.client
-                    .notify(log, state.checkpoint.to_string())
-                    .await?;
-            }
-        }
-        Ok(appended)
-    }
+/// The API's view of the node: the same operations as the CLI's.
+#[derive(Debug)]
+struct ApiControl(Ops);
 
-    async fn compartments(&self) -> Result<Vec<CompartmentInfo>> {
-        let store = self.store.clone();
-        let owner = self.keypair.did();
-        tokio::task::spawn_blocking(move || {
-            crate::compartments::list(&store, owner, Timestamp::now())
-        })
-        .await?
-    }
-
-    async fn add_compartment(&self, new: NewCompartment) -> Result<(CompartmentInfo, bool)> {
-        let (store, keypair) = (self.store.clone(), self.keypair.clone());
-        // Readers learn of it with its first record's notice.
-        tokio::task::spawn_blocking(move || -> Result<_> {
-            let now = Timestamp::now();
-            let (compartment, made) = crate::compartments::add(&store, &keypair, &new, now)?;
-            let info = crate::compartments::info(&store, keypair.did(), compartment.id, now)?;
-            Ok((info, made))
-        })
-        .await?
-    }
-
-    async fn put_grant(&self, grant: Grant, change: &str) -> Result<()> {
-        let (store, change) = (self.store.clone(), change.to_owned());
-        tokio::task::spawn_blocking(move || store.put_grant(&grant, &change, Timestamp::now()))
-            .await??;
-        self.client.grants_changed().await?;
-        Ok(())
+fn refused(error: anyhow::Error) -> assure_api::Refused {
+    assure_api::Refused {
+        not_found: error.chain().any(|c| c.is::<crate::ops::NotFound>()),
+        message: format!("{error:#}"),
     }
 }
-
-/// The API's view of the node.
-#[derive(Debug)]
-struct ApiControl(Arc<Control>);
 
 impl assure_api::Control for ApiControl {
     fn publish(
@@ -237,14 +193,20 @@ impl assure_api::Control for ApiControl {
     ) -> assure_api::BoxFuture<'_, Result<Vec<Appended>, String>> {
         Box::pin(async move {
             self.0
-                .publish(placement, records)
+                .append(placement, records)
                 .await
                 .map_err(|e| format!("{e:#}"))
         })
     }
 
     fn compartments(&self) -> assure_api::BoxFuture<'_, Result<Vec<CompartmentInfo>, String>> {
-        Box::pin(async move { self.0.compartments().await.map_err(|e| format!("{e:#}")) })
+        Box::pin(async move {
+            let ops = self.0.clone();
+            tokio::task::spawn_blocking(move || ops.compartments())
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("{e:#}"))
+        })
     }
 
     fn add_compartment(
@@ -259,22 +221,24 @@ impl assure_api::Control for ApiControl {
         })
     }
 
-    fn put_grant(
+    fn grant(
         &self,
-        grant: Grant,
-        change: String,
-    ) -> assure_api::BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move {
-            self.0
-                .put_grant(grant, &change)
-                .await
-                .map_err(|e| format!("{e:#}"))
-        })
+        party: Did,
+        terms: GrantTerms,
+    ) -> assure_api::BoxFuture<'_, Result<Grant, assure_api::Refused>> {
+        Box::pin(async move { self.0.grant(party, terms).await.map_err(refused) })
+    }
+
+    fn revoke(&self, party: Did) -> assure_api::BoxFuture<'_, Result<Grant, assure_api::Refused>> {
+        Box::pin(async move { self.0.revoke(party).await.map_err(refused) })
     }
 
     fn peers(&self) -> assure_api::BoxFuture<'_, Vec<assure_api::PeerView>> {
         Box::pin(async move {
-            let book = self.0.client.book().await.unwrap_or_default();
+            let Some(network) = self.0.network() else {
+                return Vec::new();
+            };
+            let book = network.book().await.unwrap_or_default();
             book.into_iter()
                 .map(|p| assure_api::PeerView {
                     peer: p.peer,

@@ -25,7 +25,8 @@ use crate::table::Table;
 /// Where records go when published: the compartment the operator named,
 /// or each record's default (DESIGN.md §3), and whether the operator
 /// accepts that a record naming a third party is read by others.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Placement {
     /// The compartment (label or id); `None` for each record's default.
     pub compartment: Option<String>,

@@ -47,7 +47,7 @@ use assure_verify::Profile;
 
 pub use compartments::{CompartmentInfo, NewCompartment, Placement, Reader};
 pub use routes::openapi;
-pub use server::{Server, serve, wait_for_first_second};
+pub use server::{Server, SignInLinks, serve, wait_for_first_second};
 pub use table::{Route, route_table};
 
 /// A boxed future, for the [`Control`] methods.
@@ -74,10 +74,46 @@ pub trait Control: Send + Sync + 'static {
         &self,
         new: NewCompartment,
     ) -> BoxFuture<'_, Result<(CompartmentInfo, bool), String>>;
-    /// Stores a grant change and applies it to open connections.
-    fn put_grant(&self, grant: Grant, change: String) -> BoxFuture<'_, Result<(), String>>;
+    /// Grants `party` access on `terms`, replacing its grant, and applies
+    /// it to open connections.
+    fn grant(&self, party: Did, terms: GrantTerms) -> BoxFuture<'_, Result<Grant, Refused>>;
+    /// Revokes `party`'s grant now.
+    fn revoke(&self, party: Did) -> BoxFuture<'_, Result<Grant, Refused>>;
     /// The peer book: every peer the node knows, connected or not.
     fn peers(&self) -> BoxFuture<'_, Vec<PeerView>>;
+}
+
+/// Why the node did not carry out an operation.
+#[derive(Clone, Debug)]
+pub struct Refused {
+    /// It named something that is not there (404 rather than 400).
+    pub not_found: bool,
+    /// What is wrong and what to do, for the caller.
+    pub message: String,
+}
+
+/// A grant's terms as a person gives them: the admin API's request body,
+/// and the CLI's `grant add` flags.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GrantTerms {
+    /// `partner`, `confidential` or `secret`.
+    pub clearance: String,
+    /// `customer`, `supplier`, `logistics`, `auditor`, `regulator`.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// The contract or NDA the grant rests on.
+    pub basis: String,
+    /// Start of validity (RFC 3339); now when absent.
+    #[serde(default)]
+    pub valid_from: Option<String>,
+    /// End of validity (RFC 3339); open-ended when absent.
+    #[serde(default)]
+    pub valid_until: Option<String>,
+    /// The operator knows this is a party the node has never seen (no
+    /// record by or about it, not in the peer book).
+    #[serde(default)]
+    pub unknown_party: bool,
 }
 
 /// One peer of the node's peer book, as the running node knows it.

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use assure_access::{Clearance, Grant, Role};
+use assure_access::Grant;
 use assure_model::{Catalog, Did, Domain, Kind, RecordId};
 use assure_store::{Filter, Listed, Location, LogId};
 use assure_verify::{Seen, View};
@@ -27,7 +27,7 @@ use assure_access::Visible;
 
 use crate::metrics::Figures;
 use crate::table::Table;
-use crate::{compartments, csrf, dashboard, signin};
+use crate::{GrantTerms, compartments, csrf, dashboard, signin};
 
 type ApiResult<T> = Result<T, Problem>;
 
@@ -181,34 +181,8 @@ impl AppState {
     /// Legal names from the profile records readable under `visible`
     /// (read, and so disclosed, as the names are sent).
     pub(crate) fn names(&self, visible: &Visible) -> ApiResult<BTreeMap<Did, String>> {
-        let profiles = self.config.store.records(
-            visible,
-            &Filter {
-                kind: Some(Kind::Profile),
-                ..Filter::default()
-            },
-            usize::MAX,
-        )?;
-        Ok(profile_names(profiles.iter().map(|r| &r.record)))
+        Ok(self.config.store.names(visible)?)
     }
-}
-
-/// Legal names from the newest self-issued profile record of each subject,
-/// given newest first.
-pub(crate) fn profile_names<'r>(
-    records: impl IntoIterator<Item = &'r assure_model::Record>,
-) -> BTreeMap<Did, String> {
-    let mut names = BTreeMap::new();
-    for record in records {
-        if let assure_model::Body::Profile(p) = &record.predicate.body
-            && record.issuer() == record.subject.did
-        {
-            names
-                .entry(record.subject.did)
-                .or_insert_with(|| p.legal_name.clone());
-        }
-    }
-    names
 }
 
 // ---------------------------------------------------------------------- records
@@ -1078,97 +1052,49 @@ async fn admin_grants(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<
     Ok(Json(grants.iter().map(GrantView::from).collect()))
 }
 
-/// A grant's terms.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(crate) struct GrantRequest {
-    /// `partner`, `confidential` or `secret`.
-    clearance: String,
-    /// `customer`, `supplier`, `logistics`, `auditor`, `regulator`.
-    #[serde(default)]
-    roles: Vec<String>,
-    /// The contract or NDA the grant rests on.
-    basis: String,
-    /// Start of validity (RFC 3339); now when absent.
-    valid_from: Option<String>,
-    /// End of validity (RFC 3339); open-ended when absent.
-    valid_until: Option<String>,
-}
-
 /// Grants a party access, replacing its grant (admin).
-#[utoipa::path(put, path = "/v1/admin/grants/{did}", tag = "admin", request_body = GrantRequest,
+#[utoipa::path(put, path = "/v1/admin/grants/{did}", tag = "admin", request_body = GrantTerms,
     params(("did" = String, Path, description = "The party's DID")), security(("admin" = [])),
     responses((status = 200, body = GrantView), (status = 400, body = Problem),
               (status = 401, body = Problem)))]
 async fn admin_put_grant(
     State(state): State<Arc<AppState>>,
     Path(did): Path<String>,
-    body: Result<Json<GrantRequest>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<GrantTerms>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<GrantView>> {
     let party: Did = did
         .parse()
         .map_err(|_| Problem::bad_request("not a did:key identifier"))?;
-    let Json(request) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
-    if party == state.owner() {
-        return Err(Problem::bad_request(
-            "this is the node's own organization; it always reads its own compartments",
-        ));
-    }
-    let bad = |e: &dyn std::fmt::Display| Problem::bad_request(e.to_string());
-    let clearance: Clearance = request.clearance.parse().map_err(|e| bad(&e))?;
-    let roles: BTreeSet<Role> = request
-        .roles
-        .iter()
-        .map(|r| r.parse::<Role>())
-        .collect::<Result<_, _>>()
-        .map_err(|e| bad(&e))?;
-    let time = |t: &Option<String>| -> ApiResult<Option<Timestamp>> {
-        t.as_deref()
-            .map(|v| {
-                v.parse()
-                    .map_err(|_| Problem::bad_request(format!("`{v}` is not an RFC 3339 time")))
-            })
-            .transpose()
-    };
-    let from = time(&request.valid_from)?.unwrap_or_else(Timestamp::now);
-    let until = time(&request.valid_until)?;
-    let previous = state.config.store.grant(&party)?;
-    let version = previous.as_ref().map_or(1, |g| g.version + 1);
-    let grant = Grant::new(party, roles, clearance, request.basis, from, until, version)
-        .map_err(|e| bad(&e))?;
-    let change = if version == 1 { "added" } else { "replaced" };
-    state
+    let Json(terms) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let grant = state
         .config
         .control
-        .put_grant(grant.clone(), change.into())
+        .grant(party, terms)
         .await
-        .map_err(Problem::bad_request)?;
+        .map_err(refused)?;
     Ok(Json(GrantView::from(&grant)))
 }
 
 /// Revokes a party's grant at once (admin).
 #[utoipa::path(delete, path = "/v1/admin/grants/{did}", tag = "admin",
     params(("did" = String, Path, description = "The party's DID")), security(("admin" = [])),
-    responses((status = 200, body = GrantView), (status = 404, body = Problem),
-              (status = 401, body = Problem)))]
+    responses((status = 200, body = GrantView), (status = 400, body = Problem),
+              (status = 404, body = Problem), (status = 401, body = Problem)))]
 async fn admin_revoke(
     State(state): State<Arc<AppState>>,
     Path(did): Path<String>,
 ) -> ApiResult<Json<GrantView>> {
     let party = parse_did(&did)?;
-    let grant = state
-        .config
-        .store
-        .grant(&party)?
-        .ok_or_else(Problem::not_found)?
-        .revoke(Timestamp::now());
-    state
-        .config
-        .control
-        .put_grant(grant.clone(), "revoked".into())
-        .await
-        .map_err(Problem::bad_request)?;
+    let grant = state.config.control.revoke(party).await.map_err(refused)?;
     Ok(Json(GrantView::from(&grant)))
+}
+
+/// The problem for an operation the node refused.
+fn refused(refused: crate::Refused) -> Problem {
+    match refused.not_found {
+        true => Problem::not_found(),
+        false => Problem::bad_request(refused.message),
+    }
 }
 
 /// Paging of the disclosure log.

@@ -66,15 +66,38 @@ pub struct Server {
     sessions: Arc<Sessions>,
 }
 
-impl Server {
-    /// A one-time link that signs a browser in to the dashboard: good for
-    /// one sign-in within `Settings::login_link`. Not the admin token.
-    pub fn dashboard_link(&self) -> std::io::Result<String> {
+/// Mints one-time sign-in links for a running server.
+#[derive(Clone, Debug)]
+pub struct SignInLinks {
+    addr: SocketAddr,
+    sessions: Arc<Sessions>,
+}
+
+impl SignInLinks {
+    /// A one-time link that signs a browser in to the dashboard.
+    pub fn mint(&self) -> std::io::Result<String> {
         let code = self
             .sessions
             .mint_code()
             .map_err(|_| std::io::Error::other("the OS random source failed"))?;
         Ok(format!("http://{}/login/once/{code}", self.addr))
+    }
+}
+
+impl Server {
+    /// A one-time link that signs a browser in to the dashboard: good for
+    /// one sign-in within `Settings::login_link`. Not the admin token.
+    pub fn dashboard_link(&self) -> std::io::Result<String> {
+        self.sign_in_links().mint()
+    }
+
+    /// What mints [`Server::dashboard_link`]s, to hand to whoever serves
+    /// `assure dashboard-link` while the server runs.
+    pub fn sign_in_links(&self) -> SignInLinks {
+        SignInLinks {
+            addr: self.addr,
+            sessions: self.sessions.clone(),
+        }
     }
 
     /// Stops accepting, lets requests in flight finish (at most the request

@@ -244,6 +244,32 @@ impl Store {
         Ok(records)
     }
 
+    /// The legal name of each organization whose own newest `profile`
+    /// record the reader may read: the one place names are looked up, for
+    /// every table, page and alert that shows an organization. Disclosed as
+    /// read.
+    pub fn names(&self, visible: &Visible) -> Result<BTreeMap<assure_model::Did, String>, Error> {
+        let profiles = self.records(
+            visible,
+            &Filter {
+                kind: Some(assure_model::Kind::Profile),
+                ..Filter::default()
+            },
+            usize::MAX,
+        )?;
+        let mut names = BTreeMap::new();
+        for stored in &profiles {
+            if let assure_model::Body::Profile(profile) = &stored.record.predicate.body
+                && stored.record.issuer() == stored.record.subject.did
+            {
+                names
+                    .entry(stored.record.subject.did)
+                    .or_insert_with(|| profile.legal_name.clone());
+            }
+        }
+        Ok(names)
+    }
+
     /// A page of at most `limit` readable records matching `filter`, newest
     /// first, without decoding them, disclosed; with the cursor of the next
     /// page when more match.

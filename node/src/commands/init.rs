@@ -31,3 +31,30 @@ pub(super) fn id(dir: &DataDir) -> Result<()> {
     println!("{}", dir.keypair()?.did());
     Ok(())
 }
+
+pub(super) fn restore(dir: &DataDir, file: &std::path::Path) -> Result<()> {
+    use anyhow::Context as _;
+    if assure_store::is_locked(dir.path()) {
+        anyhow::bail!(
+            "a node is running on {}: stop it first, then restore (restore replaces its store)",
+            dir.path().display()
+        );
+    }
+    let owner = dir.keypair()?.did();
+    let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let summary = assure_store::Store::restore(dir.path(), owner, std::io::BufReader::new(input))
+        .with_context(|| {
+        format!(
+            "{} was not restored; the data directory is unchanged",
+            file.display()
+        )
+    })?;
+    eprintln!(
+        "restored {} compartments, {} entries, {} grants from {}",
+        summary.compartments,
+        summary.entries,
+        summary.grants,
+        file.display()
+    );
+    Ok(())
+}

@@ -1,92 +1,135 @@
-//! One module per group of commands; each opens what it needs and nothing more.
+//! The commands. Every operation on the node's data is one
+//! [`Request`] carried out by [`assure_node::ops`]: through the running
+//! node's control socket when a node holds the data directory, in this
+//! process when none does. The answer is printed by [`print`] either way.
+//! Only what needs no node (`init`, `restore`, `id`, `catalog`, `demo`,
+//! `run`, `bundle verify`, `api-request`) runs here alone.
 
-mod compartments;
-mod grant;
+mod api_request;
 mod init;
-mod logs;
-mod publish;
-mod records;
-mod remote;
+mod print;
 mod run;
 mod sent;
-mod verify;
 
-use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use assure_node::control;
+use assure_node::ops::{GrantTerms, Ops, Reply, Request};
 use assure_node::publish::Placement;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{BundleCommand, Cli, Command, CompartmentCommand, GrantCommand, LogCommand};
 use crate::datadir::DataDir;
 
-/// A failure caused by damaged data rather than by the user's input.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(crate) struct IntegrityFailure(pub(crate) String);
+pub(crate) use assure_node::control::is_integrity_failure;
+pub(crate) use print::NeedsAttention;
 
 pub(crate) fn run(cli: Cli) -> Result<()> {
     let dir = DataDir::new(&cli.data);
-    // With a node running on the directory, commands go through its API
-    // (`api-request` names its node itself).
-    if !matches!(cli.command, Command::ApiRequest { .. })
-        && let Some(url) = remote::running(&dir)
-    {
-        return remote::run(&dir, &url, cli.command);
-    }
-    match cli.command {
-        Command::Init { name, demo_seed } => init::init(&dir, &name, demo_seed),
-        Command::Id => init::id(&dir),
-        Command::Demo { seed, once } => run::demo(seed, once),
-        Command::Run { config } => run::run(&config),
-        Command::DashboardLink { .. } => anyhow::bail!(
-            "no node is running on {}: a sign-in link is for a running node; start it with \
-             `assure run`, or sign in at /login with the admin token",
-            dir.path().display()
-        ),
-        Command::Alerts { output } => records::alerts(&dir, output),
-        Command::Disclosures { limit, output } => records::disclosures(&dir, limit, output),
+    let (request, output) = match cli.command {
+        Command::Init { name, demo_seed } => return init::init(&dir, &name, demo_seed),
+        Command::Restore { file } => return init::restore(&dir, &file),
+        Command::Id => return init::id(&dir),
+        Command::Demo { seed, once } => return run::demo(seed, once),
+        Command::Run { config } => return run::run(&config),
+        Command::Catalog { domain, output } => return print::catalog(domain, output),
+        Command::Bundle(BundleCommand::Verify { file, output }) => {
+            return print::bundle_verify(&file, output);
+        }
+        Command::ApiRequest(request) => return api_request::run(&dir, request),
+        Command::DashboardLink { base } => {
+            let reply = match control::call(dir.path(), &Request::DashboardLink)? {
+                Some(reply) => reply,
+                None => bail!(
+                    "no node is running on {}: a sign-in link is for a running node; start it \
+                     with `assure run`, or sign in at /login with the admin token",
+                    dir.path().display()
+                ),
+            };
+            return print::dashboard_link(&reply, base.as_deref());
+        }
+        Command::Status { output } => (Request::Status, output),
+        Command::Alerts { output } => (Request::Alerts, output),
+        Command::Disclosures { limit, output } => (Request::Disclosures { limit }, output),
         Command::Publish {
             files,
             compartment,
             envelope,
             share,
+            dry_run,
             output,
-        } => {
-            let placement = Placement {
-                compartment,
-                share_wider: share.share_wider,
-            };
-            publish::publish(&dir, &files, &placement, envelope, output)
-        }
+        } => (
+            Request::Publish {
+                files: absolute(files)?,
+                envelope,
+                placement: Placement {
+                    compartment,
+                    share_wider: share.share_wider,
+                },
+                dry_run,
+            },
+            output,
+        ),
         Command::Records {
             kind,
             compartment,
             subject,
             limit,
             output,
-        } => records::list(&dir, kind, compartment, subject, limit, output),
-        Command::Show { id, output } => records::show(&dir, &id, output),
-        Command::Compartments { output } => compartments::list(&dir, output),
-        Command::Compartment(crate::cli::CompartmentCommand::Add(add)) => {
-            compartments::add(&dir, add)
+        } => (
+            Request::Records {
+                kind,
+                compartment,
+                subject,
+                limit,
+            },
+            output,
+        ),
+        Command::Show { id, output } => (Request::Show { id }, output),
+        Command::Compartments { output } => (Request::Compartments, output),
+        Command::Compartment(CompartmentCommand::Add(add)) => (
+            Request::CompartmentAdd {
+                label: add.label,
+                readers: add.readers,
+                roles: add.roles,
+                min_clearance: add.min_clearance,
+            },
+            add.output,
+        ),
+        Command::Grant(GrantCommand::Add(add)) => (
+            Request::GrantAdd {
+                party: add.party,
+                terms: GrantTerms {
+                    clearance: add.clearance,
+                    roles: add.roles,
+                    basis: add.basis,
+                    valid_from: add.from,
+                    valid_until: add.until,
+                    unknown_party: add.unknown_party,
+                },
+            },
+            add.output,
+        ),
+        Command::Grant(GrantCommand::Revoke { party, output }) => {
+            (Request::GrantRevoke { party }, output)
         }
-        Command::Grant(command) => grant::run(&dir, command),
-        Command::Log(crate::cli::LogCommand::Verify { output }) => logs::verify(&dir, output),
-        Command::Export { compartment, out } => logs::export(&dir, &compartment, &out),
-        Command::Backup { file } => logs::backup(&dir, &file),
-        Command::Restore { file } => logs::restore(&dir, &file),
-        Command::Catalog { domain, output } => records::catalog(domain, output),
-        Command::ApiRequest {
-            log: true, output, ..
-        } => sent::print(&dir, output),
-        Command::ApiRequest {
-            method: Some(method),
-            path: Some(path),
-            url,
-            body,
-            purpose,
-            admin,
-            ..
-        } => remote::api_request(&dir, &method, &path, url, body, purpose, admin),
-        Command::ApiRequest { .. } => anyhow::bail!("give METHOD and PATH, or --log"),
+        Command::Grant(GrantCommand::List { history, output }) => {
+            (Request::Grants { history }, output)
+        }
+        Command::Log(LogCommand::Verify { output }) => (Request::LogVerify, output),
+        Command::Export { compartment, out } => (
+            Request::Export {
+                compartment,
+                out: absolute_one(&out)?,
+            },
+            crate::cli::Output::default(),
+        ),
+        Command::Backup { file } => (
+            Request::Backup {
+                file: absolute_one(&file)?,
+            },
+            crate::cli::Output::default(),
+        ),
         Command::Verify {
             provider,
             profile,
@@ -98,56 +141,104 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             share_wider,
             output,
         } => {
-            let how = verify::How {
-                config,
-                anchors,
-                publish: publish.map(|compartment| Placement {
-                    compartment: Some(compartment),
-                    share_wider,
-                }),
-                output,
+            let publish = publish.map(|compartment| Placement {
+                compartment: Some(compartment),
+                share_wider,
+            });
+            let config = config.as_deref().map(absolute_one).transpose()?;
+            let request = match (provider, profile, all) {
+                (_, _, true) => Request::VerifyAll {
+                    tiers,
+                    config,
+                    anchors,
+                    publish,
+                },
+                (Some(provider), Some(profile), false) => Request::Verify {
+                    provider,
+                    profile: absolute_one(&profile)?,
+                    config,
+                    anchors,
+                    publish,
+                },
+                _ => bail!("give a provider DID and --profile, or --all"),
             };
-            match (provider, profile, all) {
-                (_, _, true) => verify::all(&dir, tiers, &how),
-                (Some(provider), Some(profile), false) => {
-                    verify::one(&dir, &provider, &profile, &how)
-                }
-                _ => anyhow::bail!("give a provider DID and --profile, or --all"),
-            }
+            (request, output)
         }
         Command::Cosign {
-            envelope,
+            record,
             compartment,
             out,
             share,
+            output,
         } => {
-            let placement = Placement {
-                compartment,
-                share_wider: share.share_wider,
+            // A file is read by whoever carries the request out.
+            let record = match Path::new(&record).exists() {
+                true => absolute_one(Path::new(&record))?.display().to_string(),
+                false => record,
             };
-            verify::cosign(&dir, &envelope, &placement, out.as_deref())
+            (
+                Request::Cosign {
+                    record,
+                    placement: Placement {
+                        compartment,
+                        share_wider: share.share_wider,
+                    },
+                    out: out.as_deref().map(absolute_one).transpose()?,
+                },
+                output,
+            )
         }
-        Command::Bundle(crate::cli::BundleCommand::Export {
+        Command::Bundle(BundleCommand::Export {
             provider,
             profile,
             out,
             config,
             anchors,
-        }) => verify::bundle_export(&dir, &provider, &profile, &out, config, anchors),
-        Command::Bundle(crate::cli::BundleCommand::Verify { file, output }) => {
-            verify::bundle_verify(&file, output)
-        }
-    }
+        }) => (
+            Request::BundleExport {
+                provider,
+                profile: absolute_one(&profile)?,
+                out: absolute_one(&out)?,
+                config: config.as_deref().map(absolute_one).transpose()?,
+                anchors,
+            },
+            crate::cli::Output::default(),
+        ),
+    };
+    let reply = execute(&dir, request)?;
+    print::reply(&reply, output)
 }
 
-/// Whether a failure means damaged data (exit code 2).
-pub(crate) fn is_integrity_failure(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause.downcast_ref::<IntegrityFailure>().is_some()
-            || cause
-                .downcast_ref::<assure_store::Error>()
-                .is_some_and(assure_store::Error::is_integrity)
-    })
+/// Carries out `request`: in the node running on `dir` when there is one,
+/// else here.
+pub(crate) fn execute(dir: &DataDir, request: Request) -> Result<Reply> {
+    if let Some(reply) = control::call(dir.path(), &request)? {
+        return Ok(reply);
+    }
+    if assure_store::is_locked(dir.path()) {
+        bail!(
+            "another process holds the store in {} but no node answers on its control socket \
+             ({}): wait for that command to finish, or check the node's log",
+            dir.path().display(),
+            dir.path().join(control::SOCKET_FILE).display()
+        );
+    }
+    let ops = match request {
+        Request::LogVerify => Ops::offline_report(dir)?.0,
+        _ => Ops::offline(dir)?,
+    };
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(ops.run(request))
+}
+
+fn absolute_one(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))
+}
+
+fn absolute(paths: Vec<PathBuf>) -> Result<Vec<PathBuf>> {
+    paths.iter().map(|p| absolute_one(p)).collect()
 }
 
 /// The current time, for signing and validity checks.

@@ -1,0 +1,535 @@
+//! One printer per answer: a table (or text) for people, or with `--json`
+//! the answer itself. The same whether the node carried the request out or
+//! this process did.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use assure_api::CompartmentInfo;
+use assure_model::predicate::Outcome;
+use assure_model::{Catalog, Did, Domain};
+use assure_node::ops::{
+    Alerts, DisclosureRow, GrantChangeRow, GrantRow, IntegrityFailure, LogRow, Published,
+    RecordRow, Reply, Shown, Status, VerdictRow,
+};
+use assure_verify::{Bundle, Report};
+
+use super::now;
+use crate::cli::Output;
+use crate::output::{Table, json};
+
+pub(super) fn reply(reply: &Reply, output: Output) -> Result<()> {
+    match reply {
+        Reply::Published(published) => json_or(output, published, || self::published(published)),
+        Reply::Records(rows) => json_or(output, rows, || records(rows)),
+        Reply::Shown(shown) => json_or(output, shown, || self::shown(shown)),
+        Reply::Compartments(listed) => json_or(output, listed, || compartments(listed)),
+        Reply::CompartmentAdded { info, made } => json_or(output, info, || {
+            compartments(std::slice::from_ref(info));
+            if !made {
+                eprintln!(
+                    "compartment `{}` exists already; nothing changed",
+                    info.label
+                );
+            }
+            for reader in info.readers.iter().filter(|r| !r.granted) {
+                eprintln!(
+                    "note: {} holds no grant that admits it; it reads `{}` once granted \
+                     (`assure grant add`)",
+                    reader.did, info.label
+                );
+            }
+        }),
+        Reply::Grants(rows) => json_or(output, rows, || grants(rows)),
+        Reply::GrantHistory(rows) => json_or(output, rows, || grant_history(rows)),
+        Reply::Disclosures(rows) => json_or(output, rows, || disclosures(rows)),
+        Reply::Alerts(alerts) => json_or(output, alerts, || self::alerts(alerts)),
+        Reply::Checked(checked) => json_or(output, &checked.report, || {
+            report(&checked.report, &checked.provider_name);
+            if let Some(id) = &checked.published {
+                println!("\npublished as verification record {id}");
+            }
+        }),
+        Reply::Verdicts(rows) => json_or(output, rows, || verdicts(rows)),
+        Reply::Cosigned(cosigned) => json_or(output, cosigned, || {
+            for r in &cosigned.published.records {
+                println!(
+                    "co-signed record {} published into {} at entry {}",
+                    r.id, r.compartment, r.index
+                );
+            }
+            if let Some(out) = &cosigned.out {
+                println!("the co-signed envelope is also in {}", out.display());
+            }
+        }),
+        Reply::BundleWritten(b) => json_or(output, b, || {
+            println!(
+                "{}: {} for {}, {} evidence records, {} keys",
+                b.out.display(),
+                verdict(b.report.result),
+                b.provider_name,
+                b.entries,
+                b.keys
+            );
+        }),
+        Reply::Exported(e) => json_or(output, e, || {
+            eprintln!(
+                "exported {} entries of {} ({}) to {}",
+                e.entries,
+                e.label,
+                e.tlp,
+                e.out.display()
+            );
+        }),
+        Reply::BackedUp(b) => json_or(output, b, || {
+            eprintln!(
+                "backed up {} compartments, {} entries, {} grants to {}",
+                b.compartments,
+                b.entries,
+                b.grants,
+                b.file.display()
+            );
+        }),
+        Reply::LogVerified(rows) => {
+            json_or(output, rows, || logs(rows))?;
+            let damaged = rows.iter().filter(|r| r.status != "ok").count();
+            if damaged > 0 {
+                return Err(IntegrityFailure(format!(
+                    "{damaged} log(s) do not match their signed checkpoints; restore with \
+                     `assure restore FILE`"
+                ))
+                .into());
+            }
+            Ok(())
+        }
+        Reply::Status(status) => {
+            json_or(output, status, || self::status(status))?;
+            if !status.attention.is_empty() {
+                // A monitoring probe reads the exit code.
+                return Err(NeedsAttention(status.attention.len()).into());
+            }
+            Ok(())
+        }
+        Reply::DashboardLink { .. } => dashboard_link(reply, None),
+    }
+}
+
+/// `assure status` found something to look at (exit code 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0} thing(s) need attention")]
+pub(crate) struct NeedsAttention(pub(crate) usize);
+
+fn json_or<T: serde::Serialize>(output: Output, value: &T, text: impl FnOnce()) -> Result<()> {
+    if output.json {
+        return json(value);
+    }
+    text();
+    Ok(())
+}
+
+fn published(published: &Published) {
+    let mut table = Table::new(&["RECORD", "KIND", "COMPARTMENT", "INDEX", "FILE"]);
+    for p in &published.records {
+        table.row(vec![
+            p.id.clone(),
+            p.kind.clone(),
+            p.compartment.clone(),
+            p.index.to_string(),
+            p.file
+                .as_deref()
+                .map(|f| f.display().to_string())
+                .unwrap_or_default(),
+        ]);
+    }
+    table.print();
+    for checkpoint in &published.checkpoints {
+        println!("\n{checkpoint}");
+    }
+}
+
+fn records(rows: &[RecordRow]) {
+    let mut table = Table::new(&[
+        "RECORD",
+        "KIND",
+        "SUBJECT",
+        "ISSUED",
+        "COMPARTMENT",
+        "INDEX",
+    ]);
+    for row in rows {
+        table.row(vec![
+            row.id[..12].to_owned(),
+            row.kind.clone(),
+            row.subject_name.clone(),
+            row.issued_at.clone(),
+            row.compartment.clone(),
+            row.index.to_string(),
+        ]);
+    }
+    table.print();
+}
+
+fn shown(shown: &Shown) {
+    println!("record   {}", shown.id);
+    println!("kind     {}", shown.kind);
+    println!("subject  {}", shown.subject);
+    for (n, signer) in shown.signer_names.iter().enumerate() {
+        println!("{:<9}{signer}", if n == 0 { "issuer" } else { "cosigner" });
+    }
+    for place in &shown.locations {
+        println!(
+            "stored   {} ({}) entry {}",
+            place.compartment,
+            short(&place.compartment_id),
+            place.index
+        );
+    }
+    let predicate = &shown.statement["predicate"];
+    println!(
+        "{}",
+        serde_json::to_string_pretty(predicate).unwrap_or_default()
+    );
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(8)]
+}
+
+/// The table of `assure compartments`.
+fn compartments(listed: &[CompartmentInfo]) {
+    let mut table = Table::new(&["LABEL", "ID", "RULE", "TLP", "READERS", "SIZE"]);
+    for c in listed {
+        table.row(vec![
+            c.label.clone(),
+            c.id.to_string(),
+            c.rule.to_string(),
+            c.tlp.to_string(),
+            readers(c),
+            c.size.to_string(),
+        ]);
+    }
+    table.print();
+}
+
+/// Who reads, for people: `anyone`, or names (short DIDs where no profile
+/// gives one), a named reader without a grant marked as such.
+fn readers(c: &CompartmentInfo) -> String {
+    if c.public {
+        return "anyone".to_owned();
+    }
+    if c.readers.is_empty() {
+        return "none yet".to_owned();
+    }
+    c.readers
+        .iter()
+        .map(|r| {
+            let name = match &r.name {
+                Some(name) => format!("{name} ({})", r.did.fmt_short()),
+                None => r.did.fmt_short(),
+            };
+            if r.granted {
+                name
+            } else {
+                format!("{name} (no grant)")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn grants(rows: &[GrantRow]) {
+    let mut table = Table::new(&[
+        "PARTY",
+        "CLEARANCE",
+        "ROLES",
+        "BASIS",
+        "VALID",
+        "VERSION",
+        "STATE",
+    ]);
+    for g in rows {
+        let until = g.valid_until.as_deref().unwrap_or("open");
+        let state = match (&g.revoked_at, g.active) {
+            (Some(at), _) => format!("revoked {at}"),
+            (None, true) => "active".to_owned(),
+            (None, false) => "inactive".to_owned(),
+        };
+        table.row(vec![
+            g.party_name.clone(),
+            g.clearance.clone(),
+            g.roles.join(","),
+            g.basis.clone(),
+            format!("{} .. {until}", g.valid_from),
+            g.version.to_string(),
+            state,
+        ]);
+    }
+    table.print();
+}
+
+fn grant_history(rows: &[GrantChangeRow]) {
+    let mut table = Table::new(&["AT", "CHANGE", "PARTY", "VERSION", "CLEARANCE"]);
+    for c in rows {
+        table.row(vec![
+            c.at.clone(),
+            c.change.clone(),
+            c.grant.party_name.clone(),
+            c.grant.version.to_string(),
+            c.grant.clearance.clone(),
+        ]);
+    }
+    table.print();
+}
+
+fn disclosures(rows: &[DisclosureRow]) {
+    let mut table = Table::new(&[
+        "AT",
+        "PARTY",
+        "COMPARTMENT",
+        "ENTRIES",
+        "GRANT",
+        "CHANNEL",
+        "PURPOSE",
+    ]);
+    for d in rows {
+        let entries = match (d.first, d.last) {
+            (Some(first), Some(last)) if first == last => format!("{first} (1)"),
+            (Some(first), Some(last)) => format!("{first}–{last} ({})", d.count),
+            _ => "head only".to_owned(),
+        };
+        let compartment = match d.compartment_label.is_empty() {
+            true => short(&d.compartment).to_owned(),
+            false => format!("{} ({})", d.compartment_label, short(&d.compartment)),
+        };
+        table.row(vec![
+            d.at.clone(),
+            d.party_name.clone(),
+            compartment,
+            entries,
+            d.grant_version
+                .map_or_else(|| "-".into(), |v| format!("v{v}")),
+            d.channel.clone(),
+            d.purpose.clone().unwrap_or_default(),
+        ]);
+    }
+    table.print();
+}
+
+fn alerts(alerts: &Alerts) {
+    let mut table = Table::new(&["AT", "KIND", "FROM", "DETAIL"]);
+    for row in &alerts.alerts {
+        table.row(vec![
+            row.alert.at.to_string(),
+            row.alert.kind.clone(),
+            row.origin_name.clone(),
+            row.alert.detail.clone(),
+        ]);
+    }
+    table.print();
+}
+
+fn logs(rows: &[LogRow]) {
+    let mut table = Table::new(&["COMPARTMENT", "SIZE", "ROOT", "STATUS"]);
+    for row in rows {
+        let status = match &row.error {
+            Some(error) => format!("DAMAGED: {error}"),
+            None => "ok".to_owned(),
+        };
+        table.row(vec![
+            row.compartment.clone(),
+            row.size.map(|s| s.to_string()).unwrap_or_default(),
+            row.root.clone().unwrap_or_default(),
+            status,
+        ]);
+    }
+    table.print();
+}
+
+fn status(status: &Status) {
+    let name = status.name.as_deref().unwrap_or("(no name)");
+    println!("{name}  {}", status.did);
+    match (status.running, &status.api) {
+        (true, Some(api)) => println!("running, API {api}"),
+        (true, None) => println!("running, API off"),
+        (false, _) => println!("not running"),
+    }
+    println!();
+    if status.peers.is_empty() {
+        println!("peers: none known");
+    } else {
+        let mut table = Table::new(&["PEER", "STATE", "SINCE", "ADDRESS"]);
+        for p in &status.peers {
+            let (state, since) = match (&p.connected_since, &p.last_connected) {
+                (Some(since), _) => ("connected", since.clone()),
+                (None, Some(last)) => ("disconnected", format!("last {last}")),
+                (None, None) => ("never connected", String::new()),
+            };
+            table.row(vec![
+                p.name.clone(),
+                state.to_owned(),
+                since,
+                p.addresses.first().cloned().unwrap_or_default(),
+            ]);
+        }
+        table.print();
+    }
+    println!();
+    let mut table = Table::new(&["LOG", "COMPARTMENT", "ENTRIES", "SIGNED"]);
+    for log in &status.logs {
+        table.row(vec![
+            if log.ours {
+                "ours".to_owned()
+            } else {
+                log.origin_name.clone()
+            },
+            log.compartment.clone(),
+            log.size.to_string(),
+            log.signed_at.clone(),
+        ]);
+    }
+    table.print();
+    println!(
+        "\nalerts: {} in the last 7 days, {} in all",
+        status.recent_alerts, status.alerts
+    );
+    if status.attention.is_empty() {
+        println!("all well");
+    } else {
+        println!("\nneeds attention:");
+        for item in &status.attention {
+            println!("  - {item}");
+        }
+    }
+}
+
+fn verdicts(rows: &[VerdictRow]) {
+    if rows.is_empty() {
+        println!(
+            "no providers: no relationship records confirmed by both sides name this \
+             organization as customer"
+        );
+        return;
+    }
+    let mut table = Table::new(&[
+        "TIER", "PROVIDER", "SUPPLIES", "PROFILE", "VERDICT", "REASON",
+    ]);
+    for v in rows {
+        let mut verdict = verdict(v.report.result).to_owned();
+        if v.report.transitive.is_some() {
+            verdict.push_str(" (transitive)");
+        }
+        table.row(vec![
+            v.tier.to_string(),
+            v.provider_name.clone(),
+            v.supplies.join(", "),
+            v.report.profile.clone(),
+            verdict,
+            v.report.headline(),
+        ]);
+    }
+    table.print();
+    let count = |o: Outcome| rows.iter().filter(|v| v.report.result == o).count();
+    println!(
+        "\n{} providers: {} pass, {} fail, {} inconclusive",
+        rows.len(),
+        count(Outcome::Pass),
+        count(Outcome::Fail),
+        count(Outcome::Inconclusive)
+    );
+}
+
+pub(super) fn report(report: &Report, provider: &str) {
+    println!(
+        "{provider} against {} ({}): {}",
+        report.profile,
+        &report.profile_digest[..report.profile_digest.len().min(12)],
+        verdict(report.result)
+    );
+    if let Some(t) = &report.transitive {
+        println!("as verified by {} in record {}", t.via, t.record);
+    }
+    println!();
+    let mut table = Table::new(&["REQUIREMENT", "OUTCOME", "REASON", "EVIDENCE"]);
+    for r in &report.requirements {
+        let evidence: Vec<String> = r
+            .evidence
+            .iter()
+            .map(|e| match &e.position {
+                Some(p) => format!("{} ({} entry {})", e.record.fmt_short(), e.kind, p.index),
+                None => format!("{} ({})", e.record.fmt_short(), e.kind),
+            })
+            .collect();
+        table.row(vec![
+            r.id.clone(),
+            r.outcome.to_string(),
+            r.reason.clone(),
+            evidence.join(", "),
+        ]);
+    }
+    table.print();
+}
+
+fn verdict(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Pass => "PASS",
+        Outcome::Fail => "FAIL",
+        Outcome::Inconclusive => "INCONCLUSIVE",
+    }
+}
+
+pub(super) fn dashboard_link(reply: &Reply, base: Option<&str>) -> Result<()> {
+    let Reply::DashboardLink { url, expires_in } = reply else {
+        bail!("the node answered something else than a sign-in link");
+    };
+    let link = match base {
+        // The node's own address replaced by the one browsers reach.
+        Some(base) => match url.find("/login/") {
+            Some(at) => format!("{}{}", base.trim_end_matches('/'), &url[at..]),
+            None => url.clone(),
+        },
+        None => url.clone(),
+    };
+    println!("{link}");
+    eprintln!("signs one browser in once, within {expires_in} s");
+    Ok(())
+}
+
+pub(super) fn catalog(domain: Option<String>, output: Output) -> Result<()> {
+    let catalog = Catalog::builtin()?;
+    let domain = domain.map(|d| d.parse::<Domain>()).transpose()?;
+    let controls: Vec<_> = catalog
+        .iter()
+        .filter(|c| domain.is_none_or(|d| c.domain == d))
+        .collect();
+    if output.json {
+        let rows: Vec<_> = controls
+            .iter()
+            .map(|c| serde_json::json!({"id": c.id, "domain": c.domain, "title": c.title}))
+            .collect();
+        return json(&rows);
+    }
+    let mut table = Table::new(&["CONTROL", "DOMAIN", "TITLE"]);
+    for c in controls {
+        table.row(vec![c.id.clone(), c.domain.to_string(), c.title.clone()]);
+    }
+    table.print();
+    Ok(())
+}
+
+pub(super) fn bundle_verify(file: &Path, output: Output) -> Result<()> {
+    let bytes =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let checked = Bundle::check(&bytes, now())
+        .map_err(|e| IntegrityFailure(format!("{}: {e}", file.display())))?;
+    if output.json {
+        return json(&checked.report);
+    }
+    println!(
+        "{}: valid — {} evidence records proven against signed checkpoints; report signed by {}",
+        file.display(),
+        checked.entries,
+        checked.report.verifier
+    );
+    report(&checked.report, &Did::fmt_short(&checked.report.provider));
+    Ok(())
+}

@@ -1,0 +1,240 @@
+//! Reading: records, one record, alerts, the disclosure log.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, Result};
+use assure_model::{Did, Kind, RecordId};
+use assure_store::{Evidence, Filter, LogId, LogSummary};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+use super::{NotFound, Ops, named, parse_did};
+
+/// One record in a listing.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordRow {
+    pub id: String,
+    pub kind: String,
+    pub subject: String,
+    /// The subject by name, with its short DID.
+    pub subject_name: String,
+    pub issuer: String,
+    pub issued_at: String,
+    /// The compartment's label (for a replica, as its author labelled it).
+    pub compartment: String,
+    pub compartment_id: String,
+    /// The organization whose log holds it.
+    pub origin: String,
+    pub index: u64,
+}
+
+/// One record: its statement, signers and every place it is stored.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shown {
+    pub id: String,
+    pub kind: String,
+    pub subject: String,
+    /// Signers, the issuer first, by name.
+    pub signers: Vec<String>,
+    pub signer_names: Vec<String>,
+    pub locations: Vec<Place>,
+    pub statement: serde_json::Value,
+}
+
+/// Where a record is stored.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Place {
+    pub origin: String,
+    pub compartment: String,
+    pub compartment_id: String,
+    pub index: u64,
+}
+
+/// The alerts, and the evidence of equivocation behind them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Alerts {
+    pub alerts: Vec<AlertRow>,
+    pub evidence: Vec<Evidence>,
+}
+
+/// An alert, with the organization it concerns by name.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertRow {
+    #[serde(flatten)]
+    pub alert: assure_store::Alert,
+    pub origin_name: String,
+}
+
+/// One disclosure: entries `first..=last` of a compartment, to a party.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DisclosureRow {
+    pub at: String,
+    pub party: String,
+    pub party_name: String,
+    pub compartment: String,
+    pub compartment_label: String,
+    /// The first entry served; `None` when only the head was shown.
+    pub first: Option<u64>,
+    /// The last entry served.
+    pub last: Option<u64>,
+    /// How many entries.
+    pub count: u64,
+    pub grant_version: Option<u64>,
+    pub channel: String,
+    pub purpose: Option<String>,
+}
+
+impl Ops {
+    pub(super) fn records(
+        &self,
+        kind: Option<String>,
+        compartment: Option<String>,
+        subject: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<RecordRow>> {
+        let filter = Filter {
+            kind: kind
+                .map(|k| {
+                    k.parse::<Kind>()
+                        .with_context(|| format!("--kind `{k}` is not a record kind"))
+                })
+                .transpose()?,
+            subject: subject.map(|s| parse_did("--subject", &s)).transpose()?,
+            ..Filter::default()
+        };
+        let mut ours = self.store.as_owner()?;
+        if let Some(name) = &compartment {
+            let log = self.store.find_compartment(&ours, name)?.log;
+            ours = ours.only(&log);
+        }
+        let logs = self.store.logs(&ours);
+        let names = self.names()?;
+        Ok(self
+            .store
+            .records(&ours, &filter, limit)?
+            .iter()
+            .map(|stored| {
+                let record = &stored.record;
+                let subject_name = named(&record.subject.did, &names);
+                RecordRow {
+                    id: record.id.to_string(),
+                    kind: record.kind().to_string(),
+                    subject: record.subject.to_string(),
+                    subject_name,
+                    issuer: record.issuer().to_string(),
+                    issued_at: record.predicate.common.issued_at.to_string(),
+                    compartment: label(&logs, stored.location.log),
+                    compartment_id: stored.location.log.compartment.to_string(),
+                    origin: stored.location.log.origin.to_string(),
+                    index: stored.location.index,
+                }
+            })
+            .collect())
+    }
+
+    pub(super) fn show(&self, id: &str) -> Result<Shown> {
+        let id: RecordId = id.trim().parse().map_err(|_| {
+            anyhow::anyhow!("`{id}` is not a record id: give the 64 hex characters `assure records --json` prints")
+        })?;
+        let ours = self.store.as_owner()?;
+        let locations = self.store.locations(&ours, &id);
+        let missing = || NotFound(format!("no record {id} in this store"));
+        let first = locations.first().ok_or_else(missing)?;
+        let stored = self.store.entry_at(&ours, *first)?.ok_or_else(missing)?;
+        let payload =
+            base64::engine::general_purpose::STANDARD.decode(&stored.record.envelope.payload)?;
+        let statement: serde_json::Value = serde_json::from_slice(&payload)?;
+        let logs = self.store.logs(&ours);
+        let names = self.names()?;
+        Ok(Shown {
+            id: id.to_string(),
+            kind: stored.record.kind().to_string(),
+            subject: stored.record.subject.to_string(),
+            signers: stored.record.signers.iter().map(Did::to_string).collect(),
+            signer_names: stored
+                .record
+                .signers
+                .iter()
+                .map(|d| named(d, &names))
+                .collect(),
+            locations: locations
+                .iter()
+                .map(|at| Place {
+                    origin: at.log.origin.to_string(),
+                    compartment: label(&logs, at.log),
+                    compartment_id: at.log.compartment.to_string(),
+                    index: at.index,
+                })
+                .collect(),
+            statement,
+        })
+    }
+
+    pub(super) fn alerts(&self) -> Result<Alerts> {
+        let ours = self.store.as_owner()?;
+        let names = self.names()?;
+        let alerts = self
+            .store
+            .alerts(&ours)?
+            .into_iter()
+            .map(|alert| AlertRow {
+                origin_name: alert
+                    .origin
+                    .parse::<Did>()
+                    .map_or_else(|_| alert.origin.clone(), |d| named(&d, &names)),
+                alert,
+            })
+            .collect();
+        let evidence = self
+            .store
+            .all_evidence(&ours)?
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        Ok(Alerts { alerts, evidence })
+    }
+
+    pub(super) fn disclosures(&self, limit: usize) -> Result<Vec<DisclosureRow>> {
+        let logs = self.store.logs(&self.store.as_owner()?);
+        let labels: BTreeMap<_, _> = logs
+            .iter()
+            .filter(|s| s.log.origin == self.did())
+            .map(|s| (s.log.compartment, s.compartment.label.clone()))
+            .collect();
+        let names = self.names()?;
+        Ok(self
+            .store
+            .disclosures(0, limit)?
+            .into_iter()
+            .map(|d| {
+                let count = d.to.saturating_sub(d.from);
+                DisclosureRow {
+                    at: d.at.to_string(),
+                    party: d.party.to_string(),
+                    party_name: named(&d.party, &names),
+                    compartment: d.compartment.to_string(),
+                    compartment_label: labels.get(&d.compartment).cloned().unwrap_or_default(),
+                    first: (count > 0).then_some(d.from),
+                    last: (count > 0).then(|| d.to - 1),
+                    count,
+                    grant_version: d.grant_version,
+                    channel: d.channel,
+                    purpose: d.purpose,
+                }
+            })
+            .collect())
+    }
+}
+
+/// The label of a log's compartment as held.
+fn label(logs: &[LogSummary], log: LogId) -> String {
+    logs.iter()
+        .find(|s| s.log == log)
+        .map(|s| s.compartment.label.clone())
+        .unwrap_or_default()
+}

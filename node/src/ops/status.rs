@@ -1,0 +1,195 @@
+//! `assure status`: whether the node runs, its peers, the logs it holds,
+//! grants about to expire, alerts, and what needs the operator's attention.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use assure_model::Did;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::{GrantRow, Ops, named};
+
+/// Grants ending within this long are listed as expiring.
+const EXPIRING: SignedDuration = SignedDuration::from_hours(30 * 24);
+/// Alerts raised within this long need attention.
+const RECENT_ALERTS: SignedDuration = SignedDuration::from_hours(7 * 24);
+
+/// The node at a glance.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub did: String,
+    /// Our name, from `assure init --name` or our profile record.
+    pub name: Option<String>,
+    pub running: bool,
+    /// The API's address, when the node runs with one.
+    pub api: Option<String>,
+    pub peers: Vec<PeerRow>,
+    pub logs: Vec<LogHeld>,
+    /// Active grants that end within 30 days.
+    pub expiring: Vec<GrantRow>,
+    /// Alerts raised in the last 7 days, and in all.
+    pub recent_alerts: usize,
+    pub alerts: usize,
+    /// What needs attention, in plain words; empty when all is well.
+    pub attention: Vec<String>,
+}
+
+/// A peer of the peer book.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerRow {
+    pub did: String,
+    pub name: String,
+    pub addresses: Vec<String>,
+    pub sources: Vec<String>,
+    pub connected_since: Option<String>,
+    pub last_connected: Option<String>,
+    pub next_dial: Option<String>,
+}
+
+/// A log this node holds: one of ours, or a replica.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogHeld {
+    pub origin: String,
+    pub origin_name: String,
+    pub compartment: String,
+    pub ours: bool,
+    pub size: u64,
+    /// When its author signed the checkpoint we hold: for a replica, how
+    /// recent our copy is.
+    pub signed_at: String,
+}
+
+impl Ops {
+    pub(super) async fn status(&self) -> Result<Status> {
+        let book = match &self.network {
+            Some(network) => Some(network.book().await?),
+            None => None,
+        };
+        let running = self.network.is_some();
+        let api = self.api.as_ref().map(|(url, _, _)| url.clone());
+        self.blocking(move |ops| {
+            let now = Timestamp::now();
+            let names = ops.names()?;
+            let mut attention = Vec::new();
+            if !running {
+                attention.push("the node is not running: start it with `assure run`".to_owned());
+            }
+            let peers: Vec<PeerRow> = match book {
+                Some(book) => book
+                    .into_iter()
+                    .map(|p| PeerRow {
+                        name: named(&p.peer.did, &names),
+                        connected_since: p.connected_since.map(|t| t.to_string()),
+                        next_dial: p.next_dial.map(|t| t.to_string()),
+                        ..peer_row(&p.peer, &names)
+                    })
+                    .collect(),
+                None => ops
+                    .store
+                    .peers()?
+                    .iter()
+                    .map(|p| peer_row(p, &names))
+                    .collect(),
+            };
+            if running && !peers.iter().any(|p| p.connected_since.is_some()) {
+                attention.push(
+                    "no peer is connected: partners cannot receive our records; check \
+                     `net.listen`, `[[bootstrap]]` and the partners' nodes"
+                        .to_owned(),
+                );
+            }
+            let grants = ops.store.grants()?;
+            let book: BTreeMap<Did, Option<Timestamp>> = ops
+                .store
+                .peers()?
+                .into_iter()
+                .map(|p| (p.did, p.last_connected))
+                .collect();
+            for grant in grants.iter().filter(|g| g.is_active(now)) {
+                if book.get(&grant.party).copied().flatten().is_none() {
+                    attention.push(format!(
+                        "{} holds a grant but has never connected: it has received nothing",
+                        named(&grant.party, &names)
+                    ));
+                }
+            }
+            let expiring: Vec<GrantRow> = grants
+                .iter()
+                .filter(|g| {
+                    g.is_active(now)
+                        && g.valid_until
+                            .is_some_and(|until| until.duration_since(now) <= EXPIRING)
+                })
+                .map(|g| GrantRow {
+                    party_name: named(&g.party, &names),
+                    ..GrantRow::from(g.clone())
+                })
+                .collect();
+            for grant in &expiring {
+                attention.push(format!(
+                    "the grant of {} ends at {}: renew it with `assure grant add`",
+                    grant.party_name,
+                    grant.valid_until.as_deref().unwrap_or_default()
+                ));
+            }
+            let ours = ops.store.as_owner()?;
+            let alerts = ops.store.alerts(&ours)?;
+            let recent_alerts = alerts
+                .iter()
+                .filter(|a| now.duration_since(a.at) <= RECENT_ALERTS)
+                .count();
+            if recent_alerts > 0 {
+                attention.push(format!(
+                    "{recent_alerts} alert(s) in the last 7 days: see `assure alerts`"
+                ));
+            }
+            for (log, error) in ops.damaged.iter() {
+                attention.push(format!("log {} is damaged: {error}", log.compartment));
+            }
+            let logs = ops
+                .store
+                .logs(&ours)
+                .into_iter()
+                .map(|s| LogHeld {
+                    origin: s.log.origin.to_string(),
+                    origin_name: named(&s.log.origin, &names),
+                    compartment: s.compartment.label.clone(),
+                    ours: s.log.origin == ops.did(),
+                    size: s.checkpoint.checkpoint().size(),
+                    signed_at: Timestamp::from_second(s.checkpoint.checkpoint().timestamp())
+                        .map(|t| t.to_string())
+                        .unwrap_or_default(),
+                })
+                .collect();
+            Ok(Status {
+                did: ops.did().to_string(),
+                name: names.get(&ops.did()).cloned(),
+                running,
+                api,
+                peers,
+                logs,
+                expiring,
+                recent_alerts,
+                alerts: alerts.len(),
+                attention,
+            })
+        })
+        .await
+    }
+}
+
+fn peer_row(peer: &assure_store::Peer, names: &BTreeMap<Did, String>) -> PeerRow {
+    PeerRow {
+        did: peer.did.to_string(),
+        name: named(&peer.did, names),
+        addresses: peer.addresses.clone(),
+        sources: peer.sources.iter().map(|s| s.as_str().to_owned()).collect(),
+        connected_since: None,
+        last_connected: peer.last_connected.map(|t| t.to_string()),
+        next_dial: None,
+    }
+}
