@@ -113,6 +113,14 @@ pub(crate) enum Command {
         envelope: bool,
         #[command(flatten)]
         share: Share,
+        /// Publish an incident although an affected party holds no active
+        /// grant, so that its notice cannot reach it; refused otherwise.
+        #[arg(long)]
+        undeliverable: bool,
+        /// Show each record, the compartment it would go to and who could
+        /// read it there; sign nothing into a log, store nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         output: Output,
     },
@@ -351,6 +359,10 @@ pub(crate) struct GrantAdd {
     /// End of validity (RFC 3339); open-ended when absent.
     #[arg(long)]
     pub(crate) until: Option<String>,
+    /// Grant a party this node has never seen (no record by or about it,
+    /// not in the peer book); refused otherwise.
+    #[arg(long)]
+    pub(crate) unknown_party: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,6 +9,7 @@ pub mod compartments;
 pub mod config;
 pub mod datadir;
 pub mod demo;
+pub mod guard;
 pub mod node;
 pub mod publish;
 pub mod verification;

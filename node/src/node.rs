@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use assure_access::Grant;
-use assure_api::{CompartmentInfo, NewCompartment, Placement};
+use assure_api::{CompartmentInfo, NewCompartment, Outcome, Placement};
 use assure_model::{Did, Keypair, Record};
 use assure_net::{Client, Network};
 use assure_store::{Appended, LogId, Store};
@@ -119,16 +119,24 @@ impl Node {
         &self.network.client
     }
 
-    /// Appends signed records (placed by [`crate::publish::place`]: a label
-    /// or id, or a [`Placement`] for each record's default and
-    /// `--share-wider`) durably, then tells connected readers of each
-    /// compartment touched.
+    /// Appends signed records (checked and placed by
+    /// [`crate::publish::prepare`]: a label or id, or a [`Placement`] for
+    /// each record's default and the operator's consents) durably, then
+    /// tells connected readers of each compartment touched. An envelope
+    /// already held is not appended again; its place is returned.
     pub async fn publish(
         &self,
         placement: impl Into<Placement>,
         records: Vec<(Vec<u8>, Record)>,
     ) -> Result<Vec<Appended>> {
-        self.control.publish(placement.into(), records).await
+        let outcomes = self.control.publish(placement.into(), records).await?;
+        Ok(outcomes
+            .into_iter()
+            .map(|o| Appended {
+                id: o.id,
+                location: o.location,
+            })
+            .collect())
     }
 
     /// Finds or makes the compartment readable by exactly `new.readers`
@@ -138,9 +146,11 @@ impl Node {
     }
 
     /// Stores a grant (new, changed or revoked) and applies it to open
-    /// connections at once.
+    /// connections at once. For programs that name their parties
+    /// themselves (the demo, tests): a party never seen is not refused here,
+    /// as it is for the operator (see [`crate::guard::grant_party`]).
     pub async fn put_grant(&self, grant: Grant, change: &str) -> Result<()> {
-        self.control.put_grant(grant, change).await
+        self.control.put_grant(grant, change, true).await
     }
 
     /// Revokes a party's grant now.
@@ -150,7 +160,8 @@ impl Node {
             .store
             .grant(&party)?
             .with_context(|| format!("{party} holds no grant"))?;
-        self.put_grant(grant.revoke(Timestamp::now()), "revoked")
+        self.control
+            .put_grant(grant.revoke(Timestamp::now()), "revoked", false)
             .await
     }
 
@@ -174,15 +185,17 @@ impl Control {
         &self,
         placement: Placement,
         records: Vec<(Vec<u8>, Record)>,
-    ) -> Result<Vec<Appended>> {
+    ) -> Result<Vec<Outcome>> {
         let (store, keypair) = (self.store.clone(), self.keypair.clone());
-        let appended = tokio::task::spawn_blocking(move || -> Result<Vec<Appended>> {
-            let now = Timestamp::now();
-            let entries = crate::publish::place(&store, &keypair, &placement, records, now)?;
-            Ok(store.append(&keypair, &entries, now)?)
+        let appended = tokio::task::spawn_blocking(move || {
+            crate::publish::publish(&store, &keypair, &placement, records, Timestamp::now())
         })
         .await??;
-        let mut logs: Vec<LogId> = appended.iter().map(|a| a.location.log).collect();
+        let mut logs: Vec<LogId> = appended
+            .iter()
+            .filter(|a| !a.already)
+            .map(|a| a.location.log)
+            .collect();
         logs.dedup();
         let ours = self.store.as_owner()?;
         for log in logs {
@@ -216,10 +229,13 @@ impl Control {
         .await?
     }
 
-    async fn put_grant(&self, grant: Grant, change: &str) -> Result<()> {
+    async fn put_grant(&self, grant: Grant, change: &str, unknown_party: bool) -> Result<()> {
         let (store, change) = (self.store.clone(), change.to_owned());
-        tokio::task::spawn_blocking(move || store.put_grant(&grant, &change, Timestamp::now()))
-            .await??;
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            crate::guard::grant_party(&store, &grant.party, unknown_party)?;
+            Ok(store.put_grant(&grant, &change, Timestamp::now())?)
+        })
+        .await??;
         self.client.grants_changed().await?;
         Ok(())
     }
@@ -234,7 +250,7 @@ impl assure_api::Control for ApiControl {
         &self,
         placement: Placement,
         records: Vec<(Vec<u8>, Record)>,
-    ) -> assure_api::BoxFuture<'_, Result<Vec<Appended>, String>> {
+    ) -> assure_api::BoxFuture<'_, Result<Vec<Outcome>, String>> {
         Box::pin(async move {
             self.0
                 .publish(placement, records)
@@ -263,10 +279,11 @@ impl assure_api::Control for ApiControl {
         &self,
         grant: Grant,
         change: String,
+        unknown_party: bool,
     ) -> assure_api::BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
             self.0
-                .put_grant(grant, &change)
+                .put_grant(grant, &change, unknown_party)
                 .await
                 .map_err(|e| format!("{e:#}"))
         })

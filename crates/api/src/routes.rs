@@ -952,6 +952,11 @@ pub(crate) struct PublishRequest {
     /// read (refused otherwise).
     #[serde(default, rename = "shareWider")]
     share_wider: bool,
+    /// Publish an incident although an affected party holds no active
+    /// grant, so that its notice cannot reach that party (refused
+    /// otherwise).
+    #[serde(default)]
+    undeliverable: bool,
     /// Drafts (a `kind` and its fields) this node signs.
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
@@ -962,7 +967,7 @@ pub(crate) struct PublishRequest {
     envelopes: Vec<Box<RawValue>>,
 }
 
-/// A record appended.
+/// A record appended, or found already held.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Published {
     /// The record id.
@@ -971,9 +976,16 @@ pub(crate) struct Published {
     log: String,
     /// Its index.
     index: u64,
+    /// `true` when the log already held this envelope: nothing was appended.
+    #[serde(rename = "alreadyPublished")]
+    already_published: bool,
+    /// What happened, for people: `appended at LOG index N`, or `already
+    /// published at LOG index N`.
+    status: String,
 }
 
-/// Signs and publishes records (admin). All or nothing.
+/// Signs and publishes records (admin). All or nothing; an envelope the
+/// node's logs already hold is not appended again.
 #[utoipa::path(post, path = "/v1/admin/publish", tag = "admin", request_body = PublishRequest,
     security(("admin" = [])),
     responses((status = 200, body = Vec<Published>), (status = 400, body = Problem),
@@ -1015,6 +1027,7 @@ async fn admin_publish(
         let placement = crate::Placement {
             compartment: request.compartment,
             share_wider: request.share_wider,
+            undeliverable: request.undeliverable,
         };
         Ok((placement, records))
     })
@@ -1030,10 +1043,21 @@ async fn admin_publish(
     Ok(Json(
         appended
             .into_iter()
-            .map(|a| Published {
-                id: a.id.to_string(),
-                log: a.location.log.origin_line(),
-                index: a.location.index,
+            .map(|a| {
+                let log = a.location.log.origin_line();
+                let index = a.location.index;
+                let how = if a.already {
+                    "already published"
+                } else {
+                    "appended"
+                };
+                Published {
+                    id: a.id.to_string(),
+                    status: format!("{how} at {log} index {index}"),
+                    log,
+                    index,
+                    already_published: a.already,
+                }
             })
             .collect(),
     ))
@@ -1093,6 +1117,11 @@ pub(crate) struct GrantRequest {
     valid_from: Option<String>,
     /// End of validity (RFC 3339); open-ended when absent.
     valid_until: Option<String>,
+    /// Grant a party the node has never seen (no record by or about it,
+    /// not in the peer book); refused otherwise, since a mistyped DID
+    /// would grant no one known.
+    #[serde(default)]
+    unknown_party: bool,
 }
 
 /// Grants a party access, replacing its grant (admin).
@@ -1140,7 +1169,7 @@ async fn admin_put_grant(
     state
         .config
         .control
-        .put_grant(grant.clone(), change.into())
+        .put_grant(grant.clone(), change.into(), request.unknown_party)
         .await
         .map_err(Problem::bad_request)?;
     Ok(Json(GrantView::from(&grant)))
@@ -1165,7 +1194,7 @@ async fn admin_revoke(
     state
         .config
         .control
-        .put_grant(grant.clone(), "revoked".into())
+        .put_grant(grant.clone(), "revoked".into(), false)
         .await
         .map_err(Problem::bad_request)?;
     Ok(Json(GrantView::from(&grant)))

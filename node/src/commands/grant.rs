@@ -72,6 +72,7 @@ fn add(dir: &DataDir, add: GrantAdd) -> Result<()> {
     if store.owner()? == Some(party) {
         bail!("{party} is this organization itself; it always reads its own compartments");
     }
+    assure_node::guard::grant_party(&store, &party, add.unknown_party)?;
     let version = store.grant(&party)?.map_or(1, |g| g.version + 1);
     let grant = Grant::new(
         party,

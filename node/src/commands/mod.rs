@@ -48,13 +48,16 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             compartment,
             envelope,
             share,
+            undeliverable,
+            dry_run,
             output,
         } => {
             let placement = Placement {
                 compartment,
                 share_wider: share.share_wider,
+                undeliverable,
             };
-            publish::publish(&dir, &files, &placement, envelope, output)
+            publish::publish(&dir, &files, &placement, envelope, dry_run, output)
         }
         Command::Records {
             kind,
@@ -104,6 +107,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
                 publish: publish.map(|compartment| Placement {
                     compartment: Some(compartment),
                     share_wider,
+                    ..Placement::default()
                 }),
                 output,
             };
@@ -124,6 +128,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             let placement = Placement {
                 compartment,
                 share_wider: share.share_wider,
+                ..Placement::default()
             };
             verify::cosign(&dir, &envelope, &placement, out.as_deref())
         }

@@ -1,10 +1,11 @@
 //! `assure publish`: drafts signed by this organization, or envelopes signed by
-//! others, appended as one durable batch.
+//! others, appended as one durable batch; with `--dry-run`, where each would
+//! go and who could read it there, nothing signed or stored.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
-use assure_node::publish::{Input, Placement, place, read_files};
+use assure_node::publish::{Input, Placement, Preview, prepare, read_files};
 use serde::Serialize;
 
 use super::now;
@@ -18,6 +19,8 @@ struct Published {
     kind: String,
     compartment: String,
     index: u64,
+    #[serde(rename = "alreadyPublished")]
+    already_published: bool,
     file: PathBuf,
 }
 
@@ -26,6 +29,7 @@ pub(super) fn publish(
     files: &[PathBuf],
     placement: &Placement,
     envelopes: bool,
+    dry_run: bool,
     output: Output,
 ) -> Result<()> {
     let keypair = dir.keypair()?;
@@ -37,8 +41,12 @@ pub(super) fn publish(
         Input::Drafts
     };
     let signed = read_files(files, input, &keypair, now)?;
-    let entries = place(&store, &keypair, placement, signed, now)?;
-    let appended = store.append(&keypair, &entries, now)?;
+    let kinds: Vec<String> = signed.iter().map(|(_, r)| r.kind().to_string()).collect();
+    let prepared = prepare(&store, &keypair, placement, signed, now)?;
+    if dry_run {
+        return print_preview(&prepared.preview(&store, now)?, files, output);
+    }
+    let appended = prepared.append(&store, &keypair, now)?;
     let summaries = store.logs(&store.as_owner()?);
     let label = |log: assure_store::LogId| {
         summaries
@@ -49,16 +57,21 @@ pub(super) fn publish(
     };
     let published: Vec<Published> = appended
         .iter()
-        .zip(entries.iter().zip(files))
-        .map(|(at, (entry, file))| Published {
+        .zip(kinds.iter().zip(files))
+        .map(|(at, (kind, file))| Published {
             id: at.id.to_string(),
-            kind: entry.record.kind().to_string(),
+            kind: kind.clone(),
             compartment: label(at.location.log),
             index: at.location.index,
+            already_published: at.already,
             file: file.clone(),
         })
         .collect();
-    let mut logs: Vec<_> = appended.iter().map(|a| a.location.log).collect();
+    let mut logs: Vec<_> = appended
+        .iter()
+        .filter(|a| !a.already)
+        .map(|a| a.location.log)
+        .collect();
     logs.dedup();
     let checkpoints: Vec<String> = summaries
         .iter()
@@ -79,8 +92,57 @@ pub(super) fn publish(
         ]);
     }
     table.print();
+    for p in published.iter().filter(|p| p.already_published) {
+        println!(
+            "\n{}: record {} already published at {} index {}; nothing appended",
+            p.file.display(),
+            p.id,
+            p.compartment,
+            p.index
+        );
+    }
     for checkpoint in checkpoints {
         println!("\n{checkpoint}");
+    }
+    Ok(())
+}
+
+fn print_preview(previews: &[Preview], files: &[PathBuf], output: Output) -> Result<()> {
+    if output.json {
+        return json(&serde_json::json!({ "dryRun": true, "records": previews }));
+    }
+    println!("dry run: nothing signed into a log, nothing stored\n");
+    for (p, file) in previews.iter().zip(files) {
+        println!("{}", file.display());
+        println!("  statement    {} {} about {}", p.kind, p.id, p.subject);
+        let id = p
+            .compartment_id
+            .as_deref()
+            .unwrap_or("new, made on publishing");
+        println!("  compartment  {} ({id})", p.compartment);
+        if let Some(at) = &p.already {
+            println!("  already      published at {at}: nothing would be appended");
+        }
+        let readers = match (p.public, p.readers.is_empty()) {
+            (true, _) => "anyone, with or without a grant".to_owned(),
+            (false, true) => "no one today but us".to_owned(),
+            (false, false) => p
+                .readers
+                .iter()
+                .map(|r| match &r.name {
+                    Some(name) => format!("{name} ({})", r.did),
+                    None => r.did.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        println!("  readers      {readers}");
+        let roles = match p.roles.is_empty() {
+            true => "none named".to_owned(),
+            false => p.roles.join(", "),
+        };
+        println!("  roles        {roles}");
+        println!("  clearance    {} or higher\n", p.min_clearance);
     }
     Ok(())
 }

@@ -87,8 +87,16 @@ pub(super) fn run(dir: &DataDir, url: &str, command: Command) -> Result<()> {
             compartment,
             envelope,
             share,
+            undeliverable,
+            dry_run,
             output,
         } => {
+            if dry_run {
+                bail!(
+                    "a dry run reads the store, which the running node holds: stop it and \
+                     run `assure publish --dry-run` again"
+                );
+            }
             // Drafts are signed here, with the key; the node validates and
             // appends them as envelopes and notifies its readers.
             let keypair = dir.keypair()?;
@@ -105,10 +113,11 @@ pub(super) fn run(dir: &DataDir, url: &str, command: Command) -> Result<()> {
             let body = serde_json::json!({
                 "compartment": compartment,
                 "shareWider": share.share_wider,
+                "undeliverable": undeliverable,
                 "envelopes": envelopes,
             });
             let published = admin(dir, url, "POST", "/v1/admin/publish", Some(body))?;
-            print(&published, output, &["id", "log", "index"])
+            print(&published, output, &["id", "log", "index", "status"])
         }
         Command::Records {
             kind,
@@ -158,6 +167,7 @@ pub(super) fn run(dir: &DataDir, url: &str, command: Command) -> Result<()> {
                 "basis": add.basis,
                 "validFrom": add.from,
                 "validUntil": add.until,
+                "unknownParty": add.unknown_party,
             });
             let grant = admin(
                 dir,

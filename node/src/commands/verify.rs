@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result, bail};
 use assure_model::predicate::Outcome;
 use assure_model::{Did, validate};
 use assure_node::NodeConfig;
-use assure_node::publish::{Placement, place};
+use assure_node::publish::{Placement, publish};
 use assure_node::verification::{Verdict, Verifier, load_profile, publish_report};
 use assure_verify::{Bundle, Report};
 use serde::Serialize;
@@ -226,20 +226,24 @@ pub(super) fn cosign(
         }
         _ => placement,
     };
-    let entries = place(
+    let appended = publish(
         &store,
         &keypair,
         placement,
         vec![(cosigned.clone(), record)],
         now,
     )?;
-    let appended = store.append(&keypair, &entries, now)?;
     if let Some(out) = out {
         std::fs::write(out, &cosigned).with_context(|| format!("writing {}", out.display()))?;
     }
     for a in appended {
+        let how = if a.already {
+            "already published"
+        } else {
+            "published"
+        };
         println!(
-            "co-signed record {} published at index {}",
+            "co-signed record {} {how} at index {}",
             a.id, a.location.index
         );
     }
