@@ -122,8 +122,12 @@ pub(crate) enum Command {
         envelope: bool,
         #[command(flatten)]
         share: Share,
-        /// Sign nothing and store nothing: show each statement, the
-        /// compartment it would go to and who would be able to read it.
+        /// Publish an incident although an affected party holds no active
+        /// grant, so that its notice cannot reach it; refused otherwise.
+        #[arg(long)]
+        undeliverable: bool,
+        /// Show each record, the compartment it would go to and who could
+        /// read it there; sign nothing into a log, store nothing.
         #[arg(long)]
         dry_run: bool,
         #[command(flatten)]

@@ -189,14 +189,6 @@ pub fn list(store: &Store, owner: Did, now: Timestamp) -> Result<Vec<Compartment
     let mut out = Vec::with_capacity(own.len());
     for summary in own {
         let rule = &summary.compartment.rule;
-        // Anyone reads a public compartment: no list says more.
-        let granted: BTreeSet<Did> = match rule.is_public() {
-            true => BTreeSet::new(),
-            false => readers(rule, &grants, now).into_iter().collect(),
-        };
-        let mut all: Vec<Did> = rule.orgs.iter().copied().collect();
-        all.extend(granted.iter().filter(|d| !rule.orgs.contains(d)));
-        let names = names(store, &all)?;
         out.push(CompartmentInfo {
             label: summary.compartment.label.clone(),
             id: summary.compartment.id,
@@ -205,17 +197,36 @@ pub fn list(store: &Store, owner: Did, now: Timestamp) -> Result<Vec<Compartment
             size: summary.checkpoint.checkpoint().size(),
             checkpoint: summary.checkpoint.to_string(),
             public: rule.is_public(),
-            readers: all
-                .into_iter()
-                .map(|did| Reader {
-                    did,
-                    name: names.get(&did).cloned(),
-                    granted: granted.contains(&did),
-                })
-                .collect(),
+            readers: readers_of(store, rule, &grants, now)?,
         });
     }
     Ok(out)
+}
+
+/// Who a compartment of `rule` admits at `now`: the organizations the rule
+/// names and those the grants admit, by name where a profile gives one.
+/// Empty for a public rule: anyone reads it, and no list says more.
+pub fn readers_of(
+    store: &Store,
+    rule: &Rule,
+    grants: &[assure_access::Grant],
+    now: Timestamp,
+) -> Result<Vec<Reader>> {
+    let granted: BTreeSet<Did> = match rule.is_public() {
+        true => BTreeSet::new(),
+        false => readers(rule, grants, now).into_iter().collect(),
+    };
+    let mut all: Vec<Did> = rule.orgs.iter().copied().collect();
+    all.extend(granted.iter().filter(|d| !rule.orgs.contains(d)));
+    let names = names(store, &all)?;
+    Ok(all
+        .into_iter()
+        .map(|did| Reader {
+            did,
+            name: names.get(&did).cloned(),
+            granted: granted.contains(&did),
+        })
+        .collect())
 }
 
 /// The listing entry of one compartment.

@@ -32,7 +32,7 @@ const MAX_REQUEST_BYTES: u64 = 1 << 20;
 #[serde(rename_all = "camelCase")]
 pub enum Answer {
     /// Carried out.
-    Ok(Reply),
+    Ok(Box<Reply>),
     /// Refused or failed; `kind` keeps the exit code the same as in-process.
     Err { message: String, kind: ErrorKind },
 }
@@ -138,7 +138,7 @@ async fn serve(stream: UnixStream, ops: Ops) {
             Ok(request) => {
                 debug!(?request, "control request");
                 match ops.run(request).await {
-                    Ok(reply) => Answer::Ok(reply),
+                    Ok(reply) => Answer::Ok(Box::new(reply)),
                     Err(error) => failure(&error),
                 }
             }
@@ -218,7 +218,7 @@ pub fn call(data_dir: &Path, request: &Request) -> Result<Option<Reply>> {
         anyhow::bail!("the running node closed the control socket without answering; see its log");
     }
     match serde_json::from_str(&answer).context("the running node's answer does not decode")? {
-        Answer::Ok(reply) => Ok(Some(reply)),
+        Answer::Ok(reply) => Ok(Some(*reply)),
         Answer::Err { message, kind } => Err(match kind {
             ErrorKind::Integrity => IntegrityFailure(message).into(),
             ErrorKind::NotFound => NotFound(message).into(),

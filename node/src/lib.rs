@@ -10,6 +10,7 @@ pub mod config;
 pub mod control;
 pub mod datadir;
 pub mod demo;
+pub mod guard;
 pub mod node;
 pub mod ops;
 pub mod publish;

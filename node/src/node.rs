@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use assure_access::Grant;
-use assure_api::{CompartmentInfo, GrantTerms, NewCompartment, Placement};
+use assure_api::{CompartmentInfo, GrantTerms, NewCompartment, Outcome, Placement};
 use assure_model::{Did, Keypair, Record};
 use assure_net::{Client, Network};
 use assure_store::{Appended, Store};
@@ -135,7 +135,14 @@ impl Node {
         placement: impl Into<Placement>,
         records: Vec<(Vec<u8>, Record)>,
     ) -> Result<Vec<Appended>> {
-        self.ops.append(placement.into(), records).await
+        let outcomes = self.ops.append(placement.into(), records).await?;
+        Ok(outcomes
+            .into_iter()
+            .map(|o| Appended {
+                id: o.id,
+                location: o.location,
+            })
+            .collect())
     }
 
     /// Finds or makes the compartment readable by exactly `new.readers`
@@ -145,7 +152,9 @@ impl Node {
     }
 
     /// Stores a grant (new, changed or revoked) and applies it to open
-    /// connections at once.
+    /// connections at once. For programs that name their parties and
+    /// versions themselves (the demo, tests): neither the version nor the
+    /// party is checked as `assure grant add` checks them ([`Ops::grant`]).
     pub async fn put_grant(&self, grant: Grant, change: &str) -> Result<()> {
         self.ops.put_grant(grant, change).await
     }
@@ -190,7 +199,7 @@ impl assure_api::Control for ApiControl {
         &self,
         placement: Placement,
         records: Vec<(Vec<u8>, Record)>,
-    ) -> assure_api::BoxFuture<'_, Result<Vec<Appended>, String>> {
+    ) -> assure_api::BoxFuture<'_, Result<Vec<Outcome>, String>> {
         Box::pin(async move {
             self.0
                 .append(placement, records)

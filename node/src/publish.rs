@@ -14,13 +14,15 @@ use anyhow::{Context as _, Result, bail};
 use assure_access::{
     Beyond, Clearance, Compartment, Rule, default_rule, parties, readers, wider_than,
 };
-pub use assure_api::Placement;
-use assure_model::{Catalog, Did, Draft, Keypair, Record, issue, validate};
-use assure_store::{NewEntry, Store};
+use assure_api::Reader;
+pub use assure_api::{Outcome, Placement};
+use assure_model::{Body, Catalog, Did, Draft, Keypair, Record, issue, validate};
+use assure_store::{Location, NewEntry, Store};
 use jiff::Timestamp;
 use rayon::prelude::*;
+use serde::Serialize;
 
-use crate::compartments;
+use crate::{compartments, guard};
 
 /// The largest file read, in bytes (drafts and envelopes share the limit).
 pub const MAX_FILE_BYTES: u64 = assure_model::record::MAX_ENVELOPE_BYTES as u64;
@@ -95,23 +97,27 @@ fn sign_draft(
     Ok(issue(keypair, &subject, &predicate)?)
 }
 
-/// Decides the compartment of each record and checks the third-party rule
-/// (DESIGN.md §3), for the whole batch before anything is made or stored.
+/// Decides the compartment of each record and checks every rule of
+/// [`crate::guard`] and the third-party rule (DESIGN.md §3), for the whole
+/// batch, without writing anything: what [`Prepared::preview`] shows for
+/// `--dry-run` and [`publish`] appends.
 ///
 /// A record goes to the compartment `placement` names, or, when it names
 /// none, to its default: the compartment of exactly its parties (a
 /// relationship's other party, an audit's auditee; an incident's affected
-/// parties plus regulators), found or made. A record that names no one but
-/// us has no default. A record naming a third party is refused in a
-/// compartment others can read ([`assure_access::wider_than`]) unless the
-/// placement says `share_wider`; the refusal says who else would read it.
-pub fn place(
+/// parties plus regulators), found or made; a withdrawal to the compartment
+/// of the record it withdraws. A record that names no one but us has no
+/// default. A record naming a third party is refused in a compartment
+/// others can read ([`assure_access::wider_than`]) unless the placement
+/// says `share_wider`; the refusal says who else would read it. An envelope
+/// one of our logs already holds is kept where it is, not appended again.
+pub fn prepare(
     store: &Store,
     keypair: &Keypair,
     placement: &Placement,
     records: Vec<(Vec<u8>, Record)>,
     now: Timestamp,
-) -> Result<Vec<NewEntry>> {
+) -> Result<Prepared> {
     let us = keypair.did();
     let ours = store.as_owner()?;
     let named = placement
@@ -119,15 +125,40 @@ pub fn place(
         .as_deref()
         .map(|name| store.find_compartment(&ours, name).map(|s| s.compartment))
         .transpose()?;
-    // First every decision, then the compartments to make, then the entries:
-    // a refusal of the last record makes nothing for the first.
-    let mut planned = Vec::with_capacity(records.len());
+    let mut steps = Vec::with_capacity(records.len());
+    let mut withdrawn = BTreeSet::new();
+    let mut ids = BTreeSet::new();
     for (bytes, record) in records {
+        let id = record.id;
+        let refused = |e: anyhow::Error| e.context(format!("record {id}: nothing was published"));
+        if !ids.insert(record.id) {
+            bail!(
+                "record {} is twice in this batch: give each record once",
+                record.id
+            );
+        }
+        if let Some(location) = guard::held(store, &us, &bytes, &record)? {
+            steps.push(Step::Held { location, record });
+            continue;
+        }
+        let earlier: Vec<&Record> = steps.iter().filter_map(Step::new_record).collect();
+        guard::subject(&us, &record).map_err(refused)?;
+        guard::supersedes(store, &us, &record, &earlier).map_err(refused)?;
+        guard::deliverable(store, &us, &record, placement.undeliverable, now).map_err(refused)?;
+        let home =
+            guard::withdrawal(store, &us, &record, named.as_ref(), &withdrawn).map_err(refused)?;
+        if let Body::Withdrawal(w) = &record.predicate.body {
+            withdrawn.insert(w.withdrawn);
+        }
         let parties = parties(&record.subject.did, &record.predicate.body, &us);
-        let target = match &named {
-            Some(compartment) => Target::Named(compartment.clone()),
-            None => match default_rule(&record.predicate.body, &parties) {
-                Some(rule) => Target::Audience(rule),
+        let target = match (home, &named) {
+            (Some(home), _) => Target::Named(home),
+            (None, Some(compartment)) => Target::Named(compartment.clone()),
+            (None, None) => match default_rule(&record.predicate.body, &parties) {
+                Some(rule) => match compartments::with_rule(store, us, &rule) {
+                    Some(found) => Target::Named(found),
+                    None => Target::Audience(rule),
+                },
                 None => bail!(
                     "this {} record names no organization but us, so it has no default \
                      compartment: give --compartment (for example `partners`; see `assure \
@@ -143,36 +174,208 @@ pub fn place(
                 store, us, &target, &beyond, &record, &parties, now
             )?);
         }
-        planned.push((target, parties, bytes, record));
+        steps.push(Step::New {
+            target,
+            parties,
+            bytes,
+            record,
+        });
     }
-    planned
-        .into_iter()
-        .map(|(target, parties, bytes, record)| {
-            let compartment = match target {
-                Target::Named(compartment) => compartment.id,
-                Target::Audience(rule) => {
-                    let names = compartments::names(store, &parties)?;
-                    let label = compartments::default_label(
-                        &record.predicate.body,
-                        &rule,
-                        &parties,
-                        &names,
-                    );
-                    compartments::find_or_create(store, keypair, &rule, &label, now)?
-                        .0
-                        .id
-                }
-            };
-            Ok(NewEntry {
-                compartment,
-                bytes,
-                record,
+    Ok(Prepared { steps })
+}
+
+/// Signs nothing new, stores everything [`prepare`] decided as one durable
+/// batch: makes the audience compartments needed, appends the new records,
+/// and says for each record where it is (an envelope already held stays
+/// where it was).
+pub fn publish(
+    store: &Store,
+    keypair: &Keypair,
+    placement: &Placement,
+    records: Vec<(Vec<u8>, Record)>,
+    now: Timestamp,
+) -> Result<Vec<Outcome>> {
+    let prepared = prepare(store, keypair, placement, records, now)?;
+    prepared.append(store, keypair, now)
+}
+
+/// A batch checked and placed, nothing written yet.
+#[derive(Debug)]
+pub struct Prepared {
+    steps: Vec<Step>,
+}
+
+/// One record of a prepared batch.
+#[derive(Debug)]
+enum Step {
+    /// Already in one of our logs, byte for byte.
+    Held { location: Location, record: Record },
+    /// To append.
+    New {
+        target: Target,
+        parties: BTreeSet<Did>,
+        bytes: Vec<u8>,
+        record: Record,
+    },
+}
+
+impl Step {
+    fn new_record(&self) -> Option<&Record> {
+        match self {
+            Step::New { record, .. } => Some(record),
+            Step::Held { .. } => None,
+        }
+    }
+}
+
+/// What a publish would do with one record (`assure publish --dry-run`).
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Preview {
+    /// The record id.
+    pub id: String,
+    /// Its kind.
+    pub kind: String,
+    /// Its subject (a DID, with a fragment for a site or process).
+    pub subject: String,
+    /// The label of the compartment it goes to.
+    pub compartment: String,
+    /// That compartment's id; `None` when it would be made by this publish.
+    pub compartment_id: Option<String>,
+    /// Where the record already is, when the log holds it: nothing to append.
+    pub already: Option<String>,
+    /// Who may read it: the organizations named and those granted, today.
+    pub readers: Vec<Reader>,
+    /// Roles whose holders may read it.
+    pub roles: Vec<String>,
+    /// The least clearance a reader's grant must carry.
+    pub min_clearance: String,
+    /// Anyone may read it.
+    pub public: bool,
+}
+
+impl Prepared {
+    /// Where each record would go and who could read it there, in order.
+    pub fn preview(&self, store: &Store, now: Timestamp) -> Result<Vec<Preview>> {
+        let ours = store.as_owner()?;
+        let grants = store.grants()?;
+        self.steps
+            .iter()
+            .map(|step| {
+                let (record, compartment, already) = match step {
+                    Step::Held { location, record } => {
+                        let held = store
+                            .log(&ours, location.log)
+                            .context("the log of a held record is gone")?
+                            .compartment;
+                        let at = format!("{} index {}", held.label, location.index);
+                        (record, Target::Named(held), Some(at))
+                    }
+                    Step::New { target, record, .. } => (record, target.clone(), None),
+                };
+                let (label, id) = match &compartment {
+                    Target::Named(c) => (c.label.clone(), Some(c.id.to_string())),
+                    Target::Audience(rule) => {
+                        let Step::New { parties, .. } = step else {
+                            unreachable!("a held record has a compartment")
+                        };
+                        (audience_label(store, record, rule, parties)?, None)
+                    }
+                };
+                let rule = compartment.rule();
+                Ok(Preview {
+                    id: record.id.to_string(),
+                    kind: record.kind().to_string(),
+                    subject: record.subject.to_string(),
+                    compartment: label,
+                    compartment_id: id,
+                    already,
+                    readers: compartments::readers_of(store, rule, &grants, now)?,
+                    roles: rule.roles.iter().map(ToString::to_string).collect(),
+                    min_clearance: rule.min_clearance.to_string(),
+                    public: rule.is_public(),
+                })
             })
-        })
-        .collect()
+            .collect()
+    }
+
+    /// Makes the compartments needed and appends the new records as one
+    /// durable batch.
+    pub fn append(self, store: &Store, keypair: &Keypair, now: Timestamp) -> Result<Vec<Outcome>> {
+        let mut entries = Vec::new();
+        let mut slots = Vec::with_capacity(self.steps.len());
+        for step in self.steps {
+            match step {
+                Step::Held { location, record } => slots.push(Err(Outcome {
+                    id: record.id,
+                    location,
+                    already: true,
+                })),
+                Step::New {
+                    target,
+                    parties,
+                    bytes,
+                    record,
+                } => {
+                    let compartment = match target {
+                        Target::Named(compartment) => compartment.id,
+                        Target::Audience(rule) => {
+                            let label = audience_label(store, &record, &rule, &parties)?;
+                            compartments::find_or_create(store, keypair, &rule, &label, now)?
+                                .0
+                                .id
+                        }
+                    };
+                    slots.push(Ok(entries.len()));
+                    entries.push(NewEntry {
+                        compartment,
+                        bytes,
+                        record,
+                    });
+                }
+            }
+        }
+        let appended = match entries.is_empty() {
+            true => Vec::new(),
+            false => store.append(keypair, &entries, now)?,
+        };
+        slots
+            .into_iter()
+            .map(|slot| match slot {
+                Err(held) => Ok(held),
+                Ok(n) => {
+                    let a = appended
+                        .get(n)
+                        .context("the store appended fewer records")?;
+                    Ok(Outcome {
+                        id: a.id,
+                        location: a.location,
+                        already: false,
+                    })
+                }
+            })
+            .collect()
+    }
+}
+
+/// The label a compartment made for `record`'s audience gets.
+fn audience_label(
+    store: &Store,
+    record: &Record,
+    rule: &Rule,
+    parties: &BTreeSet<Did>,
+) -> Result<String> {
+    let names = compartments::names(store, parties)?;
+    Ok(compartments::default_label(
+        &record.predicate.body,
+        rule,
+        parties,
+        &names,
+    ))
 }
 
 /// Where one record goes.
+#[derive(Clone, Debug)]
 enum Target {
     /// The compartment the operator named.
     Named(Compartment),

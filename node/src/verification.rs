@@ -216,7 +216,7 @@ pub fn attest(keypair: &Keypair, report: &Report, now: Timestamp) -> Result<(Vec
 
 /// Signs `report` and appends it where `placement` says: a verification
 /// names the provider, so a compartment others can read needs
-/// `share_wider` (see [`crate::publish::place`]).
+/// `share_wider` (see [`crate::publish::prepare`]).
 pub fn publish_report(
     store: &Store,
     keypair: &Keypair,
@@ -225,7 +225,11 @@ pub fn publish_report(
     now: Timestamp,
 ) -> Result<assure_store::Appended> {
     let signed = attest(keypair, report, now)?;
-    let entries = crate::publish::place(store, keypair, placement, vec![signed], now)?;
-    let mut appended = store.append(keypair, &entries, now)?;
-    appended.pop().context("the store appended nothing")
+    let outcome = crate::publish::publish(store, keypair, placement, vec![signed], now)?
+        .pop()
+        .context("the store appended nothing")?;
+    Ok(assure_store::Appended {
+        id: outcome.id,
+        location: outcome.location,
+    })
 }

@@ -23,8 +23,9 @@ use crate::server::AppState;
 use crate::table::Table;
 
 /// Where records go when published: the compartment the operator named,
-/// or each record's default (DESIGN.md §3), and whether the operator
-/// accepts that a record naming a third party is read by others.
+/// or each record's default (DESIGN.md §3), and what the operator accepts
+/// beyond the rules: that a record naming a third party is read by others,
+/// that an incident reaches no one.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Placement {
@@ -33,6 +34,10 @@ pub struct Placement {
     /// The operator's explicit `--share-wider`: publish a record that names
     /// a third party into a compartment others can read.
     pub share_wider: bool,
+    /// The operator's explicit `--undeliverable`: publish an incident
+    /// although an affected party holds no active grant, so that the notice
+    /// cannot reach it.
+    pub undeliverable: bool,
 }
 
 impl Placement {
@@ -40,7 +45,7 @@ impl Placement {
     pub fn into(name: impl Into<String>) -> Self {
         Self {
             compartment: Some(name.into()),
-            share_wider: false,
+            ..Self::default()
         }
     }
 
@@ -51,6 +56,18 @@ impl Placement {
             ..self
         }
     }
+}
+
+/// One record of a publish: where it is, and whether that publish put it
+/// there or found the same envelope already held.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The record.
+    pub id: assure_model::RecordId,
+    /// Its place in one of the node's own logs.
+    pub location: assure_store::Location,
+    /// `true` when the log held these very bytes before: nothing was appended.
+    pub already: bool,
 }
 
 impl From<&str> for Placement {

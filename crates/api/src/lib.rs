@@ -42,10 +42,10 @@ use std::time::Duration;
 
 use assure_access::Grant;
 use assure_model::{Did, Keypair, Record};
-use assure_store::{Appended, Store};
+use assure_store::Store;
 use assure_verify::Profile;
 
-pub use compartments::{CompartmentInfo, NewCompartment, Placement, Reader};
+pub use compartments::{CompartmentInfo, NewCompartment, Outcome, Placement, Reader};
 pub use routes::openapi;
 pub use server::{Server, SignInLinks, serve, wait_for_first_second};
 pub use table::{Route, route_table};
@@ -59,13 +59,14 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// API alike (audience compartments).
 pub trait Control: Send + Sync + 'static {
     /// Appends signed records where `placement` says (each record's default
-    /// compartment, or the one named, subject to the third-party rule) and
-    /// notifies readers.
+    /// compartment, or the one named, subject to the node's rules for
+    /// publishing) and notifies readers. An envelope already held is not
+    /// appended again: its outcome says where it is.
     fn publish(
         &self,
         placement: Placement,
         records: Vec<(Vec<u8>, Record)>,
-    ) -> BoxFuture<'_, Result<Vec<Appended>, String>>;
+    ) -> BoxFuture<'_, Result<Vec<Outcome>, String>>;
     /// The node's own compartments with their readers.
     fn compartments(&self) -> BoxFuture<'_, Result<Vec<CompartmentInfo>, String>>;
     /// Finds or makes the compartment readable by exactly the named readers;

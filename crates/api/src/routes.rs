@@ -926,6 +926,11 @@ pub(crate) struct PublishRequest {
     /// read (refused otherwise).
     #[serde(default, rename = "shareWider")]
     share_wider: bool,
+    /// Publish an incident although an affected party holds no active
+    /// grant, so that its notice cannot reach that party (refused
+    /// otherwise).
+    #[serde(default)]
+    undeliverable: bool,
     /// Drafts (a `kind` and its fields) this node signs.
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
@@ -936,7 +941,7 @@ pub(crate) struct PublishRequest {
     envelopes: Vec<Box<RawValue>>,
 }
 
-/// A record appended.
+/// A record appended, or found already held.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Published {
     /// The record id.
@@ -945,9 +950,16 @@ pub(crate) struct Published {
     log: String,
     /// Its index.
     index: u64,
+    /// `true` when the log already held this envelope: nothing was appended.
+    #[serde(rename = "alreadyPublished")]
+    already_published: bool,
+    /// What happened, for people: `appended at LOG index N`, or `already
+    /// published at LOG index N`.
+    status: String,
 }
 
-/// Signs and publishes records (admin). All or nothing.
+/// Signs and publishes records (admin). All or nothing; an envelope the
+/// node's logs already hold is not appended again.
 #[utoipa::path(post, path = "/v1/admin/publish", tag = "admin", request_body = PublishRequest,
     security(("admin" = [])),
     responses((status = 200, body = Vec<Published>), (status = 400, body = Problem),
@@ -989,6 +1001,7 @@ async fn admin_publish(
         let placement = crate::Placement {
             compartment: request.compartment,
             share_wider: request.share_wider,
+            undeliverable: request.undeliverable,
         };
         Ok((placement, records))
     })
@@ -1004,10 +1017,21 @@ async fn admin_publish(
     Ok(Json(
         appended
             .into_iter()
-            .map(|a| Published {
-                id: a.id.to_string(),
-                log: a.location.log.origin_line(),
-                index: a.location.index,
+            .map(|a| {
+                let log = a.location.log.origin_line();
+                let index = a.location.index;
+                let how = if a.already {
+                    "already published"
+                } else {
+                    "appended"
+                };
+                Published {
+                    id: a.id.to_string(),
+                    status: format!("{how} at {log} index {index}"),
+                    log,
+                    index,
+                    already_published: a.already,
+                }
             })
             .collect(),
     ))

@@ -56,6 +56,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             compartment,
             envelope,
             share,
+            undeliverable,
             dry_run,
             output,
         } => (
@@ -65,6 +66,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
                 placement: Placement {
                     compartment,
                     share_wider: share.share_wider,
+                    undeliverable,
                 },
                 dry_run,
             },
@@ -144,6 +146,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             let publish = publish.map(|compartment| Placement {
                 compartment: Some(compartment),
                 share_wider,
+                ..Placement::default()
             });
             let config = config.as_deref().map(absolute_one).transpose()?;
             let request = match (provider, profile, all) {
@@ -182,6 +185,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
                     placement: Placement {
                         compartment,
                         share_wider: share.share_wider,
+                        ..Placement::default()
                     },
                     out: out.as_deref().map(absolute_one).transpose()?,
                 },

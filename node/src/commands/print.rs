@@ -12,6 +12,7 @@ use assure_node::ops::{
     Alerts, DisclosureRow, GrantChangeRow, GrantRow, IntegrityFailure, LogRow, Published,
     RecordRow, Reply, Shown, Status, VerdictRow,
 };
+use assure_node::publish::Preview;
 use assure_verify::{Bundle, Report};
 
 use super::now;
@@ -21,6 +22,14 @@ use crate::output::{Table, json};
 pub(super) fn reply(reply: &Reply, output: Output) -> Result<()> {
     match reply {
         Reply::Published(published) => json_or(output, published, || self::published(published)),
+        Reply::Preview(previews) => {
+            let records: Vec<_> = previews.iter().map(|(p, _)| p).collect();
+            json_or(
+                output,
+                &serde_json::json!({ "dryRun": true, "records": records }),
+                || preview(previews),
+            )
+        }
         Reply::Records(rows) => json_or(output, rows, || records(rows)),
         Reply::Shown(shown) => json_or(output, shown, || self::shown(shown)),
         Reply::Compartments(listed) => json_or(output, listed, || compartments(listed)),
@@ -142,8 +151,55 @@ fn published(published: &Published) {
         ]);
     }
     table.print();
+    for p in published.records.iter().filter(|p| p.already_published) {
+        let file = p
+            .file
+            .as_deref()
+            .map(|f| format!("{}: ", f.display()))
+            .unwrap_or_default();
+        println!(
+            "\n{file}record {} already published at {} index {}; nothing appended",
+            p.id, p.compartment, p.index
+        );
+    }
     for checkpoint in &published.checkpoints {
         println!("\n{checkpoint}");
+    }
+}
+
+fn preview(previews: &[(Preview, std::path::PathBuf)]) {
+    println!("dry run: nothing signed into a log, nothing stored\n");
+    for (p, file) in previews {
+        println!("{}", file.display());
+        println!("  statement    {} {} about {}", p.kind, p.id, p.subject);
+        let id = p
+            .compartment_id
+            .as_deref()
+            .unwrap_or("new, made on publishing");
+        println!("  compartment  {} ({id})", p.compartment);
+        if let Some(at) = &p.already {
+            println!("  already      published at {at}: nothing would be appended");
+        }
+        let readers = match (p.public, p.readers.is_empty()) {
+            (true, _) => "anyone, with or without a grant".to_owned(),
+            (false, true) => "no one today but us".to_owned(),
+            (false, false) => p
+                .readers
+                .iter()
+                .map(|r| match &r.name {
+                    Some(name) => format!("{name} ({})", r.did),
+                    None => r.did.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        println!("  readers      {readers}");
+        let roles = match p.roles.is_empty() {
+            true => "none named".to_owned(),
+            false => p.roles.join(", "),
+        };
+        println!("  roles        {roles}");
+        println!("  clearance    {} or higher\n", p.min_clearance);
     }
 }
 

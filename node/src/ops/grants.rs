@@ -107,6 +107,7 @@ impl Ops {
         let grant = self
             .blocking(move |ops| {
                 let now = Timestamp::now();
+                crate::guard::grant_party(&ops.store, &party, terms.unknown_party)?;
                 let previous = ops.store.grant(&party)?;
                 let version = previous.as_ref().map_or(1, |g| g.version + 1);
                 let grant = parse_terms(&terms, party, version, now)?;

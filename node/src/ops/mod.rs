@@ -127,10 +127,15 @@ pub enum Request {
 #[serde(tag = "reply", content = "value", rename_all = "kebab-case")]
 pub enum Reply {
     Published(Published),
+    /// What a publish would do, each with the file it came from.
+    Preview(Vec<(crate::publish::Preview, PathBuf)>),
     Records(Vec<RecordRow>),
     Shown(Box<Shown>),
     Compartments(Vec<CompartmentInfo>),
-    CompartmentAdded { info: CompartmentInfo, made: bool },
+    CompartmentAdded {
+        info: CompartmentInfo,
+        made: bool,
+    },
     Grants(Vec<GrantRow>),
     GrantHistory(Vec<GrantChangeRow>),
     Disclosures(Vec<DisclosureRow>),
@@ -143,7 +148,10 @@ pub enum Reply {
     BackedUp(Backup),
     LogVerified(Vec<LogRow>),
     Status(Box<Status>),
-    DashboardLink { url: String, expires_in: u64 },
+    DashboardLink {
+        url: String,
+        expires_in: u64,
+    },
 }
 
 /// A failure caused by damaged data rather than by the caller's input
@@ -267,10 +275,10 @@ impl Ops {
                 envelope,
                 placement,
                 dry_run,
-            } => Reply::Published(
+            } => {
                 self.publish_files(files, envelope, placement, dry_run)
-                    .await?,
-            ),
+                    .await?
+            }
             Request::Records {
                 kind,
                 compartment,

@@ -3,14 +3,14 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
-use assure_api::Placement;
+use assure_api::{Outcome, Placement};
 use assure_model::{Record, RecordId, validate};
-use assure_store::{Appended, LogId};
+use assure_store::LogId;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{NotFound, Ops};
-use crate::publish::{Input, place, read_files};
+use super::{NotFound, Ops, Reply};
+use crate::publish::{Input, prepare, read_files};
 
 /// What a publish appended.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -30,6 +30,8 @@ pub struct PublishedRecord {
     pub compartment: String,
     pub compartment_id: String,
     pub index: u64,
+    /// The log held these very bytes already: nothing was appended.
+    pub already_published: bool,
     /// The file it came from, when it came from one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<PathBuf>,
@@ -51,10 +53,7 @@ impl Ops {
         envelope: bool,
         placement: Placement,
         dry_run: bool,
-    ) -> Result<Published> {
-        if dry_run {
-            bail!("--dry-run is not available yet");
-        }
+    ) -> Result<Reply> {
         let input = if envelope {
             Input::Envelopes
         } else {
@@ -69,8 +68,20 @@ impl Ops {
             }
         })
         .await??;
+        if dry_run {
+            let previews = self
+                .blocking(move |ops| {
+                    let now = Timestamp::now();
+                    prepare(&ops.store, &ops.keypair, &placement, signed, now)?
+                        .preview(&ops.store, now)
+                })
+                .await?;
+            return Ok(Reply::Preview(previews.into_iter().zip(names).collect()));
+        }
         let files = names.into_iter().map(Some);
-        self.publish(placement, signed, files).await
+        Ok(Reply::Published(
+            self.publish(placement, signed, files).await?,
+        ))
     }
 
     /// Appends signed records where `placement` says, durably, then tells
@@ -92,7 +103,11 @@ impl Ops {
                 .map(|s| s.compartment.label.clone())
                 .unwrap_or_default()
         };
-        let mut touched: Vec<LogId> = appended.iter().map(|a| a.location.log).collect();
+        let mut touched: Vec<LogId> = appended
+            .iter()
+            .filter(|a| !a.already)
+            .map(|a| a.location.log)
+            .collect();
         touched.dedup();
         Ok(Published {
             records: appended
@@ -105,6 +120,7 @@ impl Ops {
                     compartment: label(at.location.log),
                     compartment_id: at.location.log.compartment.to_string(),
                     index: at.location.index,
+                    already_published: at.already,
                     file,
                 })
                 .collect(),
@@ -116,18 +132,24 @@ impl Ops {
         })
     }
 
-    /// Places signed records (see [`place`]) and appends them durably, then
-    /// tells connected readers of each log appended to.
+    /// Checks and places signed records (see [`crate::publish::prepare`]:
+    /// the guard rails, the placement rules) and appends them durably, then
+    /// tells connected readers of each log appended to. An envelope the log
+    /// holds already is not appended again; its outcome says where it is.
     pub async fn append(
         &self,
         placement: Placement,
         records: Vec<(Vec<u8>, Record)>,
-    ) -> Result<Vec<Appended>> {
+    ) -> Result<Vec<Outcome>> {
         let appended = self
             .blocking(move |ops| {
-                let now = Timestamp::now();
-                let entries = place(&ops.store, &ops.keypair, &placement, records, now)?;
-                Ok(ops.store.append(&ops.keypair, &entries, now)?)
+                crate::publish::publish(
+                    &ops.store,
+                    &ops.keypair,
+                    &placement,
+                    records,
+                    Timestamp::now(),
+                )
             })
             .await?;
         self.announce(&appended).await?;
@@ -135,11 +157,15 @@ impl Ops {
     }
 
     /// Tells connected readers of each log appended to, when the node runs.
-    async fn announce(&self, appended: &[Appended]) -> Result<()> {
+    async fn announce(&self, appended: &[Outcome]) -> Result<()> {
         let Some(network) = &self.network else {
             return Ok(());
         };
-        let mut logs: Vec<LogId> = appended.iter().map(|a| a.location.log).collect();
+        let mut logs: Vec<LogId> = appended
+            .iter()
+            .filter(|a| !a.already)
+            .map(|a| a.location.log)
+            .collect();
         logs.dedup();
         let ours = self.store.as_owner()?;
         for log in logs {

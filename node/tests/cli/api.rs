@@ -18,6 +18,7 @@ fn a_running_node_is_driven_through_its_api_and_queried_with_signed_requests() {
     author.ok(&[
         "grant",
         "add",
+        "--unknown-party",
         &regulator_did,
         "--role",
         "regulator",

@@ -45,6 +45,17 @@ impl Rng {
 fn sigkill_never_loses_an_acknowledged_record() {
     // The logistics provider the example records are about.
     let (node, _) = Node::init_seeded("Crash Test Logistics", 4);
+    // The incident's affected customer holds a grant, so its notice can reach it.
+    node.ok(&[
+        "grant",
+        "add",
+        "did:key:z6Mkon3Necd6NkkyfoGoHxid2znGc59LU3K7mubaRcFbLfLX",
+        "--role",
+        "customer",
+        "--basis",
+        "MSA-CRASH",
+        "--unknown-party",
+    ]);
     let mut rng = Rng::new();
     let mut acknowledged = BTreeSet::new();
     let assure = env!("CARGO_BIN_EXE_assure");

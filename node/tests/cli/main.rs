@@ -11,6 +11,7 @@ mod config;
 mod crash;
 mod demo;
 mod export;
+mod guard;
 mod network;
 mod readme;
 mod restart;

@@ -122,6 +122,7 @@ fn five_processes_replicate_from_config_files_under_need_to_know() {
         author.ok(&[
             "grant",
             "add",
+            "--unknown-party",
             did,
             "--role",
             "supplier",

@@ -32,6 +32,7 @@ fn a_hub_killed_with_sigkill_gets_its_partners_back() {
         hub.ok(&[
             "grant",
             "add",
+            "--unknown-party",
             did,
             "--role",
             "customer",

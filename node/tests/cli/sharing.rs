@@ -49,6 +49,7 @@ fn compartment_add_lists_readers_by_name_and_publishing_follows_the_audience() {
         supplier.ok(&[
             "grant",
             "add",
+            "--unknown-party",
             customer,
             "--role",
             "customer",
@@ -229,6 +230,7 @@ fn a_running_node_adds_lists_and_refuses_through_its_api() {
     supplier.ok(&[
         "grant",
         "add",
+        "--unknown-party",
         &customer_did,
         "--role",
         "customer",

@@ -67,6 +67,7 @@ fn grants_are_added_replaced_revoked_and_logged() {
     node.ok(&[
         "grant",
         "add",
+        "--unknown-party",
         &partner,
         "--clearance",
         "confidential",
@@ -78,6 +79,7 @@ fn grants_are_added_replaced_revoked_and_logged() {
     node.ok(&[
         "grant",
         "add",
+        "--unknown-party",
         &partner,
         "--clearance",
         "partner",

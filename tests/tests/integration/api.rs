@@ -395,9 +395,26 @@ async fn pages_filters_admin_routes_and_operations() {
         "only the good batch was stored"
     );
 
-    // Grants through the API.
+    // Grants through the API: a party never seen needs the operator's word.
     let party = Keypair::from_seed([104; 32]).did();
-    let grant = serde_json::json!({"clearance": "partner", "roles": ["auditor"], "basis": "NDA-7"});
+    let mut grant =
+        serde_json::json!({"clearance": "partner", "roles": ["auditor"], "basis": "NDA-7"});
+    let answer = w
+        .client
+        .send(
+            "PUT",
+            &format!("/v1/admin/grants/{party}"),
+            grant.to_string().into_bytes(),
+            admin,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 400);
+    let detail = json(&answer)["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains(&party.to_string()), "{detail}");
+    assert!(detail.contains("\"unknownParty\": true"), "{detail}");
+    grant["unknownParty"] = true.into();
     let answer = w
         .client
         .send(
