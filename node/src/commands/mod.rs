@@ -221,8 +221,9 @@ pub(crate) fn execute(dir: &DataDir, request: Request) -> Result<Reply> {
     }
     if assure_store::is_locked(dir.path()) {
         bail!(
-            "another process holds the store in {} but no node answers on its control socket \
-             ({}): wait for that command to finish, or check the node's log",
+            "a node already running on this data directory, or another command, holds the \
+             store in {}, and no node answers on its control socket ({}): wait for that \
+             command to finish, or check the node's log",
             dir.path().display(),
             dir.path().join(control::SOCKET_FILE).display()
         );

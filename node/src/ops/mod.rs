@@ -400,7 +400,7 @@ impl Ops {
 pub fn parse_did(what: &str, text: &str) -> Result<Did> {
     text.trim().parse().map_err(|_| {
         anyhow::anyhow!(
-            "{what} `{text}` is not a DID: give the organization's did:key identifier \
+            "{what} `{text}` is not a did:key identifier: give the organization's DID \
              (`did:key:z6Mk…`, as `assure id` prints it on their node), not its name"
         )
     })

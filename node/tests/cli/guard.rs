@@ -326,7 +326,7 @@ fn a_dry_run_signs_and_stores_nothing_and_shows_who_reads() {
 }
 
 #[test]
-fn through_the_admin_api_a_duplicate_is_stored_once_and_a_stranger_is_not_granted() {
+fn through_the_running_node_a_duplicate_is_stored_once_and_a_stranger_is_not_granted() {
     let (node, _) = Node::init("Manufacturer");
     let (_, stranger) = Node::init("Stranger");
     let id = publish(&node, &[&control(&node, "c.toml"), "-c", "partners"]).remove(0);
@@ -348,20 +348,55 @@ fn through_the_admin_api_a_duplicate_is_stored_once_and_a_stranger_is_not_grante
         node.ok(&["records", "--json"]),
         node.ok(&["grant", "list", "--json"])
     );
+    // Through the control socket, as `assure publish` reaches a running node.
     let again = node.ok(&["publish", "--json", "--envelope", entry, "-c", "partners"]);
     let again: serde_json::Value = serde_json::from_str(&again).unwrap();
-    assert_eq!(again[0]["id"], id.as_str(), "{again}");
-    assert_eq!(again[0]["alreadyPublished"], true, "{again}");
+    let again = &again["records"][0];
+    assert_eq!(again["id"], id.as_str(), "{again}");
+    assert_eq!(again["alreadyPublished"], true, "{again}");
+    assert_eq!(again["index"], 0, "{again}");
+    // Through the admin API.
+    let body = node.dir.path().join("publish.json");
+    let envelope: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(entry).unwrap()).unwrap();
+    std::fs::write(
+        &body,
+        serde_json::json!({ "compartment": "partners", "envelopes": [envelope] }).to_string(),
+    )
+    .unwrap();
+    let answer = node.ok(&[
+        "api-request",
+        "--admin",
+        "POST",
+        "/v1/admin/publish",
+        "--body",
+        body.to_str().unwrap(),
+    ]);
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer[0]["alreadyPublished"], true, "{answer}");
     assert!(
-        again[0]["status"]
+        answer[0]["status"]
             .as_str()
             .unwrap()
             .starts_with("already published at assure/"),
-        "{again}"
+        "{answer}"
     );
-    assert_eq!(again[0]["index"], 0, "{again}");
-    let error = node.fails(&["grant", "add", &stranger, "--basis", "MSA-4"], 1);
+    let grant = node.dir.path().join("grant.json");
+    std::fs::write(&grant, r#"{"clearance": "partner", "basis": "MSA-4"}"#).unwrap();
+    let error = node.fails(
+        &[
+            "api-request",
+            "--admin",
+            "PUT",
+            &format!("/v1/admin/grants/{stranger}"),
+            "--body",
+            grant.to_str().unwrap(),
+        ],
+        1,
+    );
     assert!(error.contains("400"), "{error}");
+    assert!(error.contains("unknownParty"), "{error}");
+    let error = node.fails(&["grant", "add", &stranger, "--basis", "MSA-4"], 1);
     assert!(error.contains(&stranger), "{error}");
     assert!(error.contains("unknownParty"), "{error}");
     let after = format!(
