@@ -6,6 +6,7 @@
 
 mod api;
 mod bad_input;
+mod both_ways;
 mod common;
 mod config;
 mod crash;
