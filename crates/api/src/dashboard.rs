@@ -40,6 +40,7 @@ table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1p
 .muted{color:#667}.card{background:#fff;border:1px solid #dde;padding:1em;margin:.6em 0}
 code,pre{font:13px ui-monospace,monospace}pre{white-space:pre-wrap;word-break:break-all}
 svg text{font:12px system-ui,sans-serif}
+.warnings{background:#fff4e5;border:1px solid #e0a040;padding:.4em 1em;margin:.6em 0}.warnings li{margin:.2em 0}
 "#;
 
 pub(crate) fn page(title: &str, caller: &Caller, body: Markup) -> Response {
@@ -82,6 +83,32 @@ fn not_found(caller: &Caller) -> Response {
     let mut response = page("Not found", caller, html! { p { "No such page." } });
     *response.status_mut() = StatusCode::NOT_FOUND;
     response
+}
+
+/// How many peers are connected now, for the administration's pages.
+async fn connected(state: &AppState) -> usize {
+    (state.config.control.peers().await)
+        .iter()
+        .filter(|p| p.is_connected())
+        .count()
+}
+
+/// The operator's warnings (no peers, grantees never connected, notices
+/// not received), from the store's one answer, as a banner list; nothing
+/// when all is well. Call on a blocking thread, for the administration.
+fn warnings(state: &AppState, peers: usize) -> Result<Markup, crate::problem::Problem> {
+    let store = &state.config.store;
+    let ours = store.as_owner()?;
+    let names = state.names(&ours)?;
+    let found = store.undelivered(&ours)?;
+    let listed = found.warnings(Some(peers), |d| label(names.get(d), &d.to_string()));
+    Ok(html! {
+        @if !listed.is_empty() {
+            ul class="warnings" role="alert" {
+                @for w in &listed { li { (w) } }
+            }
+        }
+    })
 }
 
 fn outcome_class(result: Option<&str>) -> &'static str {
@@ -159,9 +186,19 @@ fn svg(graph: &Graph) -> Markup {
 
 async fn home(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx>) -> Response {
     let caller = ctx.caller.clone();
+    let peers = if caller.is_admin() {
+        Some(connected(&state).await)
+    } else {
+        None
+    };
     let work = tokio::task::spawn_blocking(move || -> Option<Response> {
         let (graph, seen, visible) = state.graph(&ctx).ok()?;
+        let banner = match peers {
+            Some(peers) => Some(warnings(&state, peers).ok()?),
+            None => None,
+        };
         let body = html! {
+            @if let Some(banner) = &banner { (banner) }
             p class="muted" {
                 "Providers found in confirmed relationship records, two tiers out, each verified "
                 "against the profile its relationship maps to. Green passes, red fails, amber is "
@@ -366,11 +403,39 @@ async fn record(
         let stored = store.record(&visible, &id).ok()?.into_iter().next()?;
         let location = stored.location;
         let statement = serde_json::to_string_pretty(&stored.record.predicate.to_value()).ok()?;
+        // Our own incident, for the administration: has each affected
+        // party received it?
+        let ours = ctx.caller.is_admin()
+            && location.log.origin == state.owner()
+            && stored.record.kind() == Kind::Incident;
+        let deliveries = if ours {
+            store.deliveries(&visible, location).ok()?
+        } else {
+            Vec::new()
+        };
+        let names = if ours { state.names(&visible).ok()? } else { BTreeMap::new() };
         let body = html! {
             p { "Record " code { (id) } }
             p { "Kind " strong { (stored.record.kind()) } ", about " a href=(format!("/orgs/{}", stored.record.subject.did)) { code { (stored.record.subject) } } }
             p { "Log " code { (location.log.origin_line()) } " entry " (location.index) }
             p { "Signed by: " @for s in &stored.record.signers { code { (s) } " " } }
+            @if ours {
+                h2 { "Delivery to the affected parties" }
+                table {
+                    tr { th { "Party" } th { "Received" } }
+                    @for d in &deliveries {
+                        tr {
+                            td { (label(names.get(&d.party), &d.party.to_string())) }
+                            @match (d.received, d.at) {
+                                (true, Some(at)) => td class="pass" { "received " (at.strftime("%Y-%m-%d %H:%M:%S")) },
+                                _ if !d.may_read => td class="fail" { "cannot receive it: no grant lets it read this compartment" },
+                                _ => td class="inconclusive" { "not yet" },
+                            }
+                        }
+                    }
+                }
+                @if deliveries.is_empty() { p class="muted" { "The incident names no affected party." } }
+            }
             h2 { "Predicate" }
             pre class="card" { (statement) }
         };
@@ -487,7 +552,16 @@ async fn admin(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx
     let Ok(everything) = state.visible(&ctx) else {
         return not_found(&ctx.caller);
     };
+    let banner = {
+        let state = state.clone();
+        let peers = peers.len();
+        tokio::task::spawn_blocking(move || warnings(&state, peers).map(|m| m.into_string())).await
+    };
+    let Ok(Ok(banner)) = banner else {
+        return not_found(&ctx.caller);
+    };
     let body = html! {
+        (PreEscaped(banner))
         h2 { "Peers connected" }
         ul { @for p in &peers { li { code { (p) } } } }
         @if peers.is_empty() { p class="muted" { "None." } }

@@ -46,6 +46,30 @@ pub(crate) struct Figures {
     pub(crate) sync_lag: i64,
     /// Connected peers, for the administration only.
     pub(crate) peers: Option<i64>,
+    /// Whether our notices reach their readers, for the administration
+    /// only.
+    pub(crate) delivery: Option<Delivery>,
+}
+
+/// Delivery figures from [`assure_store::Store::undelivered`].
+#[derive(Debug, Default)]
+pub(crate) struct Delivery {
+    /// Grantees that have never connected.
+    pub(crate) never_connected: i64,
+    /// Grantee and log pairs with entries not yet served.
+    pub(crate) behind: i64,
+    /// Entries not yet served, summed over grantees and logs.
+    pub(crate) undelivered: i64,
+}
+
+impl From<&assure_store::Undelivered> for Delivery {
+    fn from(found: &assure_store::Undelivered) -> Self {
+        Self {
+            never_connected: found.never_connected.len() as i64,
+            behind: found.behind.len() as i64,
+            undelivered: i64::try_from(found.missing()).unwrap_or(i64::MAX),
+        }
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -114,6 +138,23 @@ impl Metrics {
         );
         if let Some(peers) = figures.peers {
             scrape.register("peers", "Peers connected", gauge(peers));
+        }
+        if let Some(delivery) = &figures.delivery {
+            scrape.register(
+                "grantees_never_connected",
+                "Parties holding an active grant that have never connected",
+                gauge(delivery.never_connected),
+            );
+            scrape.register(
+                "grantees_behind",
+                "Grantee and log pairs where the grantee has not received every entry",
+                gauge(delivery.behind),
+            );
+            scrape.register(
+                "undelivered_notices",
+                "Entries of our logs not yet received by grantees that may read them",
+                gauge(delivery.undelivered),
+            );
         }
         let mut out = String::new();
         // Writing to a String cannot fail. Both registries end with `# EOF`;

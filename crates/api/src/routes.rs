@@ -1275,6 +1275,11 @@ async fn metrics(State(state): State<Arc<AppState>>, Extension(ctx): Extension<C
                     .unwrap_or(0)
                     .max(0),
                 peers: None,
+                delivery: if ctx.caller.is_admin() {
+                    Some((&store.undelivered(&visible)?).into())
+                } else {
+                    None
+                },
             })
         })
         .await

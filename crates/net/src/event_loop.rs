@@ -2,6 +2,7 @@
 //! handler; serving and pulling run as tasks and report back as commands.
 //! Keeping the peer book and redialling are in [`redial`].
 
+mod health;
 mod redial;
 
 use std::collections::{HashMap, HashSet};
@@ -70,6 +71,8 @@ pub(crate) struct EventLoop {
     /// The bootstrap peers of the configuration, kept connected.
     bootstrap: HashSet<Did>,
     watch: redial::Watch,
+    /// What the delivery checks found last.
+    health: health::Shared,
 }
 
 impl EventLoop {
@@ -122,6 +125,7 @@ impl EventLoop {
             book: Book::new(known),
             bootstrap: config.bootstrap.iter().map(|(did, _)| *did).collect(),
             watch: redial::Watch::new(),
+            health: health::Shared::default(),
         })
     }
 
@@ -144,7 +148,7 @@ impl EventLoop {
         let mut poll = tokio::time::interval(self.poll);
         let mut watch = tokio::time::interval(WATCH);
         let first_check = tokio::time::Instant::now() + redial::ALONE;
-        let mut grantees = tokio::time::interval_at(first_check, redial::REMIND);
+        let mut delivery = tokio::time::interval_at(first_check, redial::ALONE);
         loop {
             tokio::select! {
                 biased;
@@ -156,7 +160,7 @@ impl EventLoop {
                 _ = grants.tick() => self.enforce_grants(),
                 _ = poll.tick() => self.pull_all(),
                 _ = watch.tick() => self.watch_peers(),
-                _ = grantees.tick() => self.watch_grantees(),
+                _ = delivery.tick() => self.watch_delivery(),
                 Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
             }
         }

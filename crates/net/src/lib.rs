@@ -15,6 +15,7 @@ mod book;
 mod codec;
 mod config;
 mod event_loop;
+mod notices;
 mod peer;
 pub mod protocol;
 mod serve;
@@ -116,11 +117,19 @@ pub enum Event {
         /// The log.
         log: LogId,
     },
-    /// An incident naming this organization arrived.
+    /// An incident notice arrived: one naming this organization as
+    /// affected, or shared with it as a regulator.
     Incident {
         /// Who reported it.
         origin: Did,
         /// The incident record.
+        record: String,
+    },
+    /// An audit of this organization that it has not co-signed arrived.
+    AwaitingAcknowledgement {
+        /// The auditor.
+        origin: Did,
+        /// The audit record.
         record: String,
     },
     /// Data from a peer was refused.

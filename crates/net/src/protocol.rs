@@ -73,6 +73,12 @@ pub struct Offer {
     /// The author's word that the asker may read this log until the
     /// ticket's expiry, for witness exchanges with other readers.
     pub ticket: Vec<u8>,
+    /// Whether the asker reads this log as a regulator: the rule admits
+    /// the regulator role and the asker's grant holds it. It tells the
+    /// asker about its own footing only, never about other readers; an
+    /// incident in such a log is a notice to the regulator.
+    #[serde(default)]
+    pub regulator: bool,
 }
 
 /// One log asked about in a `Witness` request.

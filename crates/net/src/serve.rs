@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use assure_access::{LogId, Reader, Visible};
+use assure_access::{LogId, Reader, Role, Visible};
 use assure_log::SignedCheckpoint;
 use assure_model::{Did, Keypair};
 use assure_store::Store;
@@ -42,6 +42,9 @@ pub(crate) fn answer(
     };
     let response = match request {
         Request::Compartments => {
+            let regulator = store
+                .grant(&party)?
+                .is_some_and(|g| g.is_active(now) && g.roles.contains(&Role::Regulator));
             let offers = store
                 .logs(&own)
                 .into_iter()
@@ -50,6 +53,8 @@ pub(crate) fn answer(
                     checkpoint: summary.checkpoint.to_string(),
                     tlp: summary.compartment.rule.tlp(),
                     ticket: witness::issue(me, summary.log, party, now, ticket_lifetime),
+                    regulator: regulator
+                        && summary.compartment.rule.roles.contains(&Role::Regulator),
                 })
                 .collect();
             store.disclose_heads(&own, own.logs().map(|(log, _)| log))?;

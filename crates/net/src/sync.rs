@@ -2,8 +2,8 @@
 //! and the equivocation checks every member makes as a witness.
 
 use assure_log::{Blake3, SignedCheckpoint, verify_consistency};
-use assure_model::{Body, Did, Record};
-use assure_store::{Alert, Evidence, LogId, Store};
+use assure_model::{Did, Record};
+use assure_store::{Evidence, LogId, Store};
 use futures::{StreamExt as _, TryStreamExt as _};
 use jiff::Timestamp;
 use tracing::{info, warn};
@@ -12,7 +12,7 @@ use assure_access::{Compartment, Reader, Rule};
 
 use crate::protocol::{MAX_PAGE_ENTRIES, Offer, Request, Response, WITNESS_ASKS, Witnessed};
 use crate::serve::checked_note;
-use crate::{Client, Error, Event, Shared, witness};
+use crate::{Client, Error, Event, Shared, notices, witness};
 
 /// Pulls every compartment `author` lets this node read.
 pub(crate) async fn pull(shared: &Shared, author: Did) -> Result<(), Error> {
@@ -82,7 +82,9 @@ async fn pull_one(
         .try_collect()
         .await?;
     let received: Vec<(Vec<u8>, Record)> = pages.into_iter().flatten().collect();
-    let notices = incident_notices(me, author, &received);
+    let notices = notices::notices(me, offer.regulator, &received, |record| {
+        notices::cosigned_by_us(store, me, record)
+    });
     let stored = store.clone();
     // We keep only what the author tells every reader: the id and the TLP
     // label, under a local label of our own.
@@ -98,12 +100,16 @@ async fn pull_one(
     })
     .await
     .map_err(|e| Error::Protocol(e.to_string()))??;
-    for alert in notices {
-        store.raise(&alert)?;
-        client.emit(Event::Incident {
-            origin: author,
-            record: alert.record.clone().unwrap_or_default(),
-        });
+    for (alert, event) in notices {
+        if store.raise_once(&alert)? {
+            warn!(
+                kind = %alert.kind,
+                from = %author.fmt_short(),
+                record = alert.record.as_deref().unwrap_or_default(),
+                "alert raised: see `assure alerts`"
+            );
+            client.emit(event);
+        }
     }
     info!(author = %author.fmt_short(), compartment = %log.compartment.fmt_short(), size = target, "replicated");
     client.emit(Event::Synced { log, size: target });
@@ -202,30 +208,6 @@ fn equivocation(
         client.emit(Event::Equivocation { log });
     }
     Ok(())
-}
-
-/// Alerts for incidents in `records` that name this organization as affected.
-fn incident_notices(me: Did, author: Did, records: &[(Vec<u8>, Record)]) -> Vec<Alert> {
-    records
-        .iter()
-        .filter_map(|(_, record)| match &record.predicate.body {
-            Body::Incident(incident) if incident.affected.contains(&me) => Some(Alert {
-                at: Timestamp::now(),
-                kind: "incident".into(),
-                origin: author.to_string(),
-                detail: format!(
-                    "{} reports a {} {} incident affecting us: {}",
-                    author.fmt_short(),
-                    incident.severity,
-                    incident.category,
-                    incident.summary
-                ),
-                record: Some(record.id.to_string()),
-                log: None,
-            }),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Asks `witness` what it knows of the replicas this node holds a current

@@ -1,7 +1,8 @@
 //! sled persistence for an Assure node (DESIGN.md §6): the organization's own
 //! logs and the replicas it holds, the record index and the indexes by subject,
-//! kind and time, grants with their change log, the disclosure log, and the
-//! peer book.
+//! kind and time, grants with their change log, the disclosure log, the
+//! peer book, and what the last two say of whether our notices reached
+//! their readers.
 //!
 //! The store moves bytes; every rule about what may be stored lives in the pure
 //! crates. Every envelope it is given has been validated by
@@ -12,6 +13,7 @@
 #![deny(missing_docs)]
 
 mod backup;
+mod delivery;
 mod error;
 mod grants;
 mod index;
@@ -31,6 +33,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use assure_model::Did;
 
 pub use backup::{BackupSummary, RESTORE_FORMAT};
+pub use delivery::{Behind, Delivery, Undelivered};
 pub use error::Error;
 pub use grants::{Disclosure, GrantChange};
 pub use keys::{Location, LogId};
@@ -60,6 +63,8 @@ struct Inner {
     state: Mutex<State>,
     /// Combines concurrent flushes of small writes into one.
     flushes: GroupFlush,
+    /// Held while an alert is checked and raised once.
+    raising: Mutex<()>,
     /// Held for the life of the store; the OS releases it if we die.
     _lock: File,
 }
@@ -153,6 +158,7 @@ impl Store {
                 trees,
                 state: Mutex::new(state),
                 flushes: GroupFlush::default(),
+                raising: Mutex::new(()),
                 _lock: lock,
             }),
         };

@@ -32,7 +32,8 @@ pub struct Evidence {
 pub struct Alert {
     /// When it was raised.
     pub at: Timestamp,
-    /// `equivocation` or `incident`.
+    /// What it is about: [`Alert::EQUIVOCATION`], [`Alert::INCIDENT`] or
+    /// [`Alert::AWAITING_ACKNOWLEDGEMENT`].
     pub kind: String,
     /// The organization concerned.
     pub origin: String,
@@ -48,6 +49,14 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// Two checkpoints of one log that cannot both be true.
+    pub const EQUIVOCATION: &'static str = "equivocation";
+    /// An incident that names us as affected, or that is shared with us as
+    /// a regulator.
+    pub const INCIDENT: &'static str = "incident";
+    /// An audit of us that we have not co-signed.
+    pub const AWAITING_ACKNOWLEDGEMENT: &'static str = "awaiting-acknowledgement";
+
     /// The log the alert concerns.
     pub fn log(&self) -> Option<LogId> {
         self.log.as_deref().and_then(LogId::from_origin_line)
@@ -115,7 +124,7 @@ impl Store {
             .insert(log.to_bytes(), to_json(evidence)?)?;
         self.raise(&Alert {
             at: evidence.detected_at,
-            kind: "equivocation".into(),
+            kind: Alert::EQUIVOCATION.into(),
             origin: log.origin.to_string(),
             detail: format!(
                 "{} signed two checkpoints of one log that cannot both be true ({}); the replica is frozen",
@@ -157,6 +166,27 @@ impl Store {
         let seq = self.inner.db.generate_id()?.to_be_bytes();
         self.inner.trees.alerts.insert(seq, to_json(alert)?)?;
         self.flush()
+    }
+
+    /// Raises an alert about a record unless one of the same kind about the
+    /// same record was raised before, durably; `true` when it was raised.
+    /// A replica fetched again (after a quarantine, or in pages that
+    /// overlap) does not raise its alerts twice.
+    pub fn raise_once(&self, alert: &Alert) -> Result<bool, Error> {
+        let _one = self
+            .inner
+            .raising
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let raised = self
+            .alerts_all()?
+            .iter()
+            .any(|a| a.kind == alert.kind && a.record.is_some() && a.record == alert.record);
+        if raised {
+            return Ok(false);
+        }
+        self.raise(alert)?;
+        Ok(true)
     }
 
     /// Every alert, oldest first.

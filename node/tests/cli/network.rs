@@ -50,8 +50,10 @@ impl Running {
     }
 
     /// Waits (at most 30 s) until, for each word list, a line containing
-    /// every word of it was printed, in any order.
-    pub(crate) fn wait_for_each(&self, wanted: &[&[&str]]) {
+    /// every word of it was printed, in any order; returns the lines that
+    /// matched.
+    pub(crate) fn wait_for_each(&self, wanted: &[&[&str]]) -> Vec<String> {
+        let mut matched = Vec::new();
         let mut missing: Vec<&[&str]> = wanted.to_vec();
         let deadline = Instant::now() + Duration::from_secs(30);
         while !missing.is_empty() {
@@ -61,9 +63,14 @@ impl Running {
             let Ok(line) = self.lines.recv_timeout(left) else {
                 break;
             };
+            let before = missing.len();
             missing.retain(|words| !words.iter().all(|w| line.contains(w)));
+            if missing.len() < before {
+                matched.push(line);
+            }
         }
         assert!(missing.is_empty(), "no lines with {missing:?} within 30 s");
+        matched
     }
 
     /// Kills with SIGKILL: no shutdown, no flush, the OS closes the sockets.

@@ -1,7 +1,7 @@
 //! Peers that come back, with real `assure run` processes: a hub killed
 //! with SIGKILL and started again with the same configuration file gets
 //! every partner back, and an incident written while it was down reaches
-//! the affected partner.
+//! the affected partner, as the hub's `/metrics` confirms to its operator.
 
 use std::time::Instant;
 
@@ -12,6 +12,21 @@ use crate::network::{Running, compartment_id, config};
 fn free_port() -> u16 {
     let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     probe.local_addr().unwrap().port()
+}
+
+/// `GET /metrics` from the API at `address`, with the admin token or
+/// without; the body.
+fn metrics(address: &str, token: Option<&str>) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let request =
+        format!("GET /metrics HTTP/1.1\r\nHost: {address}\r\n{auth}Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
 }
 
 fn compartment_ids(node: &Node) -> Vec<String> {
@@ -91,11 +106,36 @@ fn a_hub_killed_with_sigkill_gets_its_partners_back() {
     // Same configuration file, no change: every partner is back within 30 s.
     let started = Instant::now();
     let running_hub = Running::start(&hub, &hub_config);
-    running_hub.wait_for_each(&wanted);
+    let mut wanted_and_api = wanted.clone();
+    wanted_and_api.push(&["api http://"]);
+    let lines = running_hub.wait_for_each(&wanted_and_api);
     running[0].wait_for(&["synced", &hub_did, &audience, " 1"]);
     eprintln!(
         "partners back and incident delivered {:?} after the restart",
         started.elapsed()
+    );
+
+    // The hub's operator sees every partner connected and nothing left
+    // undelivered, and no one else sees those figures.
+    let api = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("api http://"))
+        .expect("the API address");
+    let token = std::fs::read_to_string(hub.data().join("admin.token")).unwrap();
+    let scrape = metrics(api, Some(token.trim()));
+    for (gauge, value) in [
+        ("assure_peers", 3),
+        ("assure_grantees_never_connected", 0),
+        ("assure_undelivered_notices", 0),
+    ] {
+        assert!(
+            scrape.lines().any(|l| l == format!("{gauge} {value}")),
+            "{gauge} is not {value}: {scrape}"
+        );
+    }
+    let anonymous = metrics(api, None);
+    assert!(
+        !anonymous.contains("assure_undelivered_notices") && !anonymous.contains("assure_peers ")
     );
 
     for partner in running {

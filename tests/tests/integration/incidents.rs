@@ -1,5 +1,6 @@
 //! Test 8: an incident naming two affected partners reaches exactly those two
-//! and a regulator, and shows as an alert on the affected partners' nodes.
+//! and a regulator, and shows as an alert on the affected partners' nodes
+//! and, worded for a regulator, on the regulator's.
 
 use assure_access::{Clearance, Role};
 use assure_net::Event;
@@ -59,13 +60,27 @@ async fn an_incident_reaches_exactly_the_affected_partners_and_regulators() {
         );
     }
     net.nodes[3].wait_synced(audience, 1).await;
-    assert!(
-        {
-            let store = net.nodes[3].node().store();
-            store.alerts(&store.as_owner().unwrap()).unwrap().is_empty()
-        },
-        "regulator is not affected"
-    );
+    // The regulator is told as a regulator, once: pulling again raises
+    // nothing new.
+    let regulator_alerts = || {
+        let store = net.nodes[3].node().store();
+        store.alerts(&store.as_owner().unwrap()).unwrap()
+    };
+    let alerts = regulator_alerts();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].kind, "incident");
+    assert!(alerts[0].detail.contains("as its regulator"), "{alerts:?}");
+    assert_eq!(alerts[0].record, Some(appended[0].id.to_string()));
+    // A partner that is neither affected nor a regulator is not told.
+    for i in [1, 2] {
+        let store = net.nodes[i].node().store();
+        let alerts = store.alerts(&store.as_owner().unwrap()).unwrap();
+        assert!(
+            alerts
+                .iter()
+                .all(|a| !a.detail.contains("as its regulator"))
+        );
+    }
     // The bystander never receives the compartment, nor learns of it.
     let offers = net.nodes[4]
         .node()

@@ -10,6 +10,7 @@ mod hostile;
 mod incidents;
 mod leaks;
 mod need_to_know;
+mod notices;
 mod peers;
 mod replication;
 mod rogue;

@@ -1,8 +1,8 @@
 //! Peers that come back (issue 10, "a restarted node is cut off for
 //! good"): a node restarted with no configuration change gets every
 //! partner back — from its own peer book and from its partners' redials —
-//! and what it publishes right after reaches them; a revoked party is
-//! never dialled again.
+//! and what it publishes right after reaches them (and the hub knows it
+//! did); a revoked party is never dialled again.
 
 use std::time::{Duration, Instant};
 
@@ -130,6 +130,18 @@ async fn a_restarted_hub_gets_every_partner_back() {
     )
     .await;
     partners[0].wait_synced(appended[0].location.log, 1).await;
+    // The hub's own answer agrees: its affected party has it.
+    let delivered = {
+        let store = hub.node().store();
+        store
+            .deliveries(&store.as_owner().unwrap(), appended[0].location)
+            .unwrap()
+    };
+    assert_eq!(delivered.len(), 1, "{delivered:?}");
+    assert!(
+        delivered[0].party == dids[0] && delivered[0].received,
+        "{delivered:?}"
+    );
     let alerts = {
         let store = partners[0].node().store();
         store.alerts(&store.as_owner().unwrap()).unwrap()

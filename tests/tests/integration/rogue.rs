@@ -110,6 +110,7 @@ fn serving(compartment: Compartment, note: SignedCheckpoint, entries: Vec<String
             checkpoint: note.to_string(),
             tlp: compartment.rule.tlp(),
             ticket: Vec::new(),
+            regulator: false,
         }]),
         Request::Entries { from, .. } => Response::Entries {
             checkpoint: note.to_string(),

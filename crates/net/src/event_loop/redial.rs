@@ -249,41 +249,6 @@ impl EventLoop {
         );
     }
 
-    /// Every ten minutes, from a minute after start: names each party
-    /// holding an active grant that has never connected, on a blocking task.
-    pub(super) fn watch_grantees(&mut self) {
-        let shared = self.shared.clone();
-        self.tasks.spawn(async move {
-            let store = shared.store.clone();
-            let checked = tokio::task::spawn_blocking(move || -> Result<_, assure_store::Error> {
-                let now = Timestamp::now();
-                let mut never = Vec::new();
-                for grant in store.grants()? {
-                    let connected = store.peer(&grant.party)?.and_then(|p| p.last_connected);
-                    if grant.is_active(now) && connected.is_none() {
-                        never.push(grant.party);
-                    }
-                }
-                Ok(never)
-            })
-            .await;
-            match checked {
-                Ok(Ok(never)) => {
-                    for party in never {
-                        warn!(
-                            party = %party.fmt_short(),
-                            "grantee has never connected: it holds a grant but receives \
-                             nothing until it dials us (give it our address) or we know its \
-                             address"
-                        );
-                    }
-                }
-                Ok(Err(error)) => warn!(%error, "grantees not checked"),
-                Err(error) => warn!(%error, "grantee check failed"),
-            }
-        });
-    }
-
     /// The store wrote a peer's entry.
     pub(super) fn handle_peer_known(&mut self, peer: Peer) {
         let did = peer.did;
