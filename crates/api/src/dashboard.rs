@@ -560,17 +560,43 @@ async fn admin(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx
     let Ok(Ok(banner)) = banner else {
         return not_found(&ctx.caller);
     };
+    let Ok(mut names) = state.names(&everything) else {
+        return not_found(&ctx.caller);
+    };
+    if let Ok(Some(own)) = store.name() {
+        names.entry(owner).or_insert(own);
+    }
+    // A name with the short DID beside it, or the short DID.
+    let named = |did: &Did| match names.get(did) {
+        Some(name) => format!("{name} ({})", did.fmt_short()),
+        None => did.fmt_short(),
+    };
+    let labels: BTreeMap<_, _> = store
+        .logs(&everything)
+        .into_iter()
+        .filter(|s| s.log.origin == owner)
+        .map(|s| (s.compartment.id, s.compartment.label))
+        .collect();
+    let compartment = |id: &assure_access::CompartmentId| match labels.get(id) {
+        Some(label) => format!("{label} ({})", id.fmt_short()),
+        None => id.fmt_short(),
+    };
+    let entries = |d: &assure_store::Disclosure| match d.to.saturating_sub(d.from) {
+        0 => "head only".to_owned(),
+        1 => format!("{} (1)", d.from),
+        n => format!("{}–{} ({n})", d.from, d.to - 1),
+    };
     let body = html! {
         (PreEscaped(banner))
         h2 { "Peers connected" }
-        ul { @for p in &peers { li { code { (p) } } } }
+        ul { @for p in &peers { li { (named(p)) } } }
         @if peers.is_empty() { p class="muted" { "None." } }
         h2 { "Logs and sync state" }
         table {
             tr { th { "Author" } th { "Compartment" } th { "TLP" } th { "Size" } th { "Checkpoint age" } }
             @for s in store.logs(&everything) {
                 tr {
-                    td { @if s.log.origin == owner { "this node" } @else { code { (s.log.origin.fmt_short()) } } }
+                    td { @if s.log.origin == owner { "this node" } @else { (named(&s.log.origin)) } }
                     td { (s.compartment.label) }
                     td { (s.compartment.rule.tlp()) }
                     td { (s.checkpoint.checkpoint().size()) }
@@ -583,7 +609,7 @@ async fn admin(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx
             tr { th { "Party" } th { "Clearance" } th { "Roles" } th { "Basis" } th { "Version" } th { "Active" } }
             @for g in &grants {
                 tr {
-                    td { code { (g.party) } }
+                    td { (named(&g.party)) }
                     td { (g.clearance) }
                     td { (g.roles.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")) }
                     td { (g.basis) }
@@ -598,9 +624,9 @@ async fn admin(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx
             @for d in disclosures.iter().rev().take(500) {
                 tr {
                     td { (d.at.strftime("%Y-%m-%d %H:%M:%S")) }
-                    td { code { (d.party.fmt_short()) } }
-                    td { code { (d.compartment.fmt_short()) } }
-                    td { (d.from) "–" (d.to) }
+                    td { (named(&d.party)) }
+                    td { (compartment(&d.compartment)) }
+                    td { (entries(d)) }
                     td { (d.grant_version.map(|v| format!("v{v}")).unwrap_or_default()) }
                     td { (d.channel) }
                     td { (d.purpose.clone().unwrap_or_default()) }

@@ -240,6 +240,14 @@ fn shown(shown: &Shown) {
             place.index
         );
     }
+    for d in &shown.deliveries {
+        let state = match (d.received, d.may_read) {
+            (true, _) => format!("received {}", d.at.as_deref().unwrap_or_default()),
+            (false, true) => "not yet received".to_owned(),
+            (false, false) => "cannot receive it (no grant)".to_owned(),
+        };
+        println!("reader   {}: {state}", d.party_name);
+    }
     let predicate = &shown.statement["predicate"];
     println!(
         "{}",

@@ -38,7 +38,7 @@ pub use grants::{GrantChangeRow, GrantRow, GrantTerms};
 pub use logs::{Backup, Exported, LogRow};
 pub use publish::{Cosigned, Published, PublishedRecord};
 pub use records::{AlertRow, Alerts, DisclosureRow, RecordRow, Shown};
-pub use status::{LogHeld, PeerRow, Status};
+pub use status::{Behind, LogHeld, PeerRow, Status};
 pub use verify::{BundleWritten, Checked, VerdictRow};
 
 /// One operation and its arguments. Paths are absolute: the node that

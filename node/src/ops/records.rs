@@ -41,6 +41,21 @@ pub struct Shown {
     pub signer_names: Vec<String>,
     pub locations: Vec<Place>,
     pub statement: serde_json::Value,
+    /// For our own record: whether each party it is for has received it
+    /// (an incident's affected parties; otherwise every reader granted).
+    pub deliveries: Vec<DeliveryRow>,
+}
+
+/// Whether a party has received one of our records.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryRow {
+    pub party: String,
+    pub party_name: String,
+    /// A grant lets it read the record now.
+    pub may_read: bool,
+    pub received: bool,
+    pub at: Option<String>,
 }
 
 /// Where a record is stored.
@@ -151,6 +166,18 @@ impl Ops {
         let statement: serde_json::Value = serde_json::from_slice(&payload)?;
         let logs = self.store.logs(&ours);
         let names = self.names()?;
+        let mut deliveries = Vec::new();
+        for at in locations.iter().filter(|at| at.log.origin == self.did()) {
+            for d in self.store.deliveries(&ours, *at)? {
+                deliveries.push(DeliveryRow {
+                    party: d.party.to_string(),
+                    party_name: named(&d.party, &names),
+                    may_read: d.may_read,
+                    received: d.received,
+                    at: d.at.map(|t| t.to_string()),
+                });
+            }
+        }
         Ok(Shown {
             id: id.to_string(),
             kind: stored.record.kind().to_string(),
@@ -172,6 +199,7 @@ impl Ops {
                 })
                 .collect(),
             statement,
+            deliveries,
         })
     }
 

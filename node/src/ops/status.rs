@@ -29,6 +29,8 @@ pub struct Status {
     pub logs: Vec<LogHeld>,
     /// Active grants that end within 30 days.
     pub expiring: Vec<GrantRow>,
+    /// Our logs whose readers have not received every entry.
+    pub behind: Vec<Behind>,
     /// Alerts raised in the last 7 days, and in all.
     pub recent_alerts: usize,
     pub alerts: usize,
@@ -47,6 +49,19 @@ pub struct PeerRow {
     pub connected_since: Option<String>,
     pub last_connected: Option<String>,
     pub next_dial: Option<String>,
+}
+
+/// A reader of one of our logs that has not received all of it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Behind {
+    pub party: String,
+    pub party_name: String,
+    pub compartment: String,
+    /// Entries in the log.
+    pub size: u64,
+    /// Entries served to the party.
+    pub received: u64,
 }
 
 /// A log this node holds: one of ours, or a replica.
@@ -95,28 +110,12 @@ impl Ops {
                     .map(|p| peer_row(p, &names))
                     .collect(),
             };
-            if running && !peers.iter().any(|p| p.connected_since.is_some()) {
-                attention.push(
-                    "no peer is connected: partners cannot receive our records; check \
-                     `net.listen`, `[[bootstrap]]` and the partners' nodes"
-                        .to_owned(),
-                );
-            }
+            // The same warnings as the node's log, the dashboard and /metrics.
+            let ours = ops.store.as_owner()?;
+            let connected = running.then(|| peers.iter().filter(|p| p.connected_since.is_some()).count());
+            let undelivered = ops.store.undelivered(&ours)?;
+            attention.extend(undelivered.warnings(connected, |d| named(d, &names)));
             let grants = ops.store.grants()?;
-            let book: BTreeMap<Did, Option<Timestamp>> = ops
-                .store
-                .peers()?
-                .into_iter()
-                .map(|p| (p.did, p.last_connected))
-                .collect();
-            for grant in grants.iter().filter(|g| g.is_active(now)) {
-                if book.get(&grant.party).copied().flatten().is_none() {
-                    attention.push(format!(
-                        "{} holds a grant but has never connected: it has received nothing",
-                        named(&grant.party, &names)
-                    ));
-                }
-            }
             let expiring: Vec<GrantRow> = grants
                 .iter()
                 .filter(|g| {
@@ -136,7 +135,6 @@ impl Ops {
                     grant.valid_until.as_deref().unwrap_or_default()
                 ));
             }
-            let ours = ops.store.as_owner()?;
             let alerts = ops.store.alerts(&ours)?;
             let recent_alerts = alerts
                 .iter()
@@ -173,6 +171,17 @@ impl Ops {
                 peers,
                 logs,
                 expiring,
+                behind: undelivered
+                    .behind
+                    .iter()
+                    .map(|b| Behind {
+                        party: b.party.to_string(),
+                        party_name: named(&b.party, &names),
+                        compartment: b.label.clone(),
+                        size: b.size,
+                        received: b.received,
+                    })
+                    .collect(),
                 recent_alerts,
                 alerts: alerts.len(),
                 attention,

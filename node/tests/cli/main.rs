@@ -10,6 +10,7 @@ mod both_ways;
 mod common;
 mod config;
 mod crash;
+mod daily;
 mod demo;
 mod export;
 mod guard;
