@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use assure_model::Did;
 
-pub use backup::{BackupSummary, RESTORE_FORMAT};
+pub use backup::{BackupHeader, BackupSummary, RESTORE_FORMAT};
 pub use error::Error;
 pub use grants::{Disclosure, GrantChange};
 pub use keys::{Location, LogId};
