@@ -5,6 +5,7 @@
 //! the same [`Node::spawn`].
 
 pub mod api;
+pub mod backup;
 pub mod compartments;
 pub mod config;
 pub mod datadir;

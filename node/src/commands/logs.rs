@@ -1,10 +1,10 @@
-//! `assure log verify`, `export`, `backup` and `restore`.
+//! `assure log verify`, `export`, `backup` and `restore` (the last two over
+//! [`assure_node::backup`]).
 
-use std::fs::File;
-use std::io::{BufReader, BufWriter};
 use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
+use assure_node::backup::{self, Passphrase};
 use assure_store::Store;
 
 use super::{IntegrityFailure, now};
@@ -108,40 +108,57 @@ pub(super) fn export(dir: &DataDir, compartment: &str, out: &Path) -> Result<()>
     Ok(())
 }
 
-pub(super) fn backup(dir: &DataDir, file: &Path) -> Result<()> {
+pub(super) fn backup(
+    dir: &DataDir,
+    file: &Path,
+    no_key: bool,
+    passphrase_file: Option<&Path>,
+) -> Result<()> {
     let store = dir.store()?;
-    let out = File::options()
-        .write(true)
-        .create_new(true)
-        .open(file)
-        .with_context(|| format!("creating {} (it must not exist yet)", file.display()))?;
-    let summary = store.backup(BufWriter::new(out), now())?;
-    File::open(file)?.sync_all()?;
+    let key = if no_key {
+        None
+    } else {
+        Some((dir.keypair()?, Passphrase::obtain(passphrase_file, true)?))
+    };
+    let written = backup::write(&store, key.as_ref().map(|(k, p)| (k, p)), file, now())?;
+    let summary = written.summary;
     eprintln!(
-        "backed up {} compartments, {} entries, {} grants to {}",
+        "backed up {} compartments, {} entries, {} grants{} to {}",
         summary.compartments,
         summary.entries,
         summary.grants,
+        if written.key {
+            " and the key"
+        } else {
+            " (no key)"
+        },
         file.display()
     );
     Ok(())
 }
 
-pub(super) fn restore(dir: &DataDir, file: &Path) -> Result<()> {
-    let owner = dir.keypair()?.did();
-    let input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let summary = Store::restore(dir.path(), owner, BufReader::new(input)).with_context(|| {
-        format!(
-            "{} was not restored; the data directory is unchanged",
-            file.display()
-        )
-    })?;
+pub(super) fn restore(dir: &DataDir, file: &Path, passphrase_file: Option<&Path>) -> Result<()> {
+    let restored = backup::restore(dir, file, &mut || {
+        Passphrase::obtain(passphrase_file, false)
+    })
+    .with_context(|| format!("{} was not restored", file.display()))?;
+    let summary = restored.summary;
     eprintln!(
-        "restored {} compartments, {} entries, {} grants from {}",
+        "restored {} compartments, {} entries, {} grants from {}{}{}",
         summary.compartments,
         summary.entries,
         summary.grants,
-        file.display()
+        file.display(),
+        if restored.key_written {
+            "; wrote key.pem"
+        } else {
+            ""
+        },
+        if restored.token_written {
+            "; wrote a new admin.token"
+        } else {
+            ""
+        },
     );
     Ok(())
 }

@@ -71,8 +71,15 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Command::Grant(command) => grant::run(&dir, command),
         Command::Log(crate::cli::LogCommand::Verify { output }) => logs::verify(&dir, output),
         Command::Export { compartment, out } => logs::export(&dir, &compartment, &out),
-        Command::Backup { file } => logs::backup(&dir, &file),
-        Command::Restore { file } => logs::restore(&dir, &file),
+        Command::Backup {
+            file,
+            no_key,
+            passphrase_file,
+        } => logs::backup(&dir, &file, no_key, passphrase_file.as_deref()),
+        Command::Restore {
+            file,
+            passphrase_file,
+        } => logs::restore(&dir, &file, passphrase_file.as_deref()),
         Command::Catalog { domain, output } => records::catalog(domain, output),
         Command::ApiRequest {
             log: true, output, ..

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api;
+mod backup;
 mod bad_input;
 mod common;
 mod config;
