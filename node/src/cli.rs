@@ -116,6 +116,27 @@ pub(crate) enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Write a draft of a record to fill in and publish: every field of the
+    /// kind, commented, with this organization's DID where it goes.
+    ///
+    /// KIND is profile, scope, control, audit, incident, relationship,
+    /// accreditation, verification or withdrawal. A draft of what an
+    /// organization says about itself (profile, scope, control, incident)
+    /// publishes as written; replace its example values first. Values
+    /// written `REQUIRED: …` (another organization's DID, a record id) must
+    /// be filled in. Without an identity (`assure init`), a placeholder
+    /// stands for our DID. Prints to stdout unless --out is given.
+    New {
+        /// The record kind.
+        kind: String,
+        /// For a control: the catalog id to fill in (`assure catalog`);
+        /// without it the draft lists every control of the catalog.
+        #[arg(long, value_name = "ID")]
+        control: Option<String>,
+        /// Write the draft to this new file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// List records, newest first.
     Records {
         /// Only this kind.

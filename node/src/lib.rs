@@ -10,6 +10,7 @@ pub mod compartments;
 pub mod config;
 pub mod datadir;
 pub mod demo;
+pub mod drafts;
 pub mod node;
 pub mod publish;
 pub mod verification;

@@ -4,6 +4,7 @@ mod compartments;
 mod grant;
 mod init;
 mod logs;
+mod new;
 mod publish;
 mod records;
 mod remote;
@@ -25,9 +26,11 @@ pub(crate) struct IntegrityFailure(pub(crate) String);
 pub(crate) fn run(cli: Cli) -> Result<()> {
     let dir = DataDir::new(&cli.data);
     // With a node running on the directory, commands go through its API
-    // (`api-request` names its node itself).
-    if !matches!(cli.command, Command::ApiRequest { .. })
-        && let Some(url) = remote::running(&dir)
+    // (`api-request` names its node itself; `new` only reads the key).
+    if !matches!(
+        cli.command,
+        Command::ApiRequest { .. } | Command::New { .. }
+    ) && let Some(url) = remote::running(&dir)
     {
         return remote::run(&dir, &url, cli.command);
     }
@@ -55,6 +58,9 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
                 share_wider: share.share_wider,
             };
             publish::publish(&dir, &files, &placement, envelope, output)
+        }
+        Command::New { kind, control, out } => {
+            new::new(&dir, &kind, control.as_deref(), out.as_deref())
         }
         Command::Records {
             kind,

@@ -13,6 +13,7 @@ mod crash;
 mod demo;
 mod export;
 mod network;
+mod new;
 mod pipe;
 mod readme;
 mod restart;
