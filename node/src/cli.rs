@@ -133,6 +133,27 @@ pub(crate) enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Write a draft of a record to fill in and publish: every field of the
+    /// kind, commented, with this organization's DID where it goes.
+    ///
+    /// KIND is profile, scope, control, audit, incident, relationship,
+    /// accreditation, verification or withdrawal. A draft of what an
+    /// organization says about itself (profile, scope, control, incident)
+    /// publishes as written; replace its example values first. Values
+    /// written `REQUIRED: …` (another organization's DID, a record id) must
+    /// be filled in. Without an identity (`assure init`), a placeholder
+    /// stands for our DID. Prints to stdout unless --out is given.
+    New {
+        /// The record kind.
+        kind: String,
+        /// For a control: the catalog id to fill in (`assure catalog`);
+        /// without it the draft lists every control of the catalog.
+        #[arg(long, value_name = "ID")]
+        control: Option<String>,
+        /// Write the draft to this new file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// List records, newest first.
     Records {
         /// Only this kind.
@@ -181,15 +202,40 @@ pub(crate) enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Write a self-verifying backup of this node's logs, grants and disclosures.
+    /// Write a self-verifying backup that restores this node: its logs,
+    /// grants, disclosures and its key, encrypted with a passphrase (age,
+    /// scrypt).
+    ///
+    /// The passphrase comes from --passphrase-file, else from the
+    /// environment variable ASSURE_BACKUP_PASSPHRASE, else it is asked twice
+    /// on the terminal; it is never an argument, and never empty. The file
+    /// is created whole or not at all, mode 0600, and never overwritten.
     Backup {
         /// The backup file to create.
         file: PathBuf,
+        /// Leave the key out (no passphrase needed). A restore then needs
+        /// the key file put back by hand: copy the organization's key.pem
+        /// into the data directory (mode 0600) before `assure restore`.
+        #[arg(long, conflicts_with = "passphrase_file")]
+        no_key: bool,
+        /// Read the passphrase from the first line of this file.
+        #[arg(long, value_name = "PATH")]
+        passphrase_file: Option<PathBuf>,
     },
-    /// Replace this node's database with a verified backup.
+    /// Restore a node from a backup; the node must be stopped.
+    ///
+    /// Into an empty or new data directory: the key (asking for the
+    /// backup's passphrase as `assure backup` does), a new admin token and
+    /// the store, a node ready for `assure run`. Into a directory that holds
+    /// the same organization's key: its database is replaced (the old one
+    /// kept as db.replaced-TIME). Refuses a backup of another organization,
+    /// and writes nothing unless the whole backup verifies.
     Restore {
         /// The backup file.
         file: PathBuf,
+        /// Read the passphrase from the first line of this file.
+        #[arg(long, value_name = "PATH")]
+        passphrase_file: Option<PathBuf>,
     },
     /// Verify a provider against a requirement profile (ISO 28000 8.4 g).
     ///

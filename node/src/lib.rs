@@ -5,11 +5,13 @@
 //! the same [`Node::spawn`].
 
 pub mod api;
+pub mod backup;
 pub mod compartments;
 pub mod config;
 pub mod control;
 pub mod datadir;
 pub mod demo;
+pub mod drafts;
 pub mod guard;
 pub mod node;
 pub mod ops;

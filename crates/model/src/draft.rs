@@ -82,6 +82,10 @@ pub struct Draft {
     pub kind: Kind,
     /// Who the record is about; `None` means the issuing organization.
     pub subject: Option<SubjectRef>,
+    /// A part of the issuing organization the record is about, from a
+    /// subject written as a fragment alone (`subject = "#site=rotterdam"`),
+    /// so that a draft about one's own site names no DID.
+    own_fragment: Option<String>,
     fields: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -125,8 +129,19 @@ impl Draft {
             Some(serde_json::Value::String(kind)) => kind.parse()?,
             _ => return Err(DraftError::MissingKind(kinds)),
         };
+        let mut own_fragment = None;
         let subject = match fields.remove("subject") {
             None => None,
+            Some(serde_json::Value::String(s)) if s.starts_with('#') => {
+                let fragment = &s[1..];
+                if fragment.is_empty() || fragment.contains(char::is_whitespace) {
+                    return Err(DraftError::Subject(format!(
+                        "`{s}`: a fragment such as `#site=rotterdam`"
+                    )));
+                }
+                own_fragment = Some(fragment.to_owned());
+                None
+            }
             Some(serde_json::Value::String(s)) => {
                 Some(s.parse().map_err(|e| DraftError::Subject(format!("{e}")))?)
             }
@@ -140,6 +155,7 @@ impl Draft {
         Ok(Self {
             kind,
             subject,
+            own_fragment,
             fields,
         })
     }
@@ -171,7 +187,10 @@ impl Draft {
         if let Body::Control(control) = &predicate.body {
             check_control(catalog, &control.control_id, predicate.common.domain)?;
         }
-        let subject = self.subject.unwrap_or_else(|| SubjectRef::org(issuer));
+        let subject = self.subject.unwrap_or(SubjectRef {
+            did: issuer,
+            fragment: self.own_fragment,
+        });
         Ok((subject, predicate))
     }
 }

@@ -3,7 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, KeypairBytes};
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -277,15 +278,24 @@ impl Keypair {
         self.secret.sign(message).to_bytes()
     }
 
-    /// The secret key as PKCS#8 PEM, for the node's 0600 key file.
+    /// The secret key as PKCS#8 v1 PEM (RFC 8410 `OneAsymmetricKey` version
+    /// 0, no public key), for the node's 0600 key file.
+    ///
+    /// v1 because OpenSSL 3.0 (`openssl pkey`) and pyca/cryptography refuse
+    /// the v2 form with the public key that `SigningKey::to_pkcs8_pem` writes;
+    /// the public key is derived from the secret anyway.
     pub fn to_pem(&self) -> Result<String, IdentityError> {
-        self.secret
-            .to_pkcs8_pem(Default::default())
-            .map(|pem| pem.to_string())
-            .map_err(|e| IdentityError::SecretKey(e.to_string()))
+        KeypairBytes {
+            secret_key: self.secret.to_bytes(),
+            public_key: None,
+        }
+        .to_pkcs8_pem(LineEnding::LF)
+        .map(|pem| pem.to_string())
+        .map_err(|e| IdentityError::SecretKey(e.to_string()))
     }
 
-    /// Reads a key pair from PKCS#8 PEM.
+    /// Reads a key pair from PKCS#8 PEM, v1 or v2 (a v2 file's public key
+    /// must match its secret).
     pub fn from_pem(pem: &str) -> Result<Self, IdentityError> {
         let secret =
             SigningKey::from_pkcs8_pem(pem).map_err(|e| IdentityError::SecretKey(e.to_string()))?;
@@ -358,12 +368,53 @@ mod tests {
     #[test]
     fn pem_round_trip_keeps_the_key() {
         let pair = Keypair::from_seed([9; 32]);
-        let back = Keypair::from_pem(&pair.to_pem().unwrap()).unwrap();
+        let pem = pair.to_pem().unwrap();
+        let back = Keypair::from_pem(&pem).unwrap();
         assert_eq!(back.did(), pair.did());
+        assert_eq!(back.seed(), pair.seed());
         assert!(
             Keypair::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")
                 .is_err()
         );
+    }
+
+    /// RFC 8410 section 10.3's example key, seed `d4ee72db…`: PKCS#8 v1 is
+    /// the `30 2e 02 01 00` prefix (version 0), and it is exactly 48 bytes,
+    /// with no room for a public key.
+    const RFC8410_V1: &str = "-----BEGIN PRIVATE KEY-----\n\
+        MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n\
+        -----END PRIVATE KEY-----\n";
+
+    #[test]
+    fn to_pem_writes_pkcs8_v1_without_the_public_key() {
+        let seed: [u8; 32] =
+            hex::decode("d4ee72dbf913584ad5b6d8f1f769f8ad3afe7c28cbf1d4fbe097a88f44755842")
+                .unwrap()
+                .try_into()
+                .unwrap();
+        let pem = Keypair::from_seed(seed).to_pem().unwrap();
+        assert_eq!(pem, RFC8410_V1);
+    }
+
+    #[test]
+    fn a_pkcs8_v2_key_file_still_loads_to_the_same_did() {
+        let pair = Keypair::from_seed([7; 32]);
+        // What earlier versions wrote: v2 (version 1) with the public key.
+        let v2 = pair
+            .signing_key()
+            .to_pkcs8_pem(LineEnding::LF)
+            .unwrap()
+            .to_string();
+        let der = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            v2.lines()
+                .filter(|l| !l.starts_with("-----"))
+                .collect::<String>(),
+        )
+        .unwrap();
+        assert_eq!(&der[2..5], [0x02, 0x01, 0x01], "the fixture is v2");
+        assert_eq!(Keypair::from_pem(&v2).unwrap().did(), pair.did());
+        assert_ne!(v2, pair.to_pem().unwrap());
     }
 
     proptest! {

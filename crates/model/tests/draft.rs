@@ -438,3 +438,20 @@ proptest! {
         prop_assert_eq!(profile.identifiers, identifiers);
     }
 }
+
+#[test]
+fn a_subject_written_as_a_fragment_is_a_part_of_the_issuer() {
+    let draft = Draft::from_toml(
+        "kind = \"scope\"\nsubject = \"#site=rotterdam\"\nprocesses = [\"road haulage\"]\n",
+    )
+    .unwrap();
+    assert_eq!(draft.subject, None);
+    let issuer = key(4).did();
+    let (subject, _) = draft.into_predicate(issuer, now(), &catalog()).unwrap();
+    assert_eq!(subject.did, issuer);
+    assert_eq!(subject.fragment.as_deref(), Some("site=rotterdam"));
+    for bad in ["#", "# site"] {
+        let text = format!("kind = \"scope\"\nsubject = \"{bad}\"\n");
+        assert!(Draft::from_toml(&text).is_err(), "{bad}");
+    }
+}

@@ -5,7 +5,9 @@
 //! description and signed checkpoint followed by its entries (base64, so that
 //! every envelope comes back byte for byte), then grants, the grant log and
 //! the disclosure log, and last an `end` line carrying the line count and the
-//! blake3 digest of every byte before it. Restoring checks every envelope,
+//! blake3 digest of every byte before it. A backup may carry, right after its
+//! header, a `key` line: the owner's secret key encrypted by the node, which
+//! the store keeps opaque and covers by the digest like every other line. Restoring checks every envelope,
 //! recomputes every root against its signed checkpoint and checks the digest
 //! before the restored database replaces the current one.
 
@@ -25,8 +27,66 @@ use crate::keys::LogId;
 use crate::logs::Write as LogWrite;
 use crate::{DB_DIR, Error, Store, Trees, lock_dir};
 
-/// The format named in a backup's header line.
-pub const RESTORE_FORMAT: &str = "assure-backup/1";
+/// The format named in a backup's header line: `assure-backup/2` may carry
+/// a `key` line after the header.
+pub const RESTORE_FORMAT: &str = "assure-backup/2";
+
+/// The formats a restore reads: this one, and `assure-backup/1`, which is the
+/// same without the `key` line.
+const READ_FORMATS: [&str; 2] = [RESTORE_FORMAT, "assure-backup/1"];
+
+/// A backup's first lines: whose it is and, if it carries one, its key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupHeader {
+    /// The format the header names.
+    pub format: String,
+    /// The organization whose logs these are.
+    pub owner: Did,
+    /// When the backup was written.
+    pub created: Timestamp,
+    /// The owner's secret key as the node encrypted it, if the backup has it.
+    pub key: Option<String>,
+}
+
+impl BackupHeader {
+    /// Reads the header and the `key` line, if any, without checking the
+    /// rest: a restore checks every line, this only tells what to expect.
+    pub fn read(mut input: impl BufRead) -> Result<Self, Error> {
+        let mut next = |number: usize| -> Result<Option<Line>, Error> {
+            let mut text = Vec::new();
+            input
+                .read_until(b'\n', &mut text)
+                .map_err(|e| Error::Backup(e.to_string()))?;
+            if text.is_empty() {
+                return Ok(None);
+            }
+            serde_json::from_slice(text.strip_suffix(b"\n").unwrap_or(&text))
+                .map(Some)
+                .map_err(|e| bad(number, &format!("not a backup line: {e}")))
+        };
+        let Some(Line::Header {
+            format,
+            owner,
+            created,
+        }) = next(0)?
+        else {
+            return Err(bad(0, "missing header: this is not an Assure backup"));
+        };
+        if !READ_FORMATS.contains(&format.as_str()) {
+            return Err(bad(0, &format!("unknown format `{format}`")));
+        }
+        let key = match next(1)? {
+            Some(Line::Key(key)) => Some(key),
+            _ => None,
+        };
+        Ok(Self {
+            format,
+            owner,
+            created,
+            key,
+        })
+    }
+}
 
 /// What a backup or restore covered.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -49,6 +109,7 @@ enum Line {
         owner: Did,
         created: Timestamp,
     },
+    Key(String),
     Compartment {
         compartment: Compartment,
         checkpoint: String,
@@ -85,6 +146,17 @@ impl<W: Write> Writer<W> {
 impl Store {
     /// Writes a backup of the owner's logs, grants and disclosure log.
     pub fn backup(&self, out: impl Write, now: Timestamp) -> Result<BackupSummary, Error> {
+        self.backup_with_key(out, now, None)
+    }
+
+    /// Writes a backup that also carries `key`, the owner's secret key as the
+    /// caller encrypted it (one line of text; the store does not read it).
+    pub fn backup_with_key(
+        &self,
+        out: impl Write,
+        now: Timestamp,
+        key: Option<&str>,
+    ) -> Result<BackupSummary, Error> {
         let owner = self
             .owner()?
             .ok_or_else(|| Error::Backup("the store has no owner yet".into()))?;
@@ -102,6 +174,9 @@ impl Store {
             owner,
             created: now,
         })?;
+        if let Some(key) = key {
+            w.line(&Line::Key(key.to_owned()))?;
+        }
         for log in self
             .logs_all()
             .into_iter()
@@ -145,12 +220,20 @@ impl Store {
         if staging.exists() {
             std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
         }
-        let summary = {
+        let restored = (|| {
             let db = sled::Config::new().path(&staging).open()?;
             let trees = Trees::open(&db)?;
             let summary = Restorer::new(&db, &trees, owner).run(input)?;
             db.flush()?;
-            summary
+            Ok(summary)
+        })();
+        let summary = match restored {
+            Ok(summary) => summary,
+            Err(error) => {
+                // Leave nothing of a refused backup behind.
+                let _ = std::fs::remove_dir_all(&staging);
+                return Err(error);
+            }
         };
         let live = dir.join(DB_DIR);
         if live.exists() {
@@ -171,6 +254,8 @@ struct Restorer<'a> {
     lines: u64,
     summary: BackupSummary,
     open: Option<OpenLog>,
+    /// The format the header named.
+    format: String,
 }
 
 /// The compartment whose entries are being read.
@@ -195,6 +280,7 @@ impl<'a> Restorer<'a> {
                 ..Default::default()
             },
             open: None,
+            format: String::new(),
         }
     }
 
@@ -238,17 +324,23 @@ impl<'a> Restorer<'a> {
     fn apply(&mut self, number: usize, line: Line) -> Result<(), Error> {
         match line {
             Line::Header { format, owner, .. } => {
-                if number != 0 || format != RESTORE_FORMAT {
+                if number != 0 || !READ_FORMATS.contains(&format.as_str()) {
                     return Err(bad(
                         number,
                         &format!("expected a `{RESTORE_FORMAT}` header first"),
                     ));
                 }
+                self.format = format;
                 if owner != self.owner {
                     return Err(bad(number, &format!("backup of {owner}, not of this node")));
                 }
             }
             _ if number == 0 => return Err(bad(0, "missing header")),
+            Line::Key(_) => {
+                if number != 1 || self.format != RESTORE_FORMAT {
+                    return Err(bad(number, "a key line belongs right after the header"));
+                }
+            }
             Line::Compartment {
                 compartment,
                 checkpoint,

@@ -19,7 +19,8 @@ use assure_model::predicate::{
 };
 use assure_model::{Did, Keypair, Kind, Record, RecordId, SubjectRef, issue};
 use assure_store::{
-    Alert, Disclosure, Error, Evidence, Filter, GrantChange, Location, LogId, NewEntry, Store,
+    Alert, BackupHeader, Disclosure, Error, Evidence, Filter, GrantChange, Location, LogId,
+    NewEntry, RESTORE_FORMAT, Store,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -1699,4 +1700,67 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_key_line_is_carried_opaque_and_covered_by_the_digest() {
+    let (f, _) = backed_up_fixture();
+    let mut bytes = Vec::new();
+    f.store
+        .backup_with_key(&mut bytes, t(50_000), Some("sealed key"))
+        .unwrap();
+    let header = BackupHeader::read(&bytes[..]).unwrap();
+    assert_eq!(header.owner, f.owner.did());
+    assert_eq!(header.format, RESTORE_FORMAT);
+    assert_eq!(header.key.as_deref(), Some("sealed key"));
+    let target = tempfile::tempdir().unwrap();
+    Store::restore(target.path(), f.owner.did(), &bytes[..]).unwrap();
+
+    // The key line changed without resealing: the digest refuses it, and a
+    // refused restore leaves no staging database behind.
+    let altered = String::from_utf8(bytes.clone())
+        .unwrap()
+        .replacen("sealed key", "other key", 1);
+    let fresh = tempfile::tempdir().unwrap();
+    let refused = Store::restore(fresh.path(), f.owner.did(), altered.as_bytes());
+    assert!(
+        matches!(&refused, Err(Error::Backup(why)) if why.contains("damaged")),
+        "{refused:?}"
+    );
+    assert!(!fresh.path().join("db.restoring").exists());
+    assert!(!fresh.path().join("db").exists());
+
+    // A key line anywhere but right after the header is refused.
+    let mut lines: Vec<String> = String::from_utf8(bytes)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let key = lines.remove(1);
+    lines.insert(3, key);
+    let refused = Store::restore(fresh.path(), f.owner.did(), &reseal(&lines)[..]);
+    assert!(
+        matches!(&refused, Err(Error::Backup(why)) if why.contains("right after the header")),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn an_assure_backup_1_file_still_restores() {
+    let (f, _) = backed_up_fixture();
+    let mut bytes = Vec::new();
+    let summary = f.store.backup(&mut bytes, t(50_000)).unwrap();
+    let lines: Vec<String> = String::from_utf8(bytes)
+        .unwrap()
+        .replacen(RESTORE_FORMAT, "assure-backup/1", 1)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let old = reseal(&lines);
+    assert_eq!(BackupHeader::read(&old[..]).unwrap().key, None);
+    let target = tempfile::tempdir().unwrap();
+    assert_eq!(
+        Store::restore(target.path(), f.owner.did(), &old[..]).unwrap(),
+        summary
+    );
 }

@@ -1,7 +1,10 @@
 //! `assure init` and `assure id`.
 
-use anyhow::Result;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
 use assure_model::Keypair;
+use assure_node::backup::{self, Passphrase};
 
 use super::now;
 use crate::datadir::{DataDir, KEY_FILE, TOKEN_FILE};
@@ -32,29 +35,28 @@ pub(super) fn id(dir: &DataDir) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn restore(dir: &DataDir, file: &std::path::Path) -> Result<()> {
-    use anyhow::Context as _;
-    if assure_store::is_locked(dir.path()) {
-        anyhow::bail!(
-            "a node is running on {}: stop it first, then restore (restore replaces its store)",
-            dir.path().display()
-        );
-    }
-    let owner = dir.keypair()?.did();
-    let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let summary = assure_store::Store::restore(dir.path(), owner, std::io::BufReader::new(input))
-        .with_context(|| {
-        format!(
-            "{} was not restored; the data directory is unchanged",
-            file.display()
-        )
-    })?;
+pub(super) fn restore(dir: &DataDir, file: &Path, passphrase_file: Option<&Path>) -> Result<()> {
+    let restored = backup::restore(dir, file, &mut || {
+        Passphrase::obtain(passphrase_file, false)
+    })
+    .with_context(|| format!("{} was not restored", file.display()))?;
+    let summary = restored.summary;
     eprintln!(
-        "restored {} compartments, {} entries, {} grants from {}",
+        "restored {} compartments, {} entries, {} grants from {}{}{}",
         summary.compartments,
         summary.entries,
         summary.grants,
-        file.display()
+        file.display(),
+        if restored.key_written {
+            "; wrote key.pem"
+        } else {
+            ""
+        },
+        if restored.token_written {
+            "; wrote a new admin.token"
+        } else {
+            ""
+        },
     );
     Ok(())
 }

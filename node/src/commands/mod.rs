@@ -7,6 +7,7 @@
 
 mod api_request;
 mod init;
+mod new;
 mod print;
 mod run;
 mod sent;
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use assure_node::control;
-use assure_node::ops::{GrantTerms, Ops, Reply, Request};
+use assure_node::ops::{GrantTerms, Ops, Reply, Request, Secret};
 use assure_node::publish::Placement;
 
 use crate::cli::{BundleCommand, Cli, Command, CompartmentCommand, GrantCommand, LogCommand};
@@ -28,7 +29,13 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
     let dir = DataDir::new(&cli.data);
     let (request, output) = match cli.command {
         Command::Init { name, demo_seed } => return init::init(&dir, &name, demo_seed),
-        Command::Restore { file } => return init::restore(&dir, &file),
+        Command::Restore {
+            file,
+            passphrase_file,
+        } => return init::restore(&dir, &file, passphrase_file.as_deref()),
+        Command::New { kind, control, out } => {
+            return new::new(&dir, &kind, control.as_deref(), out.as_deref());
+        }
         Command::Id => return init::id(&dir),
         Command::Demo { seed, once } => return run::demo(seed, once),
         Command::Run { config } => return run::run(&config),
@@ -126,12 +133,28 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             },
             crate::cli::Output::default(),
         ),
-        Command::Backup { file } => (
-            Request::Backup {
-                file: absolute_one(&file)?,
-            },
-            crate::cli::Output::default(),
-        ),
+        Command::Backup {
+            file,
+            no_key,
+            passphrase_file,
+        } => {
+            // Asked here, where the operator is; the node only encrypts.
+            let passphrase = match no_key {
+                true => None,
+                false => Some(Secret::new(
+                    assure_node::backup::Passphrase::obtain(passphrase_file.as_deref(), true)?
+                        .expose()
+                        .to_owned(),
+                )),
+            };
+            (
+                Request::Backup {
+                    file: absolute_one(&file)?,
+                    passphrase,
+                },
+                crate::cli::Output::default(),
+            )
+        }
         Command::Verify {
             provider,
             profile,

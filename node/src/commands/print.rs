@@ -92,10 +92,11 @@ pub(super) fn reply(reply: &Reply, output: Output) -> Result<()> {
         }),
         Reply::BackedUp(b) => json_or(output, b, || {
             eprintln!(
-                "backed up {} compartments, {} entries, {} grants to {}",
+                "backed up {} compartments, {} entries, {} grants{} to {}",
                 b.compartments,
                 b.entries,
                 b.grants,
+                if b.key { " and the key" } else { " (no key)" },
                 b.file.display()
             );
         }),

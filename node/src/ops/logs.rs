@@ -1,8 +1,6 @@
 //! The logs as files: verification against signed checkpoints, export,
 //! backup.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
@@ -44,6 +42,8 @@ pub struct Backup {
     pub compartments: u64,
     pub entries: u64,
     pub grants: u64,
+    /// The identity key is in it, encrypted.
+    pub key: bool,
 }
 
 impl Ops {
@@ -122,19 +122,18 @@ impl Ops {
         })
     }
 
-    pub(super) fn backup(&self, file: &Path) -> Result<Backup> {
-        let out = File::options()
-            .write(true)
-            .create_new(true)
-            .open(file)
-            .with_context(|| format!("creating {} (it must not exist yet)", file.display()))?;
-        let summary = self.store.backup(BufWriter::new(out), Timestamp::now())?;
-        File::open(file)?.sync_all()?;
+    pub(super) fn backup(&self, file: &Path, passphrase: Option<&super::Secret>) -> Result<Backup> {
+        let passphrase = passphrase
+            .map(|p| crate::backup::Passphrase::new(p.expose().to_owned()))
+            .transpose()?;
+        let key = passphrase.as_ref().map(|p| (self.keypair.as_ref(), p));
+        let written = crate::backup::write(&self.store, key, file, Timestamp::now())?;
         Ok(Backup {
             file: file.to_owned(),
-            compartments: summary.compartments,
-            entries: summary.entries,
-            grants: summary.grants,
+            compartments: written.summary.compartments,
+            entries: written.summary.entries,
+            grants: written.summary.grants,
+            key: written.key,
         })
     }
 }

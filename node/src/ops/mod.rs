@@ -112,8 +112,12 @@ pub enum Request {
     },
     /// A compartment's checkpoint and entries, to a new directory.
     Export { compartment: String, out: PathBuf },
-    /// A self-verifying backup, to a new file.
-    Backup { file: PathBuf },
+    /// A self-verifying backup, to a new file, with the key encrypted
+    /// under `passphrase` (none: without the key).
+    Backup {
+        file: PathBuf,
+        passphrase: Option<Secret>,
+    },
     /// Every log recomputed against its signed checkpoint.
     LogVerify,
     /// Whether the node runs and what needs attention.
@@ -152,6 +156,27 @@ pub enum Reply {
         url: String,
         expires_in: u64,
     },
+}
+
+/// A secret carried by a request (a backup passphrase): never printed.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(text: String) -> Self {
+        Self(text)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
 }
 
 /// A failure caused by damaged data rather than by the caller's input
@@ -359,9 +384,10 @@ impl Ops {
                 self.blocking(move |ops| ops.export(&compartment, &out))
                     .await?,
             ),
-            Request::Backup { file } => {
-                Reply::BackedUp(self.blocking(move |ops| ops.backup(&file)).await?)
-            }
+            Request::Backup { file, passphrase } => Reply::BackedUp(
+                self.blocking(move |ops| ops.backup(&file, passphrase.as_ref()))
+                    .await?,
+            ),
             Request::LogVerify => Reply::LogVerified(self.blocking(|ops| ops.log_verify()).await?),
             Request::Status => Reply::Status(Box::new(self.status().await?)),
             Request::DashboardLink => {

@@ -112,7 +112,8 @@ impl Ops {
             };
             // The same warnings as the node's log, the dashboard and /metrics.
             let ours = ops.store.as_owner()?;
-            let connected = running.then(|| peers.iter().filter(|p| p.connected_since.is_some()).count());
+            let connected =
+                running.then(|| peers.iter().filter(|p| p.connected_since.is_some()).count());
             let undelivered = ops.store.undelivered(&ours)?;
             attention.extend(undelivered.warnings(connected, |d| named(d, &names)));
             let grants = ops.store.grants()?;

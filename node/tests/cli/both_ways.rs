@@ -56,7 +56,9 @@ fn shape(value: &Value, at: &str, into: &mut BTreeSet<String>) {
                 shape(v, &path, into);
             }
         }
-        Value::Array(items) => items.iter().for_each(|v| shape(v, &format!("{at}[]"), into)),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|v| shape(v, &format!("{at}[]"), into)),
         _ => {}
     }
 }
@@ -103,10 +105,20 @@ fn every_operation_answers_the_same_with_the_node_stopped_running_and_running_wi
             ),
         );
         let out = auditor.run(&["publish", "-c", "partners", "--share-wider", &draft]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let exported = auditor.dir.path().join(format!("audit-export-{n}"));
         let _ = std::fs::remove_dir_all(&exported);
-        auditor.ok(&["export", "-c", "partners", "--out", exported.to_str().unwrap()]);
+        auditor.ok(&[
+            "export",
+            "-c",
+            "partners",
+            "--out",
+            exported.to_str().unwrap(),
+        ]);
         audits.push(
             exported
                 .join(format!("entries/{n}.json"))
@@ -138,9 +150,16 @@ fn every_operation_answers_the_same_with_the_node_stopped_running_and_running_wi
         vec!["log", "verify", "--json"],
         vec!["log", "verify"],
         // Refusals answer alike too.
-        vec!["show", "0000000000000000000000000000000000000000000000000000000000000000"],
+        vec![
+            "show",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+        ],
         vec!["records", "--subject", "Acme"],
-        vec!["grant", "revoke", "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"],
+        vec![
+            "grant",
+            "revoke",
+            "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+        ],
     ]
     .iter()
     .map(|args| args.iter().map(|a| a.to_string()).collect())
@@ -159,7 +178,7 @@ fn every_operation_answers_the_same_with_the_node_stopped_running_and_running_wi
                 String::from_utf8_lossy(&out.stderr).into_owned(),
             ));
         }
-        let party = format!("{}", Node::init(&format!("Grantee {n}")).1);
+        let party = Node::init(&format!("Grantee {n}")).1;
         let file = control(&node, &format!("c{}.toml", n + 2), n + 2);
         let backup = node.dir.path().join(format!("backup-{n}"));
         let export = node.dir.path().join(format!("export-{n}"));
@@ -188,7 +207,13 @@ fn every_operation_answers_the_same_with_the_node_stopped_running_and_running_wi
             ],
             vec!["cosign", &audits[n], "--json"],
             vec!["backup", backup.to_str().unwrap()],
-            vec!["export", "-c", "partners", "--out", export.to_str().unwrap()],
+            vec![
+                "export",
+                "-c",
+                "partners",
+                "--out",
+                export.to_str().unwrap(),
+            ],
             vec![
                 "bundle",
                 "export",

@@ -55,9 +55,11 @@ fn an_audit_about_us_is_acknowledged_by_record_id_while_the_node_runs() {
     // The audit arrived: an alert says it awaits our acknowledgement.
     eventually("the acknowledgement alert", || {
         let alerts = json(&auditee.ok(&["alerts", "--json"]));
-        alerts["alerts"].as_array().unwrap().iter().any(|a| {
-            a["kind"] == "awaiting-acknowledgement" && a["record"] == id.as_str()
-        })
+        alerts["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "awaiting-acknowledgement" && a["record"] == id.as_str())
     });
     // Acknowledged by its id, with the node running.
     let cosigned = json(&auditee.ok(&["cosign", &id, "--json"]));
@@ -81,7 +83,14 @@ fn an_audit_about_us_is_acknowledged_by_record_id_while_the_node_runs() {
 fn revoking_a_revoked_grant_is_refused_whether_or_not_the_node_runs() {
     let (node, _) = Node::init("Acme Logistics");
     let (_, party) = Node::init("Partner");
-    node.ok(&["grant", "add", &party, "--basis", "NDA 1", "--unknown-party"]);
+    node.ok(&[
+        "grant",
+        "add",
+        &party,
+        "--basis",
+        "NDA 1",
+        "--unknown-party",
+    ]);
     node.ok(&["grant", "revoke", &party]);
     let before = node.snapshot();
     let offline = node.fails(&["grant", "revoke", &party], 1);
@@ -118,13 +127,22 @@ fn the_name_given_to_init_is_shown_where_our_did_is() {
     let (node, did) = Node::init("Acme Logistics B.V.");
     node.ok(&["publish", "-c", "partners", &control(&node)]);
     let status = node.run(&["status"]);
-    assert_eq!(status.status.code(), Some(3), "a stopped node needs attention");
+    assert_eq!(
+        status.status.code(),
+        Some(3),
+        "a stopped node needs attention"
+    );
     let text = String::from_utf8_lossy(&status.stdout);
-    assert!(text.contains("Acme Logistics B.V.") && text.contains(&did), "{text}");
+    assert!(
+        text.contains("Acme Logistics B.V.") && text.contains(&did),
+        "{text}"
+    );
     assert!(text.contains("not running"), "{text}");
     let records = node.ok(&["records"]);
     assert!(records.contains("Acme Logistics B.V. (z6Mk"), "{records}");
-    let status = json(&String::from_utf8_lossy(&node.run(&["status", "--json"]).stdout));
+    let status = json(&String::from_utf8_lossy(
+        &node.run(&["status", "--json"]).stdout,
+    ));
     assert_eq!(status["name"], "Acme Logistics B.V.");
     assert_eq!(status["running"], false);
 }
@@ -141,7 +159,14 @@ fn control(node: &Node) -> String {
 fn disclosure_ranges_read_as_first_and_last_entry_with_a_count() {
     let (node, did) = Node::init("Acme Logistics");
     let (partner, partner_did) = Node::init("Partner");
-    node.ok(&["grant", "add", &partner_did, "--basis", "NDA", "--unknown-party"]);
+    node.ok(&[
+        "grant",
+        "add",
+        &partner_did,
+        "--basis",
+        "NDA",
+        "--unknown-party",
+    ]);
     node.ok(&["publish", "-c", "partners", &control(&node)]);
     node.ok(&["publish", "-c", "partners", &example("scope.toml")]);
     let running = Running::start(&node, &config(&node, None));
@@ -157,11 +182,17 @@ fn disclosure_ranges_read_as_first_and_last_entry_with_a_count() {
         &host_port,
         "--decode",
     ]);
-    assert!(decoded.contains("STATEMENT") && decoded.contains("control"), "{decoded}");
+    assert!(
+        decoded.contains("STATEMENT") && decoded.contains("control"),
+        "{decoded}"
+    );
     assert!(decoded.contains("ok, 1 signer(s)"), "{decoded}");
     assert!(!decoded.contains("\"payload\""), "{decoded}");
     let table = node.ok(&["disclosures"]);
-    assert!(table.contains("partners ("), "the label with its id: {table}");
+    assert!(
+        table.contains("partners ("),
+        "the label with its id: {table}"
+    );
     assert!(table.contains("0–1 (2)"), "first–last and a count: {table}");
     let rows = json(&node.ok(&["disclosures", "--json"]));
     let served: Vec<&Value> = rows
@@ -171,7 +202,10 @@ fn disclosure_ranges_read_as_first_and_last_entry_with_a_count() {
         .filter(|r| r["count"] == 2)
         .collect();
     assert_eq!(served.len(), 1, "{rows}");
-    assert_eq!((served[0]["first"].clone(), served[0]["last"].clone()), (0.into(), 1.into()));
+    assert_eq!(
+        (served[0]["first"].clone(), served[0]["last"].clone()),
+        (0.into(), 1.into())
+    );
     running.stop();
 }
 
@@ -180,12 +214,21 @@ fn api_request_without_url_does_not_ask_our_own_node_about_another_organization(
     let (node, _) = Node::init("Customs Authority");
     let (_, other) = Node::init("Acme Logistics");
     // No node running: say what to give.
-    let error = node.fails(&["api-request", "GET", &format!("/v1/orgs/{other}/records")], 1);
+    let error = node.fails(
+        &["api-request", "GET", &format!("/v1/orgs/{other}/records")],
+        1,
+    );
     assert!(error.contains("give --url"), "{error}");
     let running = Running::start(&node, &config(&node, None));
     running.wait_for(&["api http://"]);
-    let error = node.fails(&["api-request", "GET", &format!("/v1/orgs/{other}/records")], 1);
-    assert!(error.contains("another organization") && error.contains("--url"), "{error}");
+    let error = node.fails(
+        &["api-request", "GET", &format!("/v1/orgs/{other}/records")],
+        1,
+    );
+    assert!(
+        error.contains("another organization") && error.contains("--url"),
+        "{error}"
+    );
     for (url, expected) in [
         ("ftp://x:1", "scheme must be http or https"),
         ("http://x:1/v1/orgs", "not a node's address"),

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api;
+mod backup;
 mod bad_input;
 mod both_ways;
 mod common;
@@ -15,6 +16,8 @@ mod demo;
 mod export;
 mod guard;
 mod network;
+mod new;
+mod pipe;
 mod readme;
 mod restart;
 mod sharing;

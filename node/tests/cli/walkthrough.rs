@@ -122,7 +122,7 @@ fn backup_and_restore_round_trip() {
     ]);
     let before = node.snapshot();
     let backup = node.dir.path().join("node.backup");
-    node.ok(&["backup", backup.to_str().unwrap()]);
+    node.ok(&["backup", backup.to_str().unwrap(), "--no-key"]);
     node.ok(&["restore", backup.to_str().unwrap()]);
     assert_eq!(node.snapshot(), before);
     node.ok(&["log", "verify"]);
