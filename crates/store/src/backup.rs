@@ -68,6 +68,7 @@ impl BackupHeader {
             format,
             owner,
             created,
+            ..
         }) = next(0)?
         else {
             return Err(bad(0, "missing header: this is not an Assure backup"));
@@ -108,6 +109,9 @@ enum Line {
         format: String,
         owner: Did,
         created: Timestamp,
+        /// The organization's name from `assure init --name`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
     },
     Key(String),
     Compartment {
@@ -173,6 +177,7 @@ impl Store {
             format: RESTORE_FORMAT.into(),
             owner,
             created: now,
+            name: self.name()?,
         })?;
         if let Some(key) = key {
             w.line(&Line::Key(key.to_owned()))?;
@@ -323,7 +328,15 @@ impl<'a> Restorer<'a> {
 
     fn apply(&mut self, number: usize, line: Line) -> Result<(), Error> {
         match line {
-            Line::Header { format, owner, .. } => {
+            Line::Header {
+                format,
+                owner,
+                name,
+                ..
+            } => {
+                if let Some(name) = name {
+                    self.trees.meta.insert("name", name.as_bytes())?;
+                }
                 if number != 0 || !READ_FORMATS.contains(&format.as_str()) {
                     return Err(bad(
                         number,

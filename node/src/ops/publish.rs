@@ -224,10 +224,12 @@ impl Ops {
         if let Ok(id) = record.trim().parse::<RecordId>() {
             let ours = self.store.as_owner()?;
             let missing = || NotFound(format!("no record {id} in this store"));
-            let at = *self
-                .store
-                .locations(&ours, &id)
-                .first()
+            // Our own copy first: it carries our signature if we co-signed.
+            let locations = self.store.locations(&ours, &id);
+            let at = *locations
+                .iter()
+                .find(|at| at.log.origin == self.did())
+                .or(locations.first())
                 .ok_or_else(missing)?;
             let bytes = self
                 .store

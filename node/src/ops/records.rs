@@ -159,7 +159,12 @@ impl Ops {
         let ours = self.store.as_owner()?;
         let locations = self.store.locations(&ours, &id);
         let missing = || NotFound(format!("no record {id} in this store"));
-        let first = locations.first().ok_or_else(missing)?;
+        // Our own copy first: it carries our co-signature, if any.
+        let first = locations
+            .iter()
+            .find(|at| at.log.origin == self.did())
+            .or(locations.first())
+            .ok_or_else(missing)?;
         let stored = self.store.entry_at(&ours, *first)?.ok_or_else(missing)?;
         let payload =
             base64::engine::general_purpose::STANDARD.decode(&stored.record.envelope.payload)?;

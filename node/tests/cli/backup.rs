@@ -75,6 +75,7 @@ fn a_restored_node_runs_verifies_and_its_partner_reconnects() {
         "grant",
         "add",
         &maker_did,
+        "--unknown-party",
         "--role",
         "customer",
         "--basis",

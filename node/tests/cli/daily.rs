@@ -38,10 +38,9 @@ fn an_audit_about_us_is_acknowledged_by_record_id_while_the_node_runs() {
     let draft = auditor.file(
         "audit.toml",
         format!(
-            "kind = \"audit\"\nauditee = \"{auditee_did}\"\nstandard = \"ISO 28000:2022\"\n\
-             auditType = \"certification\"\nresult = \"conformant\"\n\
-             period = {{ from = \"2026-10-01T00:00:00Z\", to = \"2026-10-20T00:00:00Z\" }}\n\
-             scope = \"All sites\"\n"
+            "kind = \"audit\"\nsubject = \"{auditee_did}\"\nstandard = \"ISO 28000:2022\"\n\
+             auditType = \"certification\"\nresult = \"certified\"\n\
+             period = {{ from = 2026-10-01, to = 2026-10-20 }}\n"
         ),
     );
     let published = json(&auditor.ok(&["publish", "--json", &draft]));
@@ -150,7 +149,7 @@ fn the_name_given_to_init_is_shown_where_our_did_is() {
 fn control(node: &Node) -> String {
     node.file(
         "control.toml",
-        "kind = \"control\"\ncontrol = \"A.5.1\"\nstatus = \"implemented\"\n\
+        "kind = \"control\"\ncontrolId = \"ISO22340:8.2.1\"\nstatus = \"implemented\"\n\
          statement = \"Policies approved by the board\"\n",
     )
 }

@@ -69,17 +69,17 @@ fn refused(node: &Node, args: &[&str], says: &[&str]) -> String {
 
 #[test]
 fn a_control_about_another_organization_is_refused() {
-    // The shipped example is about the logistics provider of seed 4; this
-    // node is another organization.
+    // A control that names the logistics provider of demo seed 4 as its
+    // subject; this node is another organization.
     let (node, us) = Node::init("Manufacturer");
+    let theirs = node.file(
+        "theirs.toml",
+        "kind = \"control\"\nsubject = \"did:key:z6Mkt6316e2PN3mZdB6N9CrzomJYUd1s5yBZi1XYHmwT9TUP\"\n\
+         controlId = \"ISO22340:8.2.1\"\nstatus = \"implemented\"\nstatement = \"Gates.\"\n",
+    );
     let error = refused(
         &node,
-        &[
-            "publish",
-            &example("control-physical.toml"),
-            "--compartment",
-            "partners",
-        ],
+        &["publish", &theirs, "--compartment", "partners"],
         &[
             "is about the organization that issues it",
             &us,
