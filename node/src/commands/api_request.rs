@@ -36,6 +36,15 @@ pub(super) fn run(dir: &DataDir, request: ApiRequest) -> Result<()> {
     if !path.starts_with('/') {
         bail!("PATH `{path}` must start with `/`, e.g. `/v1/orgs`");
     }
+    if let Some(bad) = path
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || !c.is_ascii())
+    {
+        bail!(
+            "PATH `{path}` contains {bad:?}, which a URL cannot hold: organizations are named by \
+             their DID (`did:key:z6Mk…`), not by their name; percent-encode anything else"
+        );
+    }
     let url = match url {
         Some(url) => base_url(&url)?,
         None => own_node(dir, &path, admin)?,

@@ -119,6 +119,18 @@ fn a_name_given_instead_of_a_did_says_what_was_expected() {
         );
         assert!(!error.contains("invalid uri character"), "{error}");
     }
+    let error = node.fails(
+        &[
+            "api-request",
+            "GET",
+            "/v1/orgs/Kessler Precision/records",
+            "--url",
+            "127.0.0.1:9",
+        ],
+        1,
+    );
+    assert!(error.contains("not by their name"), "{error}");
+    assert!(!error.contains("invalid uri character"), "{error}");
 }
 
 #[test]
