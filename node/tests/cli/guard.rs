@@ -2,7 +2,7 @@
 //! signed into an append-only log for good is refused with what is wrong
 //! and what to do, and the store is left exactly as it was.
 
-use crate::common::{Node, example};
+use crate::common::Node;
 use crate::network::{Running, config};
 
 /// Everything the store holds, and the verdict over every log.
