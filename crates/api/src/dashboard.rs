@@ -567,10 +567,7 @@ async fn admin(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx
         names.entry(owner).or_insert(own);
     }
     // A name with the short DID beside it, or the short DID.
-    let named = |did: &Did| match names.get(did) {
-        Some(name) => format!("{name} ({})", did.fmt_short()),
-        None => did.fmt_short(),
-    };
+    let named = |did: &Did| did.named(names.get(did).map(String::as_str));
     let labels: BTreeMap<_, _> = store
         .logs(&everything)
         .into_iter()

@@ -46,7 +46,7 @@ use assure_store::Store;
 use assure_verify::Profile;
 
 pub use compartments::{CompartmentInfo, NewCompartment, Outcome, Placement, Reader};
-pub use routes::openapi;
+pub use routes::{GrantView, openapi};
 pub use server::{Server, SignInLinks, serve, wait_for_first_second};
 pub use table::{Route, route_table};
 

@@ -1037,25 +1037,50 @@ async fn admin_publish(
     ))
 }
 
-/// A grant as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
+/// A grant as the admin API and the CLI show it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct GrantView {
-    party: String,
-    roles: Vec<String>,
-    clearance: String,
-    basis: String,
-    valid_from: String,
-    valid_until: Option<String>,
-    version: u64,
-    revoked_at: Option<String>,
-    active: bool,
+pub struct GrantView {
+    /// The party's DID.
+    pub party: String,
+    /// The party by its legal name with its short DID, where a profile
+    /// names it; else the short DID.
+    pub party_name: String,
+    /// Roles the grant gives.
+    pub roles: Vec<String>,
+    /// `partner`, `confidential` or `secret`.
+    pub clearance: String,
+    /// The contract or NDA it rests on.
+    pub basis: String,
+    /// Start of validity.
+    pub valid_from: String,
+    /// End of validity; open-ended when absent.
+    pub valid_until: Option<String>,
+    /// Goes up by one with every change.
+    pub version: u64,
+    /// When it was revoked.
+    pub revoked_at: Option<String>,
+    /// Whether it admits the party now.
+    pub active: bool,
+}
+
+impl GrantView {
+    /// The view of `grant`, its party named from `names`.
+    pub fn named(grant: &Grant, names: &BTreeMap<Did, String>) -> Self {
+        Self {
+            party_name: grant
+                .party
+                .named(names.get(&grant.party).map(String::as_str)),
+            ..Self::from(grant)
+        }
+    }
 }
 
 impl From<&Grant> for GrantView {
     fn from(g: &Grant) -> Self {
         Self {
             party: g.party.to_string(),
+            party_name: g.party.fmt_short(),
             roles: g.roles.iter().map(ToString::to_string).collect(),
             clearance: g.clearance.to_string(),
             basis: g.basis.clone(),
@@ -1071,9 +1096,18 @@ impl From<&Grant> for GrantView {
 /// Every grant (admin).
 #[utoipa::path(get, path = "/v1/admin/grants", tag = "admin", security(("admin" = [])),
     responses((status = 200, body = Vec<GrantView>), (status = 401, body = Problem)))]
-async fn admin_grants(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<GrantView>>> {
-    let grants = state.config.store.grants()?;
-    Ok(Json(grants.iter().map(GrantView::from).collect()))
+async fn admin_grants(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<Ctx>,
+) -> ApiResult<Json<Vec<GrantView>>> {
+    blocking(move || {
+        let names = state.names(&state.visible(&ctx)?)?;
+        let grants = state.config.store.grants()?;
+        Ok(Json(
+            grants.iter().map(|g| GrantView::named(g, &names)).collect(),
+        ))
+    })
+    .await
 }
 
 /// Grants a party access, replacing its grant (admin).

@@ -74,6 +74,15 @@ impl Did {
         let tail = &full[full.len() - 6..];
         format!("z6Mk…{tail}")
     }
+
+    /// For people: the organization's name with the short DID beside it,
+    /// `Helix Drives GmbH (z6Mk…a1b2c3)`, or the short DID alone.
+    pub fn named(&self, name: Option<&str>) -> String {
+        match name {
+            Some(name) => format!("{name} ({})", self.fmt_short()),
+            None => self.fmt_short(),
+        }
+    }
 }
 
 impl fmt::Display for Did {

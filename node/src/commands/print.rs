@@ -288,10 +288,7 @@ fn readers(c: &CompartmentInfo) -> String {
     c.readers
         .iter()
         .map(|r| {
-            let name = match &r.name {
-                Some(name) => format!("{name} ({})", r.did.fmt_short()),
-                None => r.did.fmt_short(),
-            };
+            let name = r.did.named(r.name.as_deref());
             if r.granted {
                 name
             } else {

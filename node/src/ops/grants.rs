@@ -11,42 +11,10 @@ use serde::{Deserialize, Serialize};
 
 pub use assure_api::GrantTerms;
 
-use super::{NotFound, Ops, named};
+use super::{NotFound, Ops};
 
-/// A grant as tables and JSON show it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GrantRow {
-    pub party: String,
-    /// The party by name, with its short DID, where a profile names it.
-    #[serde(default)]
-    pub party_name: String,
-    pub clearance: String,
-    pub roles: Vec<String>,
-    pub basis: String,
-    pub valid_from: String,
-    pub valid_until: Option<String>,
-    pub version: u64,
-    pub revoked_at: Option<String>,
-    pub active: bool,
-}
-
-impl From<Grant> for GrantRow {
-    fn from(g: Grant) -> Self {
-        Self {
-            party: g.party.to_string(),
-            party_name: g.party.fmt_short(),
-            clearance: g.clearance.to_string(),
-            roles: g.roles.iter().map(Role::to_string).collect(),
-            basis: g.basis.clone(),
-            valid_from: g.valid_from.to_string(),
-            valid_until: g.valid_until.map(|t| t.to_string()),
-            version: g.version,
-            revoked_at: g.revoked_at.map(|t| t.to_string()),
-            active: g.is_active(Timestamp::now()),
-        }
-    }
-}
+/// A grant as tables and JSON show it: the admin API's view.
+pub type GrantRow = assure_api::GrantView;
 
 /// One change of the grant log.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -186,10 +154,6 @@ impl Ops {
     }
 
     fn row(&self, grant: Grant, names: &std::collections::BTreeMap<Did, String>) -> GrantRow {
-        let party_name = named(&grant.party, names);
-        GrantRow {
-            party_name,
-            ..GrantRow::from(grant)
-        }
+        GrantRow::named(&grant, names)
     }
 }

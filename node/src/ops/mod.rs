@@ -331,11 +331,17 @@ impl Ops {
             }
             Request::GrantAdd { party, terms } => {
                 let party = parse_did("the party", &party)?;
-                Reply::Grants(vec![self.grant(party, terms).await?.into()])
+                Reply::Grants(vec![GrantRow::named(
+                    &self.grant(party, terms).await?,
+                    &self.names()?,
+                )])
             }
             Request::GrantRevoke { party } => {
                 let party = parse_did("the party", &party)?;
-                Reply::Grants(vec![self.revoke(party).await?.into()])
+                Reply::Grants(vec![GrantRow::named(
+                    &self.revoke(party).await?,
+                    &self.names()?,
+                )])
             }
             Request::Grants { history: false } => {
                 Reply::Grants(self.blocking(|ops| ops.grants()).await?)
@@ -463,10 +469,7 @@ fn compartment_request(
 /// A name for people: the legal name with the short DID beside it, else the
 /// short DID.
 pub fn named(did: &Did, names: &std::collections::BTreeMap<Did, String>) -> String {
-    match names.get(did) {
-        Some(name) => format!("{name} ({})", did.fmt_short()),
-        None => did.fmt_short(),
-    }
+    did.named(names.get(did).map(String::as_str))
 }
 
 impl Ops {

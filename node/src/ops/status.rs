@@ -124,10 +124,7 @@ impl Ops {
                         && g.valid_until
                             .is_some_and(|until| until.duration_since(now) <= EXPIRING)
                 })
-                .map(|g| GrantRow {
-                    party_name: named(&g.party, &names),
-                    ..GrantRow::from(g.clone())
-                })
+                .map(|g| GrantRow::named(g, &names))
                 .collect();
             for grant in &expiring {
                 attention.push(format!(

@@ -66,6 +66,11 @@ async fn an_incident_reaches_exactly_the_affected_partners_and_regulators() {
         let store = net.nodes[3].node().store();
         store.alerts(&store.as_owner().unwrap()).unwrap()
     };
+    // The alert is raised as the pull is handled; wait for it (bounded).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while regulator_alerts().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let alerts = regulator_alerts();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0].kind, "incident");
