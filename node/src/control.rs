@@ -24,6 +24,9 @@ use crate::ops::{IntegrityFailure, NotFound, Ops, Reply, Request};
 /// The socket's file name in the data directory.
 pub const SOCKET_FILE: &str = "control.sock";
 
+/// How long a client may take to send its request.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The largest request accepted, in bytes.
 const MAX_REQUEST_BYTES: u64 = 1 << 20;
 
@@ -133,7 +136,8 @@ async fn serve(stream: UnixStream, ops: Ops) {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     let mut reader = tokio::io::BufReader::new(read).take(MAX_REQUEST_BYTES);
-    let answer = match reader.read_line(&mut line).await {
+    let read = tokio::time::timeout(REQUEST_TIMEOUT, reader.read_line(&mut line)).await;
+    let answer = match read.unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into())) {
         Ok(_) => match serde_json::from_str::<Request>(&line) {
             Ok(request) => {
                 debug!(?request, "control request");
