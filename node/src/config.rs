@@ -220,7 +220,7 @@ impl NodeConfig {
 
     /// Reads and validates a configuration file.
     pub fn load(file: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+        let text = read_bounded(file).map_err(|source| ConfigError::Read {
             file: file.to_owned(),
             source,
         })?;
@@ -439,4 +439,24 @@ impl NodeConfig {
             api,
         })
     }
+}
+
+/// A configuration file's text: a regular file of at most 1 MiB.
+fn read_bounded(file: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let max = crate::files::MAX_TEXT_FILE_BYTES;
+    let opened = std::fs::File::open(file)?;
+    if !opened.metadata()?.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file (a device, a pipe or a directory)",
+        ));
+    }
+    let mut text = String::new();
+    opened.take(max + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > max {
+        return Err(std::io::Error::other(format!(
+            "larger than the {max}-byte limit of a configuration file"
+        )));
+    }
+    Ok(text)
 }

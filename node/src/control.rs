@@ -1,9 +1,10 @@
 //! The control socket: how the CLI runs an operation inside the node that
 //! holds the data directory, with or without the HTTP API.
 //!
-//! A Unix stream socket at `DATA/control.sock`, mode 0600, that accepts only
-//! connections from the user owning the data directory (checked with the
-//! peer's credentials, not only the file mode). One request per connection:
+//! A Unix stream socket at `DATA/control.sock` (see [`socket_path`] for a
+//! data directory whose path is too long for one), mode 0600, that accepts
+//! only connections from the user the node runs as (checked with the peer's
+//! credentials, not only the file mode). One request per connection:
 //! the CLI writes a [`Request`] as one line of JSON and closes its side; the
 //! node answers with one line of JSON, an [`Answer`], and closes.
 
@@ -66,10 +67,10 @@ impl Listener {
     /// Without a socket (a path too long for one, say) the node still runs,
     /// and says so: commands then fail with a message naming the problem.
     pub fn start(data_dir: &Path, ops: Ops) -> Option<Self> {
-        let path = data_dir.join(SOCKET_FILE);
+        let path = socket_path(data_dir);
         match bind(&path) {
             Ok(listener) => {
-                let owner = std::fs::metadata(data_dir).map(|m| m.uid()).ok();
+                let owner = own_uid();
                 let cancel = CancellationToken::new();
                 let task = tokio::spawn(accept(listener, owner, ops, cancel.clone()));
                 Some(Self { path, cancel, task })
@@ -90,7 +91,47 @@ impl Listener {
     }
 }
 
+/// The uid this process runs as.
+fn own_uid() -> Option<u32> {
+    std::fs::metadata("/proc/self").map(|m| m.uid()).ok()
+}
+
+/// The longest socket path the kernel takes is 107 bytes; keep clear of it.
+const MAX_SOCKET_PATH: usize = 100;
+
+/// Where the control socket of `data_dir` is: `DATA/control.sock`, or, when
+/// that path is too long for a Unix socket, `TMP/assure-UID/HASH.sock` in a
+/// directory of our own (0700), named by the data directory's absolute path,
+/// so the node and the CLI find the same one.
+pub fn socket_path(data_dir: &Path) -> PathBuf {
+    let absolute = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_owned());
+    let direct = absolute.join(SOCKET_FILE);
+    if direct.as_os_str().len() <= MAX_SOCKET_PATH {
+        return direct;
+    }
+    let digest = blake3::hash(absolute.as_os_str().as_encoded_bytes()).to_hex();
+    std::env::temp_dir()
+        .join(format!("assure-{}", own_uid().unwrap_or_default()))
+        .join(format!("{}.sock", &digest[..32]))
+}
+
 fn bind(path: &Path) -> Result<UnixListener> {
+    if let Some(parent) = path.parent()
+        && !parent.exists()
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o700))?;
+    }
+    if let Some(parent) = path.parent() {
+        let meta = std::fs::metadata(parent)?;
+        if Some(meta.uid()) != own_uid() || meta.permissions().mode() & 0o022 != 0 {
+            anyhow::bail!(
+                "{} belongs to another user or others may write to it",
+                parent.display()
+            );
+        }
+    }
     match std::fs::remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -124,12 +165,33 @@ async fn accept(listener: UnixListener, owner: Option<u32>, ops: Ops, cancel: Ca
                 ?uid,
                 "control socket: refused a connection from another user"
             );
+            running.spawn(refuse(stream, owner));
             continue;
         }
         running.spawn(serve(stream, ops.clone()));
         while running.try_join_next().is_some() {}
     }
     while running.join_next().await.is_some() {}
+}
+
+/// Tells a process of another user why it is refused, and nothing else.
+async fn refuse(mut stream: UnixStream, owner: Option<u32>) {
+    // Its request is read (and dropped) first, so that it reads our answer
+    // rather than a reset connection.
+    let mut request = Vec::new();
+    let mut limited = (&mut stream).take(MAX_REQUEST_BYTES);
+    let _ = tokio::time::timeout(REQUEST_TIMEOUT, limited.read_to_end(&mut request)).await;
+    let answer = Answer::Err {
+        message: format!(
+            "the node on this data directory runs as user {}; run the command as that user",
+            owner.map_or_else(|| "unknown".to_owned(), |u| u.to_string())
+        ),
+        kind: ErrorKind::Refused,
+    };
+    let mut bytes = serde_json::to_vec(&answer).unwrap_or_default();
+    bytes.push(b'\n');
+    let _ = tokio::time::timeout(REQUEST_TIMEOUT, stream.write_all(&bytes)).await;
+    let _ = stream.shutdown().await;
 }
 
 async fn serve(stream: UnixStream, ops: Ops) {
@@ -193,7 +255,7 @@ pub fn is_integrity_failure(error: &anyhow::Error) -> bool {
 /// Sends `request` to the node running on `data_dir`; `None` when no node
 /// listens there (no socket, or one left by a node that stopped).
 pub fn call(data_dir: &Path, request: &Request) -> Result<Option<Reply>> {
-    let path = data_dir.join(SOCKET_FILE);
+    let path = socket_path(data_dir);
     let mut stream = match std::os::unix::net::UnixStream::connect(&path) {
         Ok(stream) => stream,
         Err(e)

@@ -55,7 +55,23 @@ impl DataDir {
 
     /// Opens the store; fails if another process holds it.
     pub fn store(&self) -> Result<Store> {
+        self.make_private()?;
         Ok(Store::open(&self.path)?)
+    }
+
+    /// Creates the directory if needed and makes it readable by its owner
+    /// alone (0700): it holds the key, the token, every compartment's
+    /// entries and the control socket.
+    pub fn make_private(&self) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::create_dir_all(&self.path)
+            .with_context(|| format!("creating {}", self.path.display()))?;
+        let mode = std::fs::metadata(&self.path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("making {} private (0700)", self.path.display()))?;
+        }
+        Ok(())
     }
 
     /// Creates an identity in this directory: the key (0600), an admin token
@@ -64,6 +80,9 @@ impl DataDir {
     pub fn init(&self, name: &str, keypair: &Keypair, now: jiff::Timestamp) -> Result<Store> {
         if name.trim().is_empty() || name.len() > 200 {
             bail!("--name must be 1 to 200 characters");
+        }
+        if name.chars().any(char::is_control) {
+            bail!("--name must not hold control characters (tabs, newlines, escapes)");
         }
         if let Ok(existing) = self.keypair() {
             bail!(

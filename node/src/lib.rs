@@ -12,6 +12,7 @@ pub mod control;
 pub mod datadir;
 pub mod demo;
 pub mod drafts;
+pub mod files;
 pub mod guard;
 pub mod node;
 pub mod ops;

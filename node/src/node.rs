@@ -33,7 +33,26 @@ impl Node {
     pub async fn spawn(config: NodeConfig) -> Result<Self> {
         let dir = DataDir::new(&config.data_dir);
         let keypair = Arc::new(dir.keypair()?);
-        let store = tokio::task::spawn_blocking(move || dir.store()).await??;
+        // A command may hold the store for a moment; a node does not wait
+        // for another node.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let store = loop {
+            let opening = dir.clone();
+            match tokio::task::spawn_blocking(move || opening.store()).await? {
+                Ok(store) => break store,
+                Err(e)
+                    if matches!(e.downcast_ref(), Some(assure_store::Error::Locked(_)))
+                        && crate::control::call(dir.path(), &crate::ops::Request::Status)
+                            .ok()
+                            .flatten()
+                            .is_none()
+                        && std::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         // Holding the store, we are the only run on this data directory and
         // every earlier one has stopped: the API refuses signatures created
         // before the next whole second. Wait for it before anything starts,

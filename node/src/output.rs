@@ -18,7 +18,7 @@ impl Table {
     }
 
     pub(crate) fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(Self::cleaned(cells));
     }
 
     pub(crate) fn print(&self) {
@@ -40,6 +40,29 @@ impl Table {
         for row in &self.rows {
             line(row.iter().map(String::as_str).collect());
         }
+    }
+}
+
+/// Text from others (a partner's legal name, a reason, a statement) made
+/// safe for a terminal: control characters — escape sequences, carriage
+/// returns, newlines that would forge a line — are shown escaped.
+pub(crate) fn clean(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect::<String>()
+        .into()
+}
+
+impl Table {
+    /// Adds a row of text from anywhere, cleaned for a terminal.
+    fn cleaned(cells: Vec<String>) -> Vec<String> {
+        cells.into_iter().map(|c| clean(&c).into_owned()).collect()
     }
 }
 

@@ -72,13 +72,7 @@ fn read_one(
 }
 
 fn read_limited(file: &Path) -> Result<Vec<u8>> {
-    let size = std::fs::metadata(file)
-        .with_context(|| format!("cannot read {}", file.display()))?
-        .len();
-    if size > MAX_FILE_BYTES {
-        bail!("file is {size} bytes, more than the {MAX_FILE_BYTES}-byte limit");
-    }
-    Ok(std::fs::read(file)?)
+    crate::files::read_limited(file, MAX_FILE_BYTES, "file")
 }
 
 fn sign_draft(

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 #[non_exhaustive]
 pub enum Error {
     /// Another process holds the data directory.
-    #[error("node already running on this data directory ({0})")]
+    #[error(
+        "another assure process holds this data directory ({0}): a node already running on \
+         this data directory, or a command"
+    )]
     Locked(PathBuf),
     /// A file could not be read or written.
     #[error("{path}: {source}")]

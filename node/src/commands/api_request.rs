@@ -50,9 +50,7 @@ pub(super) fn run(dir: &DataDir, request: ApiRequest) -> Result<()> {
         None => own_node(dir, &path, admin)?,
     };
     let body = match body {
-        Some(file) => {
-            std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?
-        }
+        Some(file) => assure_node::files::read_limited(&file, 64 << 20, "body")?,
         None => Vec::new(),
     };
     let keypair;
@@ -141,7 +139,8 @@ fn own_node(dir: &DataDir, path: &str, admin: bool) -> Result<String> {
     })?;
     if !admin {
         let us = dir.keypair()?.did().to_string();
-        let others = path
+        let decoded = percent_decoded(path);
+        let others = decoded
             .split(['/', '?', '&', '='])
             .filter(|part| part.starts_with("did:") && *part != us)
             .count();
@@ -154,6 +153,32 @@ fn own_node(dir: &DataDir, path: &str, admin: bool) -> Result<String> {
         }
     }
     Ok(url)
+}
+
+/// `path` with its percent-escapes decoded (bytes that do not decode are
+/// kept), to see which organizations it names however it is written.
+fn percent_decoded(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied(),
+            bytes.get(i + 2).copied(),
+        ) {
+            (b'%', Some(h), Some(l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn call(

@@ -239,26 +239,46 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
 /// Carries out `request`: in the node running on `dir` when there is one,
 /// else here.
 pub(crate) fn execute(dir: &DataDir, request: Request) -> Result<Reply> {
-    if let Some(reply) = control::call(dir.path(), &request)? {
-        return Ok(reply);
+    // Another command may hold the store for a moment: wait for it, or for
+    // a node that is starting to open its socket.
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        if let Some(reply) = control::call(dir.path(), &request)? {
+            return Ok(reply);
+        }
+        let opened = match request {
+            Request::LogVerify => Ops::offline_report(dir).map(|(ops, _)| ops),
+            _ => Ops::offline(dir),
+        };
+        match opened {
+            Ok(ops) => {
+                return tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?
+                    .block_on(ops.run(request));
+            }
+            Err(error) if is_locked(&error) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(error) if is_locked(&error) => bail!(
+                "a node already running on this data directory, or another command, holds the \
+                 store in {}, and no node answers on its control socket ({}): wait for that \
+                 command to finish, or check the node's log",
+                dir.path().display(),
+                control::socket_path(dir.path()).display()
+            ),
+            Err(error) => return Err(error),
+        }
     }
-    if assure_store::is_locked(dir.path()) {
-        bail!(
-            "a node already running on this data directory, or another command, holds the \
-             store in {}, and no node answers on its control socket ({}): wait for that \
-             command to finish, or check the node's log",
-            dir.path().display(),
-            dir.path().join(control::SOCKET_FILE).display()
-        );
-    }
-    let ops = match request {
-        Request::LogVerify => Ops::offline_report(dir)?.0,
-        _ => Ops::offline(dir)?,
-    };
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(ops.run(request))
+}
+
+/// How long a command waits for another to let go of the store.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn is_locked(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|c| matches!(c.downcast_ref(), Some(assure_store::Error::Locked(_))))
 }
 
 fn absolute_one(path: &Path) -> Result<PathBuf> {

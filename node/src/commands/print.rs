@@ -17,7 +17,7 @@ use assure_verify::{Bundle, Report};
 
 use super::now;
 use crate::cli::Output;
-use crate::output::{Table, json};
+use crate::output::{Table, clean, json};
 
 pub(super) fn reply(reply: &Reply, output: Output) -> Result<()> {
     match reply {
@@ -76,7 +76,7 @@ pub(super) fn reply(reply: &Reply, output: Output) -> Result<()> {
                 "{}: {} for {}, {} evidence records, {} keys",
                 b.out.display(),
                 verdict(b.report.result),
-                b.provider_name,
+                clean(&b.provider_name),
                 b.entries,
                 b.keys
             );
@@ -194,7 +194,7 @@ fn preview(previews: &[(Preview, std::path::PathBuf)]) {
                 .collect::<Vec<_>>()
                 .join(", "),
         };
-        println!("  readers      {readers}");
+        println!("  readers      {}", clean(&readers));
         let roles = match p.roles.is_empty() {
             true => "none named".to_owned(),
             false => p.roles.join(", "),
@@ -231,7 +231,8 @@ fn shown(shown: &Shown) {
     println!("kind     {}", shown.kind);
     println!("subject  {}", shown.subject);
     for (n, signer) in shown.signer_names.iter().enumerate() {
-        println!("{:<9}{signer}", if n == 0 { "issuer" } else { "cosigner" });
+        let role = if n == 0 { "issuer" } else { "cosigner" };
+        println!("{role:<9}{}", clean(signer));
     }
     for place in &shown.locations {
         println!(
@@ -247,7 +248,7 @@ fn shown(shown: &Shown) {
             (false, true) => "not yet received".to_owned(),
             (false, false) => "cannot receive it (no grant)".to_owned(),
         };
-        println!("reader   {}: {state}", d.party_name);
+        println!("reader   {}: {state}", clean(&d.party_name));
     }
     let predicate = &shown.statement["predicate"];
     println!(
@@ -378,12 +379,13 @@ fn disclosures(rows: &[DisclosureRow]) {
 }
 
 fn alerts(alerts: &Alerts) {
-    let mut table = Table::new(&["AT", "KIND", "FROM", "DETAIL"]);
+    let mut table = Table::new(&["AT", "KIND", "FROM", "RECORD", "DETAIL"]);
     for row in &alerts.alerts {
         table.row(vec![
             row.alert.at.to_string(),
             row.alert.kind.clone(),
             row.origin_name.clone(),
+            row.alert.record.clone().unwrap_or_default(),
             row.alert.detail.clone(),
         ]);
     }
@@ -408,7 +410,7 @@ fn logs(rows: &[LogRow]) {
 }
 
 fn status(status: &Status) {
-    let name = status.name.as_deref().unwrap_or("(no name)");
+    let name = clean(status.name.as_deref().unwrap_or("(no name)"));
     println!("{name}  {}", status.did);
     match (status.running, &status.api) {
         (true, Some(api)) => println!("running, API {api}"),
@@ -459,7 +461,7 @@ fn status(status: &Status) {
     } else {
         println!("\nneeds attention:");
         for item in &status.attention {
-            println!("  - {item}");
+            println!("  - {}", clean(item));
         }
     }
 }
@@ -502,7 +504,8 @@ fn verdicts(rows: &[VerdictRow]) {
 
 pub(super) fn report(report: &Report, provider: &str) {
     println!(
-        "{provider} against {} ({}): {}",
+        "{} against {} ({}): {}",
+        clean(provider),
         report.profile,
         &report.profile_digest[..report.profile_digest.len().min(12)],
         verdict(report.result)
@@ -578,9 +581,11 @@ pub(super) fn catalog(domain: Option<String>, output: Output) -> Result<()> {
     Ok(())
 }
 
+/// The largest bundle checked.
+const MAX_BUNDLE_BYTES: u64 = 1 << 30;
+
 pub(super) fn bundle_verify(file: &Path, output: Output) -> Result<()> {
-    let bytes =
-        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let bytes = assure_node::files::read_limited(file, MAX_BUNDLE_BYTES, "bundle")?;
     let checked = Bundle::check(&bytes, now())
         .map_err(|e| IntegrityFailure(format!("{}: {e}", file.display())))?;
     if output.json {

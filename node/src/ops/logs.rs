@@ -92,6 +92,10 @@ impl Ops {
         let entries_dir = out.join("entries");
         std::fs::create_dir_all(&entries_dir)
             .with_context(|| format!("creating {}", entries_dir.display()))?;
+        // Entries of a compartment others may not read: for its owner alone
+        // until the operator shares them.
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o700))?;
         let head = summary.checkpoint.checkpoint();
         let entries = self
             .store

@@ -224,6 +224,7 @@ impl Ops {
     /// verify` can name every damaged compartment.
     pub fn offline_report(dir: &DataDir) -> Result<(Self, Vec<(LogId, String)>)> {
         let keypair = Arc::new(dir.keypair()?);
+        dir.make_private()?;
         let (store, damaged) = Store::open_report(dir.path())?;
         let damaged: Vec<(LogId, String)> = damaged
             .into_iter()

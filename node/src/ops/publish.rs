@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
 use assure_api::{Outcome, Placement};
-use assure_model::{Record, RecordId, validate};
+use assure_model::{Record, validate};
 use assure_store::LogId;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -221,7 +221,10 @@ impl Ops {
 
     /// The envelope bytes of a record we hold (by id), or of a file.
     fn envelope_of(&self, record: &str) -> Result<(Vec<u8>, String)> {
-        if let Ok(id) = record.trim().parse::<RecordId>() {
+        let path = PathBuf::from(record);
+        if !path.exists()
+            && let Ok(id) = self.record_id(record)
+        {
             let ours = self.store.as_owner()?;
             let missing = || NotFound(format!("no record {id} in this store"));
             // Our own copy first: it carries our signature if we co-signed.
@@ -238,8 +241,8 @@ impl Ops {
                 .ok_or_else(missing)?;
             return Ok((bytes, format!("record {id}")));
         }
-        let path = PathBuf::from(record);
-        let bytes = std::fs::read(&path).with_context(|| {
+        let max = assure_model::record::MAX_ENVELOPE_BYTES as u64;
+        let bytes = crate::files::read_limited(&path, max, "envelope").with_context(|| {
             format!(
                 "`{record}` is neither a record id (64 hex characters) nor a readable envelope file"
             )

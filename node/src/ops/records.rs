@@ -152,10 +152,45 @@ impl Ops {
             .collect())
     }
 
+    /// The record a person names: its 64 hex characters, or a prefix of
+    /// at least 8 of them (as `assure records` prints 12) that names one
+    /// record we hold.
+    pub(super) fn record_id(&self, text: &str) -> Result<RecordId> {
+        let text = text.trim().to_ascii_lowercase();
+        if let Ok(id) = text.parse::<RecordId>() {
+            return Ok(id);
+        }
+        if text.len() < 8 || text.len() > 64 || !text.chars().all(|c| c.is_ascii_hexdigit()) {
+            anyhow::bail!(
+                "`{text}` is not a record id: give its 64 hex characters, or the first 12 \
+                 that `assure records` prints"
+            );
+        }
+        let ours = self.store.as_owner()?;
+        let mut found: Vec<RecordId> = self
+            .store
+            .records(&ours, &Filter::default(), usize::MAX)?
+            .into_iter()
+            .map(|r| r.record.id)
+            .filter(|id| id.to_string().starts_with(&text))
+            .collect();
+        found.sort();
+        found.dedup();
+        match found.as_slice() {
+            [id] => Ok(*id),
+            [] => Err(NotFound(format!(
+                "no record whose id starts with {text} in this store"
+            ))
+            .into()),
+            many => anyhow::bail!(
+                "{} records have ids starting with {text}; give more of the id",
+                many.len()
+            ),
+        }
+    }
+
     pub(super) fn show(&self, id: &str) -> Result<Shown> {
-        let id: RecordId = id.trim().parse().map_err(|_| {
-            anyhow::anyhow!("`{id}` is not a record id: give the 64 hex characters `assure records --json` prints")
-        })?;
+        let id = self.record_id(id)?;
         let ours = self.store.as_owner()?;
         let locations = self.store.locations(&ours, &id);
         let missing = || NotFound(format!("no record {id} in this store"));

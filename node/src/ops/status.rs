@@ -134,9 +134,25 @@ impl Ops {
                 ));
             }
             let alerts = ops.store.alerts(&ours)?;
+            // An audit awaiting our acknowledgement needs attention until we
+            // co-sign it (our own log then holds it), however old.
+            let acknowledged = |a: &assure_store::Alert| {
+                a.record
+                    .as_deref()
+                    .and_then(|r| r.parse::<assure_model::RecordId>().ok())
+                    .is_some_and(|id| {
+                        ops.store
+                            .locations(&ours, &id)
+                            .iter()
+                            .any(|at| at.log.origin == ops.did())
+                    })
+            };
             let recent_alerts = alerts
                 .iter()
-                .filter(|a| now.duration_since(a.at) <= RECENT_ALERTS)
+                .filter(|a| match a.kind.as_str() {
+                    assure_store::Alert::AWAITING_ACKNOWLEDGEMENT => !acknowledged(a),
+                    _ => now.duration_since(a.at) <= RECENT_ALERTS,
+                })
                 .count();
             if recent_alerts > 0 {
                 attention.push(format!(

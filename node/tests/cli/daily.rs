@@ -60,15 +60,22 @@ fn an_audit_about_us_is_acknowledged_by_record_id_while_the_node_runs() {
             .iter()
             .any(|a| a["kind"] == "awaiting-acknowledgement" && a["record"] == id.as_str())
     });
-    // Acknowledged by its id, with the node running.
-    let cosigned = json(&auditee.ok(&["cosign", &id, "--json"]));
+    // The alerts table names the record to acknowledge.
+    assert!(auditee.ok(&["alerts"]).contains(&id));
+    // Acknowledged by its id (the 12 characters `records` prints), with the
+    // node running.
+    let cosigned = json(&auditee.ok(&["cosign", &id[..12], "--json"]));
     assert_eq!(cosigned["published"]["records"][0]["id"], id.as_str());
     assert_eq!(
         cosigned["published"]["records"][0]["compartment"],
         "partners"
     );
-    let shown = json(&auditee.ok(&["show", &id, "--json"]));
+    let shown = json(&auditee.ok(&["show", &id[..12], "--json"]));
     assert_eq!(shown["signers"].as_array().unwrap().len(), 2, "{shown}");
+    // Acknowledged, it no longer needs attention.
+    let status = auditee.run(&["status", "--json"]);
+    let status = json(&String::from_utf8_lossy(&status.stdout));
+    assert_eq!(status["recentAlerts"], 0, "{status}");
     // Twice is refused, and changes nothing.
     let before = auditee.snapshot();
     let error = auditee.fails(&["cosign", &id], 1);
@@ -76,6 +83,125 @@ fn an_audit_about_us_is_acknowledged_by_record_id_while_the_node_runs() {
     assert_eq!(auditee.snapshot(), before);
     running.stop();
     running_auditor.stop();
+}
+
+#[test]
+fn commands_run_at_the_same_time_on_a_stopped_node_all_answer() {
+    let (node, _) = Node::init("Acme Logistics");
+    let children: Vec<_> = (0..6)
+        .map(|n| {
+            let args: &[&str] = match n % 2 {
+                0 => &["status", "--json"],
+                _ => &["records", "--json"],
+            };
+            node.command(args)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (n, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        // status exits 3 on a stopped node; records 0.
+        let expected = if n % 2 == 0 { 3 } else { 0 };
+        assert_eq!(
+            out.status.code(),
+            Some(expected),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_node_on_a_deep_data_directory_still_takes_commands() {
+    let (node, _) = Node::init("Acme Logistics");
+    let deep = node.dir.path().join("d".repeat(60)).join("e".repeat(60));
+    std::fs::create_dir_all(&deep).unwrap();
+    let data = deep.join("data");
+    std::fs::rename(node.data(), &data).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_assure"))
+            .arg("--data")
+            .arg(&data)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let config = node.file(
+        "deep.toml",
+        format!(
+            "data_dir = \"{}\"\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\n[api]\nlisten = \"off\"\n",
+            data.display()
+        ),
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_assure"))
+        .args(["run", "--config", &config])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    eventually("the running node to answer", || {
+        let out = run(&["status", "--json"]);
+        String::from_utf8_lossy(&out.stdout).contains("\"running\": true")
+    });
+    let out = run(&["records", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn files_that_never_end_are_refused_and_the_node_keeps_running() {
+    let (node, did) = Node::init("Acme Logistics");
+    let running = Running::start(&node, &config(&node, None));
+    running.wait_for(&["api http://"]);
+    for args in [
+        vec!["publish", "/dev/zero", "-c", "partners"],
+        vec!["publish", "--envelope", "/dev/zero", "-c", "partners"],
+        vec!["cosign", "/dev/zero"],
+        vec!["verify", &did, "--profile", "/dev/zero"],
+        vec!["verify", "--all", "--config", "/dev/zero"],
+    ] {
+        let error = node.fails(&args, 1);
+        assert!(error.contains("not a regular file"), "{args:?}: {error}");
+    }
+    let big = node.file("big.toml", vec![b'#'; 2 << 20]);
+    let error = node.fails(&["publish", &big, "-c", "partners"], 1);
+    assert!(error.contains("limit"), "{error}");
+    node.ok(&["records"]);
+    running.stop();
+}
+
+#[test]
+fn text_from_partners_cannot_write_to_our_terminal() {
+    let (node, _) = Node::init("Acme Logistics");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_assure"))
+        .arg("--data")
+        .arg(dir.path().join("d"))
+        .args(["init", "--name", "Evil\u{1b}[2J\nFAKE"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("control characters"));
+    // A partner's legal name with escapes is shown escaped.
+    let profile = node.file(
+        "profile.json",
+        r#"{"kind":"profile","legalName":"Helix\u001b[2J\nINJECTED"}"#,
+    );
+    node.ok(&["publish", "-c", "public", &profile]);
+    let records = node.ok(&["records"]);
+    assert!(
+        !records.contains('\u{1b}') && !records.contains("\nINJECTED"),
+        "{records}"
+    );
+    assert!(records.contains("\\u{1b}[2J\\nINJECTED"), "{records}");
 }
 
 #[test]
@@ -240,6 +366,12 @@ fn api_request_without_url_does_not_ask_our_own_node_about_another_organization(
         error.contains("another organization") && error.contains("--url"),
         "{error}"
     );
+    let encoded = other.replace(':', "%3A");
+    let error = node.fails(
+        &["api-request", "GET", &format!("/v1/orgs/{encoded}/records")],
+        1,
+    );
+    assert!(error.contains("another organization"), "{error}");
     for (url, expected) in [
         ("ftp://x:1", "scheme must be http or https"),
         ("http://x:1/v1/orgs", "not a node's address"),
