@@ -203,8 +203,10 @@ pub(crate) enum Command {
         out: PathBuf,
     },
     /// Write a self-verifying backup that restores this node: its logs,
-    /// grants, disclosures and its key, encrypted with a passphrase (age,
-    /// scrypt).
+    /// grants, disclosures and its key. Only the key is encrypted, with age
+    /// under a passphrase (scrypt); the logs, grants and disclosures are in
+    /// clear, as JSON lines, in a file of mode 0600: protect it as the data
+    /// directory itself.
     ///
     /// The passphrase comes from --passphrase-file, else from the
     /// environment variable ASSURE_BACKUP_PASSPHRASE, else it is asked twice
