@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use age::secrecy::{ExposeSecret as _, SecretString};
 use assure_model::{Did, IdentityError, Keypair};
-use assure_store::{BackupHeader, BackupSummary, Store};
+use assure_store::{BackupHeader, BackupSummary, Older, RolledBack, Store};
 use jiff::Timestamp;
 
 use crate::datadir::{DataDir, KEY_FILE, TOKEN_FILE};
@@ -44,12 +44,13 @@ pub enum Error {
     )]
     Running(PathBuf),
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// What the OS said.
-        source: std::io::Error,
+        /// What the OS said (in the message, not a source, so that a chain
+        /// of errors does not print it twice).
+        error: std::io::Error,
     },
     /// The backup file exists already.
     #[error("{0} exists; choose a new file name")]
@@ -117,11 +118,44 @@ pub enum Error {
         /// Where the key belongs.
         key_path: PathBuf,
     },
+    /// The backup holds less of our logs than the data directory.
+    #[error(
+        "the backup, written {created}, is older than this data directory: {}. Partners hold \
+         the newer entries; once this node signs anything new after restoring it, they see a \
+         forked history, report equivocation and freeze our logs. Restore a newer backup; \
+         pass --older only if there is none, and then publish nothing until you have talked \
+         with the partners; nothing was written",
+        older_logs(.logs)
+    )]
+    Older {
+        /// When the backup was written.
+        created: Timestamp,
+        /// The logs it would take back.
+        logs: Vec<RolledBack>,
+    },
     /// The data directory has no key but is not empty.
     #[error(
         "{0} is not empty and has no key.pem: restore into an empty or new directory, or put the organization's key.pem there first"
     )]
     NotEmpty(PathBuf),
+}
+
+/// `partners has 10 entries here, 4 in the backup; …`.
+fn older_logs(logs: &[RolledBack]) -> String {
+    logs.iter()
+        .map(|log| match log.forked {
+            true => format!(
+                "`{}` has {} entries here and {} in the backup, but the backup's first {} are \
+                 other entries",
+                log.label, log.held, log.backup, log.held
+            ),
+            false => format!(
+                "`{}` has {} entries here, {} in the backup",
+                log.label, log.held, log.backup
+            ),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl From<assure_store::Error> for Error {
@@ -134,9 +168,9 @@ impl From<assure_store::Error> for Error {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
+    move |error| Error::Io {
         path: path.to_owned(),
-        source,
+        error,
     }
 }
 
@@ -252,8 +286,11 @@ pub fn write(
 /// What a restore did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Restored {
-    /// The store's part.
+    /// The store's part: among it, each of our logs with its size, and
+    /// those the restore took back (only with [`Older::Restore`]).
     pub summary: BackupSummary,
+    /// When the backup was written.
+    pub created: Timestamp,
     /// Whether key.pem was written from the backup (else it was there).
     pub key_written: bool,
     /// Whether a new admin token was written (there was none).
@@ -266,9 +303,14 @@ pub struct Restored {
 /// (the old database kept aside) and a token if there is none. Checks the
 /// passphrase and then every line of the backup before it writes anything;
 /// a refused restore into an empty directory leaves it empty.
+///
+/// A backup that holds fewer of our entries than the directory's database,
+/// or other ones, is refused ([`Error::Older`]) unless `older` says
+/// [`Older::Restore`]: partners hold the entries it lacks.
 pub fn restore(
     dir: &DataDir,
     file: &Path,
+    older: Older,
     passphrase: &mut dyn FnMut() -> Result<Passphrase, Error>,
 ) -> Result<Restored, Error> {
     let header = BackupHeader::read(BufReader::new(File::open(file).map_err(io(file))?))?;
@@ -306,14 +348,20 @@ pub fn restore(
     };
     let existed = dir.path().exists();
     let input = BufReader::new(File::open(file).map_err(io(file))?);
-    let summary = match Store::restore(dir.path(), owner, input) {
+    let summary = match Store::restore(dir.path(), owner, input, older) {
         Ok(summary) => summary,
         Err(error) => {
             if key.is_some() {
                 // The directory was empty or missing: leave it so.
                 empty_again(dir.path(), existed);
             }
-            return Err(error.into());
+            return Err(match error {
+                assure_store::Error::Older(logs) => Error::Older {
+                    created: header.created,
+                    logs,
+                },
+                other => other.into(),
+            });
         }
     };
     let key_written = key.is_some();
@@ -330,6 +378,7 @@ pub fn restore(
     }
     Ok(Restored {
         summary,
+        created: header.created,
         key_written,
         token_written,
     })

@@ -203,8 +203,10 @@ pub(crate) enum Command {
         out: PathBuf,
     },
     /// Write a self-verifying backup that restores this node: its logs,
-    /// grants, disclosures and its key, encrypted with a passphrase (age,
-    /// scrypt).
+    /// grants, disclosures and its key. Only the key is encrypted, with age
+    /// under a passphrase (scrypt); the logs, grants and disclosures are in
+    /// clear, as JSON lines, in a file of mode 0600: protect it as the data
+    /// directory itself.
     ///
     /// The passphrase comes from --passphrase-file, else from the
     /// environment variable ASSURE_BACKUP_PASSPHRASE, else it is asked twice
@@ -229,13 +231,20 @@ pub(crate) enum Command {
     /// the store, a node ready for `assure run`. Into a directory that holds
     /// the same organization's key: its database is replaced (the old one
     /// kept as db.replaced-TIME). Refuses a backup of another organization,
-    /// and writes nothing unless the whole backup verifies.
+    /// or one holding fewer (or other) entries of our logs than the
+    /// directory unless --older, and writes nothing unless the whole backup
+    /// verifies.
     Restore {
         /// The backup file.
         file: PathBuf,
         /// Read the passphrase from the first line of this file.
         #[arg(long, value_name = "PATH")]
         passphrase_file: Option<PathBuf>,
+        /// Restore a backup that holds fewer entries of our logs than the
+        /// data directory (or other ones). Partners hold the newer entries:
+        /// anything this node signs afterwards forks the history they know.
+        #[arg(long)]
+        older: bool,
     },
     /// Verify a provider against a requirement profile (ISO 28000 8.4 g).
     ///

@@ -28,16 +28,17 @@ pub fn subject(us: &Did, record: &Record) -> Result<()> {
         return Ok(());
     }
     let about = &record.subject.did;
+    let a_kind = kind.with_article();
     if issuer == *us {
         bail!(
-            "a {kind} record is about the organization that issues it, but its subject is \
+            "{a_kind} record is about the organization that issues it, but its subject is \
              {about}, not us ({us}): remove `subject` from the draft (it defaults to us), or \
              name one of our sites as `{us}#site-…`; to say something about another \
              organization, publish an audit, a relationship or a verification"
         );
     }
     bail!(
-        "this {kind} record was issued by {issuer} about {about}: a {kind} is about the \
+        "this {kind} record was issued by {issuer} about {about}: {a_kind} is about the \
          organization that issues it, so this envelope was not kept; ask its issuer for a \
          corrected one"
     )
@@ -68,6 +69,16 @@ pub fn withdrawal(
     let target = withdrawal.withdrawn;
     let held = own_copies(store, us, &target)?;
     let Some(first) = held.first() else {
+        let ours = store.as_owner()?;
+        if let Some(replica) = store.record(&ours, &target)?.first() {
+            let issuer = replica.record.issuer();
+            let who = who(store, &issuer)?;
+            bail!(
+                "record {target} is another organization's, {who}'s, held here as a copy of \
+                 its log: only its issuer can withdraw it (to say it is wrong, publish an \
+                 audit or a verification)"
+            );
+        }
         bail!(
             "no record {target} is held in our compartments, so there is nothing to withdraw: \
              check the id with `assure records` (a withdrawal names a record we issued)"
@@ -78,6 +89,12 @@ pub fn withdrawal(
         bail!(
             "record {target} was issued by {issuer}, not by us: only its issuer can withdraw \
              it (to say it is wrong, publish an audit or a verification)"
+        );
+    }
+    if first.record.kind() == Kind::Withdrawal {
+        bail!(
+            "record {target} is a withdrawal: a withdrawal cannot be withdrawn; publish the \
+             record again"
         );
     }
     if batch.contains(&target) {
@@ -152,9 +169,9 @@ pub fn supersedes(store: &Store, us: &Did, record: &Record, earlier: &[&Record])
         }
         if old.kind() != kind {
             bail!(
-                "this {kind} supersedes {replaced}, which is a {}: a record supersedes only \
+                "this {kind} supersedes {replaced}, which is {}: a record supersedes only \
                  records of its own kind (to take a record back, publish a withdrawal)",
-                old.kind()
+                old.kind().with_article()
             );
         }
     }
@@ -172,7 +189,12 @@ pub fn held(store: &Store, us: &Did, bytes: &[u8], record: &Record) -> Result<Op
 
 /// An incident we issue reaches each affected party through its grant:
 /// every one must hold an active grant at `now`, unless the operator says
-/// `undeliverable`.
+/// `undeliverable`. We need no grant to read our own record, so we are
+/// skipped: an incident that affected only us is kept, and reaches no one.
+///
+/// A party listed twice is refused rather than listed once: what is
+/// signed is what the operator wrote, and a repeated DID is more likely a
+/// pasted one where another party was meant.
 pub fn deliverable(
     store: &Store,
     us: &Did,
@@ -183,25 +205,41 @@ pub fn deliverable(
     let Body::Incident(incident) = &record.predicate.body else {
         return Ok(());
     };
-    if undeliverable || record.issuer() != *us {
+    if record.issuer() != *us {
         return Ok(());
     }
+    let mut listed = BTreeSet::new();
     for party in &incident.affected {
+        if !listed.insert(party) {
+            let who = who(store, party)?;
+            bail!("the affected party {who} is listed twice in `affected`: list each party once");
+        }
+    }
+    if undeliverable {
+        return Ok(());
+    }
+    for party in incident.affected.iter().filter(|party| *party != us) {
         let active = store.grant(party)?.is_some_and(|g| g.is_active(now));
         if !active {
-            let names = crate::compartments::names(store, [party])?;
-            let who = match names.get(party) {
-                Some(name) => format!("{name} ({party})"),
-                None => party.to_string(),
-            };
+            let who = who(store, party)?;
             bail!(
                 "the affected party {who} holds no active grant, so the incident notice could \
-                 never reach it: grant it first (`assure grant add {party} --basis …`), or \
-                 pass --undeliverable to publish it anyway"
+                 never reach it: grant it first (`assure grant add {party} --clearance partner \
+                 --role customer --basis \"CONTRACT\"`, with the clearance, role and contract \
+                 of your relationship), or pass --undeliverable to publish it anyway"
             );
         }
     }
     Ok(())
+}
+
+/// A party by its name and DID, or its DID when it has no known name.
+fn who(store: &Store, party: &Did) -> Result<String> {
+    let names = crate::compartments::names(store, [party])?;
+    Ok(match names.get(party) {
+        Some(name) => format!("{name} ({party})"),
+        None => party.to_string(),
+    })
 }
 
 /// A new grant names a party we have seen: one that holds or held a grant,

@@ -24,7 +24,7 @@ pub enum DraftError {
     #[error("file is {0} bytes, more than the {MAX_DRAFT_BYTES}-byte limit")]
     TooLarge(usize),
     /// Not JSON, too deep, or a repeated key.
-    #[error("{0}")]
+    #[error(transparent)]
     Json(#[from] JsonError),
     /// Not TOML.
     #[error("not valid TOML: {0}")]
@@ -36,7 +36,7 @@ pub enum DraftError {
     #[error("missing field `kind` (one of: {0})")]
     MissingKind(String),
     /// `kind` is not a record kind.
-    #[error("{0}")]
+    #[error(transparent)]
     Kind(#[from] UnknownValue),
     /// `subject` is not a DID.
     #[error("field `subject`: {0}")]
@@ -45,7 +45,7 @@ pub enum DraftError {
     #[error("field `{0}` is filled in by the node; remove it from the file")]
     Reserved(&'static str),
     /// A field the kind does not have.
-    #[error("unknown field `{field}` for a {kind} record")]
+    #[error("unknown field `{field}` for {} record", kind.with_article())]
     UnknownField {
         /// The record kind.
         kind: Kind,

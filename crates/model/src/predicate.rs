@@ -95,6 +95,16 @@ impl Kind {
         format!("urn:assure:{}:v1", self.as_str())
     }
 
+    /// The kind with its indefinite article, for messages: "an audit",
+    /// "a profile".
+    pub fn with_article(&self) -> String {
+        let word = self.as_str();
+        match word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            true => format!("an {word}"),
+            false => format!("a {word}"),
+        }
+    }
+
     /// The kind named by a `predicateType`, if it is one of ours.
     pub fn from_predicate_type(predicate_type: &str) -> Option<Self> {
         predicate_type

@@ -63,6 +63,9 @@ pub(crate) struct EventLoop {
     tasks: tokio::task::JoinSet<()>,
     /// Grant versions already enforced by disconnecting.
     enforced: HashMap<Did, u64>,
+    /// Parties blocked because their grant was revoked, so that a grant
+    /// given again lifts the block (blocks for misbehaviour stay).
+    revoked: HashSet<PeerId>,
     rate: f64,
     poll: Duration,
     ticket_lifetime: Duration,
@@ -119,6 +122,7 @@ impl EventLoop {
             witnessing: None,
             tasks: tokio::task::JoinSet::new(),
             enforced: HashMap::new(),
+            revoked: HashSet::new(),
             rate: f64::from(config.limits.requests_per_second.max(1)),
             poll: config.poll_interval,
             ticket_lifetime: config.ticket_lifetime,
@@ -544,8 +548,10 @@ impl EventLoop {
     }
 
     /// Closes connections of parties whose grant is no longer active, and
-    /// blocks those whose grant was revoked.
+    /// blocks those whose grant was revoked; lifts the block of a party
+    /// granted again.
     fn enforce_grants(&mut self) {
+        self.unblock_granted_again();
         let now = Timestamp::now();
         let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
         for peer_id in peers {
@@ -564,9 +570,33 @@ impl EventLoop {
             }
             if grant.revoked_at.is_some() {
                 self.swarm.behaviour_mut().blocked.block_peer(peer_id);
+                self.revoked.insert(peer_id);
             }
             let _ = self.swarm.disconnect_peer_id(peer_id);
             info!(party = %party.fmt_short(), "grant no longer active: connection closed");
+        }
+    }
+
+    /// A party blocked at its revocation that holds an unrevoked grant
+    /// again is accepted again at once and dialled, rather than refused
+    /// until the node restarts.
+    fn unblock_granted_again(&mut self) {
+        let store = &self.shared.store;
+        let granted: Vec<(PeerId, Did)> = self
+            .revoked
+            .iter()
+            .filter_map(|peer_id| Some((*peer_id, peer::did(peer_id)?)))
+            .filter(|(_, did)| {
+                store
+                    .grant(did)
+                    .is_ok_and(|g| g.is_some_and(|g| g.revoked_at.is_none()))
+            })
+            .collect();
+        for (peer_id, did) in granted {
+            self.revoked.remove(&peer_id);
+            self.swarm.behaviour_mut().blocked.unblock_peer(peer_id);
+            info!(party = %did.fmt_short(), "granted again: accepted and dialled");
+            self.redial(did);
         }
     }
 

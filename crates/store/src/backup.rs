@@ -9,8 +9,13 @@
 //! header, a `key` line: the owner's secret key encrypted by the node, which
 //! the store keeps opaque and covers by the digest like every other line. Restoring checks every envelope,
 //! recomputes every root against its signed checkpoint and checks the digest
-//! before the restored database replaces the current one.
+//! before the restored database replaces the current one. A restore that
+//! would leave one of the owner's logs with fewer entries than the data
+//! directory holds, or with other entries, is refused unless the caller
+//! says [`Older::Restore`]: partners hold those entries, and the next entry
+//! signed after them would fork the history they know.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::Path;
 
@@ -25,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::grants::{Disclosure, GrantChange, from_json, to_json};
 use crate::keys::LogId;
 use crate::logs::Write as LogWrite;
-use crate::{DB_DIR, Error, Store, Trees, lock_dir};
+use crate::{DB_DIR, Error, Store, Trees, lock_dir, open_db};
 
 /// The format named in a backup's header line: `assure-backup/2` may carry
 /// a `key` line after the header.
@@ -100,6 +105,63 @@ pub struct BackupSummary {
     pub entries: u64,
     /// Grants.
     pub grants: u64,
+    /// Each of the owner's logs in the backup, with its size.
+    pub logs: Vec<BackupLog>,
+    /// The owner's logs a restore took back to fewer entries or another
+    /// history (only with [`Older::Restore`]).
+    pub rolled_back: Vec<RolledBack>,
+}
+
+/// One of the owner's logs in a backup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BackupLog {
+    /// The compartment's label.
+    pub label: String,
+    /// Its entries, up to the signed checkpoint.
+    pub size: u64,
+}
+
+/// One of the owner's logs that a restore takes back: the data directory
+/// holds more entries than the backup, or other ones.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RolledBack {
+    /// The compartment's label.
+    pub label: String,
+    /// The entries the data directory's checkpoint covers.
+    pub held: u64,
+    /// The entries the backup's checkpoint covers.
+    pub backup: u64,
+    /// Whether the backup's first `held` entries differ from the data
+    /// directory's: the two are different histories, not an older and a
+    /// newer one.
+    pub forked: bool,
+}
+
+/// What a restore does when the backup holds less of one of the owner's
+/// logs than the data directory (fewer entries, or other ones).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Older {
+    /// Refuse with [`Error::Older`], writing nothing.
+    Refuse,
+    /// Restore anyway; the summary lists what was taken back.
+    Restore,
+}
+
+/// `partners: 10 entries here, 4 in the backup; …`, for messages.
+pub(crate) fn describe(logs: &[RolledBack]) -> String {
+    logs.iter()
+        .map(|log| match log.forked {
+            true => format!(
+                "{}: {} entries here, {} in the backup, of which the first {} differ",
+                log.label, log.held, log.backup, log.held
+            ),
+            false => format!(
+                "{}: {} entries here, {} in the backup",
+                log.label, log.held, log.backup
+            ),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[derive(Serialize, Deserialize)]
@@ -187,16 +249,19 @@ impl Store {
             .into_iter()
             .filter(|s| s.log.origin == owner)
         {
+            let label = log.compartment.label.clone();
             w.line(&Line::Compartment {
                 compartment: log.compartment,
                 checkpoint: log.checkpoint.to_string(),
             })?;
             // Entries up to the checkpoint only: the note and entries match.
-            for bytes in self.entries(log.log, 0, log.checkpoint.checkpoint().size())? {
+            let size = log.checkpoint.checkpoint().size();
+            for bytes in self.entries(log.log, 0, size)? {
                 w.line(&Line::Entry(BASE64.encode(bytes)))?;
                 summary.entries += 1;
             }
             summary.compartments += 1;
+            summary.logs.push(BackupLog { label, size });
         }
         for grant in self.grants()? {
             w.line(&Line::Grant(grant))?;
@@ -218,8 +283,15 @@ impl Store {
     /// Restores a backup into `dir`, replacing its database once the whole
     /// backup has verified. The previous database, if any, is kept beside it
     /// as `db.replaced-<unix time>`. Refuses a backup of another organization
-    /// than `owner`.
-    pub fn restore(dir: &Path, owner: Did, input: impl BufRead) -> Result<BackupSummary, Error> {
+    /// than `owner`, and, unless `older` says to restore, one that holds
+    /// fewer or other entries of one of the owner's logs than the current
+    /// database ([`Error::Older`]).
+    pub fn restore(
+        dir: &Path,
+        owner: Did,
+        input: impl BufRead,
+        older: Older,
+    ) -> Result<BackupSummary, Error> {
         let _lock = lock_dir(dir)?;
         let staging = dir.join("db.restoring");
         if staging.exists() {
@@ -228,7 +300,11 @@ impl Store {
         let restored = (|| {
             let db = sled::Config::new().path(&staging).open()?;
             let trees = Trees::open(&db)?;
-            let summary = Restorer::new(&db, &trees, owner).run(input)?;
+            let (mut summary, restored) = Restorer::new(&db, &trees, owner).run(input)?;
+            summary.rolled_back = rolled_back(&dir.join(DB_DIR), owner, &restored)?;
+            if older == Older::Refuse && !summary.rolled_back.is_empty() {
+                return Err(Error::Older(summary.rolled_back));
+            }
             db.flush()?;
             Ok(summary)
         })();
@@ -242,7 +318,15 @@ impl Store {
         };
         let live = dir.join(DB_DIR);
         if live.exists() {
-            let aside = dir.join(format!("db.replaced-{}", Timestamp::now().as_second()));
+            // Two restores within a second keep both databases aside.
+            let second = Timestamp::now().as_second();
+            let aside = (0..)
+                .map(|n| match n {
+                    0 => dir.join(format!("db.replaced-{second}")),
+                    n => dir.join(format!("db.replaced-{second}-{n}")),
+                })
+                .find(|path| !path.exists())
+                .unwrap_or_else(|| dir.join("db.replaced"));
             std::fs::rename(&live, &aside).map_err(|e| Error::io(&live, e))?;
         }
         std::fs::rename(&staging, &live).map_err(|e| Error::io(&staging, e))?;
@@ -259,6 +343,8 @@ struct Restorer<'a> {
     lines: u64,
     summary: BackupSummary,
     open: Option<OpenLog>,
+    /// The trees of the logs read so far.
+    restored: BTreeMap<LogId, Tree<Blake3>>,
     /// The format the header named.
     format: String,
 }
@@ -285,11 +371,16 @@ impl<'a> Restorer<'a> {
                 ..Default::default()
             },
             open: None,
+            restored: BTreeMap::new(),
             format: String::new(),
         }
     }
 
-    fn run(mut self, input: impl BufRead) -> Result<BackupSummary, Error> {
+    /// The summary, and the tree of each log restored.
+    fn run(
+        mut self,
+        input: impl BufRead,
+    ) -> Result<(BackupSummary, BTreeMap<LogId, Tree<Blake3>>), Error> {
         let mut ended = false;
         for (number, text) in input.split(b'\n').enumerate() {
             let text = text.map_err(|e| Error::Backup(e.to_string()))?;
@@ -323,7 +414,7 @@ impl<'a> Restorer<'a> {
         self.trees
             .meta
             .insert("owner", self.owner.to_string().as_bytes())?;
-        Ok(self.summary)
+        Ok((self.summary, self.restored))
     }
 
     fn apply(&mut self, number: usize, line: Line) -> Result<(), Error> {
@@ -455,8 +546,62 @@ impl<'a> Restorer<'a> {
             .compartments
             .insert(open.log.to_bytes(), to_json(&open.compartment)?)?;
         self.summary.compartments += 1;
+        self.summary.logs.push(BackupLog {
+            label: open.compartment.label,
+            size: open.tree.len(),
+        });
+        self.restored.insert(open.log, open.tree);
         Ok(())
     }
+}
+
+/// The owner's logs in the database at `live` whose signed checkpoint
+/// covers more entries than `restored` holds of them, or other entries.
+/// A database that cannot be opened is being replaced because it is
+/// damaged: there is nothing to compare with then.
+fn rolled_back(
+    live: &Path,
+    owner: Did,
+    restored: &BTreeMap<LogId, Tree<Blake3>>,
+) -> Result<Vec<RolledBack>, Error> {
+    if !live.exists() {
+        return Ok(Vec::new());
+    }
+    let Ok(db) = open_db(live) else {
+        return Ok(Vec::new());
+    };
+    let trees = Trees::open(&db)?;
+    let mut found = Vec::new();
+    for item in trees.compartments.iter() {
+        let (key, value) = item?;
+        let Some(log) = LogId::from_bytes(&key).filter(|log| log.origin == owner) else {
+            continue;
+        };
+        // A checkpoint that does not verify was not signed by us: it
+        // tells nothing of what partners hold.
+        let Ok(note) = crate::logs::read_checkpoint(&trees, log) else {
+            continue;
+        };
+        let head = note.checkpoint();
+        let held = head.size();
+        let tree = restored.get(&log);
+        let backup = tree.map_or(0, Tree::len);
+        let same = match tree {
+            Some(tree) if backup >= held => tree.root_at(held).ok().as_ref() == Some(head.root()),
+            _ => held == 0,
+        };
+        if !same {
+            let label = serde_json::from_slice::<Compartment>(&value)
+                .map_or_else(|_| format!("{}", log.compartment), |c| c.label);
+            found.push(RolledBack {
+                label,
+                held,
+                backup,
+                forked: backup >= held,
+            });
+        }
+    }
+    Ok(found)
 }
 
 fn bad(number: usize, what: &str) -> Error {

@@ -13,12 +13,13 @@ pub enum Error {
     )]
     Locked(PathBuf),
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// What the OS said.
-        source: std::io::Error,
+        /// What the OS said (in the message, not a source, so that a chain
+        /// of errors does not print it twice).
+        error: std::io::Error,
     },
     /// sled failed.
     #[error("database: {0}")]
@@ -73,6 +74,13 @@ pub enum Error {
     /// A backup file is unreadable, incomplete or does not verify.
     #[error("backup: {0}")]
     Backup(String),
+    /// A restore would take some of the owner's logs back to fewer entries
+    /// than the data directory holds, or to another history.
+    #[error(
+        "the backup holds less than this data directory of {}",
+        crate::backup::describe(.0)
+    )]
+    Older(Vec<crate::RolledBack>),
     /// A grant change that does not raise the version.
     #[error("grant for {party} version {version} is not newer than the stored one")]
     StaleGrant {
@@ -87,10 +95,10 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: &Path, error: std::io::Error) -> Self {
         Self::Io {
             path: path.to_owned(),
-            source,
+            error,
         }
     }
 

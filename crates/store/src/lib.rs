@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use assure_model::Did;
 
-pub use backup::{BackupHeader, BackupSummary, RESTORE_FORMAT};
+pub use backup::{BackupHeader, BackupLog, BackupSummary, Older, RESTORE_FORMAT, RolledBack};
 pub use delivery::{Behind, Delivery, Undelivered};
 pub use error::Error;
 pub use grants::{Disclosure, GrantChange};

@@ -398,7 +398,7 @@ fn rebuild(
     })
 }
 
-fn read_checkpoint(trees: &Trees, log: LogId) -> Result<SignedCheckpoint, String> {
+pub(crate) fn read_checkpoint(trees: &Trees, log: LogId) -> Result<SignedCheckpoint, String> {
     let text = trees
         .checkpoints
         .get(log.to_bytes())

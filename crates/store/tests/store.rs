@@ -20,7 +20,7 @@ use assure_model::predicate::{
 use assure_model::{Did, Keypair, Kind, Record, RecordId, SubjectRef, issue};
 use assure_store::{
     Alert, BackupHeader, Disclosure, Error, Evidence, Filter, GrantChange, Location, LogId,
-    NewEntry, RESTORE_FORMAT, Store,
+    NewEntry, Older, RESTORE_FORMAT, Store,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -920,7 +920,7 @@ fn a_second_open_of_a_data_directory_is_locked_out() {
         Err(Error::Locked(_))
     ));
     assert!(matches!(
-        Store::restore(dir.path(), owner().did(), &b""[..]),
+        Store::restore(dir.path(), owner().did(), &b""[..], Older::Refuse),
         Err(Error::Locked(_))
     ));
     let clone = first.clone();
@@ -1492,7 +1492,7 @@ fn a_backup_restores_into_the_same_store() {
     let heads_before = heads(&f.store);
 
     let target = tempfile::tempdir().unwrap();
-    let restored = Store::restore(target.path(), f.owner.did(), &bytes[..]).unwrap();
+    let restored = Store::restore(target.path(), f.owner.did(), &bytes[..], Older::Refuse).unwrap();
     assert_eq!(restored, summary);
     let store = Store::open(target.path()).unwrap();
     assert_eq!(dump(&store), expected);
@@ -1505,7 +1505,7 @@ fn a_backup_restores_into_the_same_store() {
 
     // Restoring over an existing store keeps the old database aside.
     drop(f.store);
-    let restored = Store::restore(f.dir.path(), f.owner.did(), &bytes[..]).unwrap();
+    let restored = Store::restore(f.dir.path(), f.owner.did(), &bytes[..], Older::Refuse).unwrap();
     assert_eq!(restored, summary);
     let aside = std::fs::read_dir(f.dir.path())
         .unwrap()
@@ -1524,7 +1524,7 @@ fn grant_and_disclosure_logs_continue_after_restore() {
     let mut bytes = Vec::new();
     f.store.backup(&mut bytes, t(50_000)).unwrap();
     let target = tempfile::tempdir().unwrap();
-    Store::restore(target.path(), f.owner.did(), &bytes[..]).unwrap();
+    Store::restore(target.path(), f.owner.did(), &bytes[..], Older::Refuse).unwrap();
     let store = Store::open(target.path()).unwrap();
     let party = stranger().did();
     let current = store.grant(&party).unwrap().unwrap();
@@ -1628,7 +1628,7 @@ fn bad_backups_are_refused_and_leave_the_existing_store_untouched() {
     ];
     for (name, backup, owner, expected) in bad {
         assert!(name == "another owner" || backup != bytes, "{name}");
-        let refused = Store::restore(target.path(), owner, &backup[..]);
+        let refused = Store::restore(target.path(), owner, &backup[..], Older::Refuse);
         assert!(
             matches!(&refused, Err(Error::Backup(why)) if why.contains(expected)),
             "{name}: {refused:?}"
@@ -1714,7 +1714,7 @@ fn a_key_line_is_carried_opaque_and_covered_by_the_digest() {
     assert_eq!(header.format, RESTORE_FORMAT);
     assert_eq!(header.key.as_deref(), Some("sealed key"));
     let target = tempfile::tempdir().unwrap();
-    Store::restore(target.path(), f.owner.did(), &bytes[..]).unwrap();
+    Store::restore(target.path(), f.owner.did(), &bytes[..], Older::Refuse).unwrap();
 
     // The key line changed without resealing: the digest refuses it, and a
     // refused restore leaves no staging database behind.
@@ -1722,7 +1722,12 @@ fn a_key_line_is_carried_opaque_and_covered_by_the_digest() {
         .unwrap()
         .replacen("sealed key", "other key", 1);
     let fresh = tempfile::tempdir().unwrap();
-    let refused = Store::restore(fresh.path(), f.owner.did(), altered.as_bytes());
+    let refused = Store::restore(
+        fresh.path(),
+        f.owner.did(),
+        altered.as_bytes(),
+        Older::Refuse,
+    );
     assert!(
         matches!(&refused, Err(Error::Backup(why)) if why.contains("damaged")),
         "{refused:?}"
@@ -1738,7 +1743,12 @@ fn a_key_line_is_carried_opaque_and_covered_by_the_digest() {
         .collect();
     let key = lines.remove(1);
     lines.insert(3, key);
-    let refused = Store::restore(fresh.path(), f.owner.did(), &reseal(&lines)[..]);
+    let refused = Store::restore(
+        fresh.path(),
+        f.owner.did(),
+        &reseal(&lines)[..],
+        Older::Refuse,
+    );
     assert!(
         matches!(&refused, Err(Error::Backup(why)) if why.contains("right after the header")),
         "{refused:?}"
@@ -1760,7 +1770,70 @@ fn an_assure_backup_1_file_still_restores() {
     assert_eq!(BackupHeader::read(&old[..]).unwrap().key, None);
     let target = tempfile::tempdir().unwrap();
     assert_eq!(
-        Store::restore(target.path(), f.owner.did(), &old[..]).unwrap(),
+        Store::restore(target.path(), f.owner.did(), &old[..], Older::Refuse).unwrap(),
         summary
     );
+}
+
+fn size_of(f: &Fixture, compartment: CompartmentId) -> u64 {
+    f.store
+        .log_state(&everything(&f.store), log_of(compartment))
+        .unwrap()
+        .tree
+        .len()
+}
+
+/// Restoring an older backup over the logs it was taken from took them
+/// back without a word; the partners holding the newer entries then saw a
+/// fork at the next entry signed.
+#[test]
+fn an_older_backup_is_not_restored_over_newer_logs_unless_asked() {
+    let (f, _) = backed_up_fixture();
+    let mut old = Vec::new();
+    f.store.backup(&mut old, t(50_000)).unwrap();
+    f.append(&entries_of(f.partners, 800..802));
+    let mut new = Vec::new();
+    f.store.backup(&mut new, t(60_000)).unwrap();
+    let owner = f.owner.did();
+
+    let f = f.reopen_with(|dir| {
+        let refused = Store::restore(dir, owner, &old[..], Older::Refuse);
+        let Err(Error::Older(logs)) = refused else {
+            panic!("an older backup was restored: {refused:?}");
+        };
+        assert_eq!(logs.len(), 1, "{logs:?}");
+        assert_eq!(
+            (logs[0].held, logs[0].backup, logs[0].forked),
+            (5, 3, false)
+        );
+        assert!(logs[0].label == "partners", "{logs:?}");
+        // The same backup again changes nothing, and a newer one is fine.
+        Store::restore(dir, owner, &new[..], Older::Refuse).unwrap();
+    });
+    assert_eq!(
+        size_of(&f, f.partners),
+        5,
+        "a refused restore wrote nothing"
+    );
+
+    // Asked for: restored, and the summary says what went back.
+    let f = f.reopen_with(|dir| {
+        let restored = Store::restore(dir, owner, &old[..], Older::Restore).unwrap();
+        assert_eq!(restored.rolled_back.len(), 1);
+        assert_eq!(restored.rolled_back[0].backup, 3);
+        let sizes: Vec<u64> = restored.logs.iter().map(|l| l.size).collect();
+        assert!(sizes.contains(&602) && sizes.contains(&3), "{sizes:?}");
+    });
+    assert_eq!(size_of(&f, f.partners), 3);
+
+    // Signed on from the older backup, the log is another history than the
+    // newer backup's, though that one is larger: refused as a fork.
+    f.append(&entries_of(f.partners, 900..901));
+    f.reopen_with(|dir| {
+        let refused = Store::restore(dir, owner, &new[..], Older::Refuse);
+        let Err(Error::Older(logs)) = refused else {
+            panic!("a forked backup was restored: {refused:?}");
+        };
+        assert_eq!((logs[0].held, logs[0].backup, logs[0].forked), (4, 5, true));
+    });
 }

@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use assure_model::Keypair;
 use assure_node::backup::{self, Passphrase};
+use assure_store::Older;
 
 use super::now;
 use crate::datadir::{DataDir, KEY_FILE, TOKEN_FILE};
@@ -35,8 +36,17 @@ pub(super) fn id(dir: &DataDir) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn restore(dir: &DataDir, file: &Path, passphrase_file: Option<&Path>) -> Result<()> {
-    let restored = backup::restore(dir, file, &mut || {
+pub(super) fn restore(
+    dir: &DataDir,
+    file: &Path,
+    passphrase_file: Option<&Path>,
+    older: bool,
+) -> Result<()> {
+    let older = match older {
+        true => Older::Restore,
+        false => Older::Refuse,
+    };
+    let restored = backup::restore(dir, file, older, &mut || {
         Passphrase::obtain(passphrase_file, false)
     })
     .with_context(|| format!("{} was not restored", file.display()))?;
@@ -57,6 +67,28 @@ pub(super) fn restore(dir: &DataDir, file: &Path, passphrase_file: Option<&Path>
         } else {
             ""
         },
+    );
+    let sizes: Vec<String> = summary
+        .logs
+        .iter()
+        .map(|log| format!("{} {}", log.label, log.size))
+        .collect();
+    eprintln!(
+        "the backup was written {}; entries per compartment: {}",
+        restored.created,
+        sizes.join(", ")
+    );
+    for log in &summary.rolled_back {
+        eprintln!(
+            "warning: --older: `{}` went back from {} entries to {}",
+            log.label, log.held, log.backup
+        );
+    }
+    eprintln!(
+        "warning: if this node published anything after the backup was written, partners \
+         hold newer checkpoints and will report a fork (equivocation) as soon as it signs a \
+         new entry: restore a newer backup if there is one, and until then sign nothing new \
+         (no publish, cosign or verify --publish)"
     );
     Ok(())
 }

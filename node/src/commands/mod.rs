@@ -32,7 +32,8 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Command::Restore {
             file,
             passphrase_file,
-        } => return init::restore(&dir, &file, passphrase_file.as_deref()),
+            older,
+        } => return init::restore(&dir, &file, passphrase_file.as_deref(), older),
         Command::New { kind, control, out } => {
             return new::new(&dir, &kind, control.as_deref(), out.as_deref());
         }

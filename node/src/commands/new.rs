@@ -37,7 +37,7 @@ pub(super) fn new(
                 .open(out)
                 .with_context(|| format!("creating {} (it must not exist yet)", out.display()))?;
             file.write_all(text.as_bytes())?;
-            eprintln!("wrote a {kind} draft to {}", out.display());
+            eprintln!("wrote {} draft to {}", kind.with_article(), out.display());
         }
     }
     Ok(())

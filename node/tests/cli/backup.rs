@@ -259,3 +259,85 @@ fn a_passphrase_is_never_empty_and_never_guessed() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Restoring an older backup over the directory it was taken from took its
+/// logs back without a word; partners holding the newer entries then
+/// reported equivocation at the next record and froze our logs.
+#[test]
+fn an_older_backup_is_not_restored_over_newer_logs_without_older() {
+    let (node, _) = Node::init("Supplier");
+    node.ok(&["publish", &example("scope.toml"), "-c", "partners"]);
+    let file = backup(&node, "passphrase");
+    node.ok(&["publish", &example("control-cyber.toml"), "-c", "partners"]);
+
+    let out = restore(&node, &file, "passphrase");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("`partners` has 2 entries here, 1 in the backup")
+            && stderr.contains("forked history")
+            && stderr.contains("--older")
+            && stderr.contains("nothing was written"),
+        "{stderr}"
+    );
+    let aside = std::fs::read_dir(node.data())
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("db.replaced-"));
+    assert!(!aside, "a refused restore replaced the database");
+
+    let passphrase = node.file("passphrase", "passphrase");
+    let out = node.run(&[
+        "restore",
+        &file,
+        "--passphrase-file",
+        &passphrase,
+        "--older",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("`partners` went back from 2 entries to 1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("partners 1"), "{stderr}");
+}
+
+/// Every restore, into an empty directory too, says when the backup was
+/// written and what partners may hold that it lacks.
+#[test]
+fn every_restore_says_when_the_backup_was_written_and_warns_of_a_fork() {
+    let (node, _) = Node::init("Supplier");
+    node.ok(&["publish", &example("scope.toml"), "-c", "partners"]);
+    let file = backup(&node, "passphrase");
+    let target = empty();
+    let out = restore(&target, &file, "passphrase");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the backup was written 20") && stderr.contains("partners 1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("partners hold newer checkpoints and will report a fork")
+            && stderr.contains("restore a newer backup"),
+        "{stderr}"
+    );
+}
+
+/// A missing passphrase file printed the OS's reason twice.
+#[test]
+fn a_missing_passphrase_file_is_reported_once() {
+    let (node, _) = Node::init("Supplier");
+    let file = node.dir.path().join("x.backup");
+    let out = node.run(&[
+        "backup",
+        file.to_str().unwrap(),
+        "--passphrase-file",
+        "/nonexistent/passphrase",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
+    assert!(stderr.contains("/nonexistent/passphrase"), "{stderr}");
+}

@@ -415,3 +415,160 @@ fn through_the_running_node_a_duplicate_is_stored_once_and_a_stranger_is_not_gra
     ]);
     running.stop();
 }
+
+/// We were listed among an incident's affected parties and the incident was
+/// refused until we granted ourselves; the command it suggested lacked
+/// the flags `grant add` needs.
+#[test]
+fn an_incident_naming_us_as_affected_needs_no_grant_of_ours() {
+    let (node, us) = Node::init("Haulier");
+    // It names no one else, so it has no default compartment; it needs
+    // no grant of ours.
+    node.ok(&["publish", &incident(&node, &us), "-c", "partners"]);
+    let (_, customer) = Node::init("Customer");
+    let both = node.file(
+        "both.toml",
+        std::fs::read_to_string(incident(&node, &customer))
+            .unwrap()
+            .replace(
+                &format!("affected = [\"{customer}\"]"),
+                &format!("affected = [\"{us}\", \"{customer}\"]"),
+            ),
+    );
+    let error = refused(
+        &node,
+        &["publish", &both],
+        &[&customer, "holds no active grant"],
+    );
+    assert!(!error.contains(&format!("party {us}")), "{error}");
+    // The suggested command works as given.
+    let start = error.find("`assure grant add").unwrap() + 1;
+    let command = &error[start..start + error[start..].find('`').unwrap()];
+    let args: Vec<&str> = command
+        .split(' ')
+        .skip(1)
+        .map(|a| a.trim_matches('"'))
+        .collect();
+    let mut args = args;
+    args.push("--unknown-party");
+    node.ok(&args);
+    node.ok(&["publish", &both]);
+}
+
+/// The same party listed twice in `affected` was signed as written.
+#[test]
+fn an_incident_listing_a_party_twice_is_refused() {
+    let (node, us) = Node::init("Haulier");
+    let twice = node.file(
+        "twice.toml",
+        std::fs::read_to_string(incident(&node, &us))
+            .unwrap()
+            .replace(
+                &format!("affected = [\"{us}\"]"),
+                &format!("affected = [\"{us}\", \"{us}\"]"),
+            ),
+    );
+    refused(
+        &node,
+        &["publish", &twice, "--undeliverable"],
+        &[&us, "listed twice in `affected`", "each party once"],
+    );
+}
+
+/// A withdrawal of a withdrawal was accepted, though it brings nothing back.
+#[test]
+fn a_withdrawal_of_a_withdrawal_is_refused() {
+    let (node, _) = Node::init("Manufacturer");
+    let id = publish(&node, &[&control(&node, "c.toml"), "-c", "partners"]).remove(0);
+    let withdrawn = publish(&node, &[&withdrawal(&node, "w1.toml", &id)]).remove(0);
+    refused(
+        &node,
+        &["publish", &withdrawal(&node, "w2.toml", &withdrawn)],
+        &[
+            &withdrawn,
+            "a withdrawal cannot be withdrawn",
+            "publish the record again",
+        ],
+    );
+}
+
+/// Messages said "a incident record" and "wrote a audit draft".
+#[test]
+fn kinds_starting_with_a_vowel_take_an() {
+    let (node, _) = Node::init("Manufacturer");
+    let (_, other) = Node::init("Other");
+    let theirs = node.file(
+        "theirs.toml",
+        std::fs::read_to_string(incident(&node, &other))
+            .unwrap()
+            .replace(
+                "kind = \"incident\"\n",
+                &format!("kind = \"incident\"\nsubject = \"{other}\"\n"),
+            ),
+    );
+    refused(
+        &node,
+        &["publish", &theirs],
+        &["an incident record is about"],
+    );
+    let out = node.dir.path().join("audit.toml");
+    let written = node.run(&["new", "audit", "--out", out.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&written.stderr);
+    assert!(stderr.contains("wrote an audit draft"), "{stderr}");
+}
+
+/// A JSON draft with a key twice said so twice.
+#[test]
+fn a_json_draft_with_a_duplicate_key_is_reported_once() {
+    let (node, _) = Node::init("Manufacturer");
+    let draft = node.file(
+        "duplicate.json",
+        r#"{"kind": "control", "controlId": "ISO22340:8.2.1", "controlId": "ISO22340:8.2.2",
+            "status": "implemented", "statement": "Gates."}"#,
+    );
+    let error = refused(&node, &["publish", &draft], &["`controlId` twice"]);
+    assert_eq!(error.matches("twice").count(), 1, "{error}");
+}
+
+/// Withdrawing a partner's record we hold as a copy of its log said no
+/// such record was held.
+#[test]
+fn a_withdrawal_of_a_partners_record_says_only_its_issuer_can() {
+    let (supplier, supplier_did) = Node::init("Supplier");
+    let (member, member_did) = Node::init("Manufacturer");
+    supplier.ok(&[
+        "grant",
+        "add",
+        &member_did,
+        "--basis",
+        "MSA-1",
+        "--unknown-party",
+    ]);
+    let id = publish(
+        &supplier,
+        &[&control(&supplier, "c.toml"), "-c", "partners"],
+    )
+    .remove(0);
+    let running_supplier = Running::start(&supplier, &config(&supplier, None));
+    let line = running_supplier.wait_for(&["listening", "/ip4/127.0.0.1/tcp/"]);
+    let address = line.trim_start_matches("listening ").to_owned();
+    let running = Running::start(&member, &config(&member, Some((&supplier_did, &address))));
+    running.wait_for(&["synced", &supplier_did]);
+    let error = member.fails(
+        &[
+            "publish",
+            &withdrawal(&member, "w.toml", &id),
+            "-c",
+            "partners",
+        ],
+        1,
+    );
+    assert!(
+        error.contains(&id)
+            && error.contains("another organization's")
+            && error.contains("only its issuer can withdraw it"),
+        "{error}"
+    );
+    running.stop();
+    running_supplier.stop();
+}

@@ -306,3 +306,30 @@ async fn a_revoked_party_is_never_redialled() {
     hub.stop().await;
     member.stop().await;
 }
+
+/// A party revoked and then granted again was kept on the block list of
+/// the revocation until the node restarted: its dials were refused for as
+/// long as the hub ran.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_party_granted_again_after_a_revocation_is_accepted_at_once() {
+    let mut hub = hub_with_grants(120, &[121]).await;
+    let log = hub.log("partners");
+    let mut member = TestNode::start(121, "member").await;
+    member.connect(&hub).await;
+    member.wait_synced(log, 1).await;
+    let member_did = member.did();
+    wait_book(&mut hub, |book| knows(book, member_did)).await;
+
+    hub.node().revoke(member_did).await.unwrap();
+    wait_for(&mut hub.events, |e| *e == Event::Disconnected(member_did)).await;
+    hub.grant(member_did, Clearance::Partner, &[Role::Customer])
+        .await;
+    hub.publish("partners", &[control(2)]).await;
+    // The hub dials the party at once; the party's own redial backoff,
+    // grown while it was refused, does not delay it.
+    tokio::time::timeout(Duration::from_secs(10), member.wait_synced(log, 2))
+        .await
+        .expect("the party granted again did not get the new record within 10 s");
+    hub.stop().await;
+    member.stop().await;
+}
