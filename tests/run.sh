@@ -4,7 +4,9 @@
 #
 #   - Node.js: the independent DSSE verifier in node/tests (expected on the
 #     machine; not installed here).
-#   - Debian's chromium: the dashboard test drives it headless.
+#   - Debian's chromium: the dashboard tests drive it headless.
+#   - playwright-core and axe-core (npm, pinned in tests/browser's
+#     package-lock.json): the browser scenarios of tests/browser/.
 #   - openapi-spec-validator (PyPI): checks the generated OpenAPI document.
 #   - http-message-signatures, requests, cryptography (PyPI): an independent
 #     RFC 9421 client signs requests from the README's profile
@@ -33,6 +35,11 @@ if ! python3 -c 'import http_message_signatures, requests, cryptography' 2>/dev/
     echo "tests/run.sh: installing http-message-signatures for the signed-request interop test"
     python3 -m pip install --quiet --disable-pip-version-check \
         'http-message-signatures>=3,<4' 'requests>=2.28,<3' 'cryptography>=41'
+fi
+
+if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/axe-core ]; then
+    echo "tests/run.sh: installing playwright-core and axe-core (npm) for the browser scenarios"
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 exec cargo test --workspace "$@"

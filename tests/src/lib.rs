@@ -4,6 +4,8 @@
 //! events, never by a fixed sleep.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+pub mod browser;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;

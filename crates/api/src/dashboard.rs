@@ -33,7 +33,7 @@ pub(crate) fn routes() -> Table<Arc<AppState>> {
 
 const STYLE: &str = r#"
 body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
-header{background:#1d2330;color:#fff;padding:.8em 1.5em}header a{color:#fff;margin-right:1.2em}
+header{background:#1d2330;color:#fff;padding:.8em 1.5em}header a{color:#fff;margin-right:1.2em}header nav{display:inline}
 main{padding:1em 1.5em;max-width:1200px}h1,h2{font-weight:600}h2{margin-top:1.6em}
 table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1px solid #dde;padding:.35em .6em;text-align:left;vertical-align:top}
 .pass{color:#17803d;font-weight:600}.fail{color:#c0262d;font-weight:600}.inconclusive{color:#a86400;font-weight:600}
@@ -42,6 +42,14 @@ code,pre{font:13px ui-monospace,monospace}pre{white-space:pre-wrap;word-break:br
 svg text{font:12px system-ui,sans-serif}
 .warnings{background:#fff4e5;border:1px solid #e0a040;padding:.4em 1em;margin:.6em 0}.warnings li{margin:.2em 0}
 "#;
+
+/// The pages in the header: path, label, and whether only the
+/// administrator sees the link.
+const NAV: &[(&str, &str, bool)] = &[
+    ("/", "Supply chain", false),
+    ("/alerts", "Incidents and alerts", false),
+    ("/admin", "Disclosures, grants, peers", true),
+];
 
 pub(crate) fn page(title: &str, caller: &Caller, body: Markup) -> Response {
     let who = match caller {
@@ -60,9 +68,11 @@ pub(crate) fn page(title: &str, caller: &Caller, body: Markup) -> Response {
             }
             body {
                 header {
-                    a href="/" { "Supply chain" }
-                    a href="/alerts" { "Incidents and alerts" }
-                    a href="/admin" { "Disclosures, grants, peers" }
+                    nav aria-label="Dashboard" {
+                        @for (href, label, admin) in NAV {
+                            @if !admin || caller.is_admin() { a href=(href) { (label) } }
+                        }
+                    }
                     span class="muted" { (who) }
                     " "
                     @if caller.is_admin() { a href="/logout" { "Sign out" } }

@@ -20,3 +20,4 @@ mod signed_requests;
 mod signin;
 mod storage_scan;
 mod verification;
+mod workplace;
