@@ -94,6 +94,16 @@ impl Running {
     }
 }
 
+/// A test that fails does not leave its node running.
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 pub(crate) fn config(node: &Node, bootstrap: Option<(&str, &str)>) -> String {
     let mut text = format!(
         "data_dir = \"{}\"\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\npoll_interval = \"1s\"\n",

@@ -24,8 +24,10 @@ fn the_readme_section_on_running_a_real_node_works_as_written() {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    // Nodes the script started are stopped however it ends.
+    let script = format!("trap 'jobs -p | xargs -r kill 2>/dev/null' EXIT\n{script}");
     let out = Command::new("timeout")
-        .args(["120", "bash", "-euo", "pipefail", "-c", script])
+        .args(["120", "bash", "-euo", "pipefail", "-c", &script])
         .current_dir(root)
         .env("PATH", path)
         .env_remove("ASSURE_DATA")
