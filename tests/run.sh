@@ -5,6 +5,7 @@
 #   - Node.js: the independent DSSE verifier in node/tests (expected on the
 #     machine; not installed here).
 #   - Debian's chromium: the dashboard tests drive it headless.
+#   - Debian's poppler-utils: pdftotext reads the PDF reports back.
 #   - playwright-core and axe-core (npm, pinned in tests/browser's
 #     package-lock.json): the browser scenarios of tests/browser/.
 #   - openapi-spec-validator (PyPI): checks the generated OpenAPI document.
@@ -26,6 +27,11 @@ if [ ! -x /usr/bin/chromium ]; then
     echo "tests/run.sh: installing chromium (Debian package) for the dashboard test"
     need_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
     need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+fi
+if ! command -v pdftotext >/dev/null; then
+    echo "tests/run.sh: installing poppler-utils (Debian package) to read the PDF reports"
+    need_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q poppler-utils
 fi
 if ! python3 -c 'import openapi_spec_validator' 2>/dev/null; then
     echo "tests/run.sh: installing openapi-spec-validator for the OpenAPI test"

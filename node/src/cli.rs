@@ -93,8 +93,49 @@ pub(crate) enum Command {
         /// At most this many, oldest first.
         #[arg(long, default_value_t = 1000)]
         limit: usize,
+        /// Only disclosures at or after this time (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Only disclosures before this time (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        /// Print every disclosure of the period as CSV (for a spreadsheet or
+        /// an auditor), one row each; --limit does not apply.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
         #[command(flatten)]
         output: Output,
+    },
+    /// Write a verification report for management or auditors: one
+    /// provider, or every provider of our confirmed relationships, as a PDF,
+    /// a CSV or a printable HTML page.
+    ///
+    /// Each requirement with its outcome, the reason in plain words, the
+    /// evidence records and what the provider must do to pass. Without
+    /// --profile a provider is verified against the profile the node
+    /// configuration maps it to, as `verify --all` does.
+    #[command(group = clap::ArgGroup::new("whom").required(true).args(["provider", "all"]))]
+    Report {
+        /// The provider's DID.
+        provider: Option<String>,
+        /// Every provider of our confirmed relationships.
+        #[arg(long)]
+        all: bool,
+        /// The profile file for the provider (TOML, see config/profiles/).
+        #[arg(long, conflicts_with = "all")]
+        profile: Option<PathBuf>,
+        /// pdf, csv or html.
+        #[arg(long, default_value = "pdf")]
+        format: String,
+        /// The file to create.
+        #[arg(long)]
+        out: PathBuf,
+        /// The node configuration: trust anchors and profiles.
+        #[arg(long, env = "ASSURE_CONFIG")]
+        config: Option<PathBuf>,
+        /// A trust anchor (DID) besides those in the config (repeatable).
+        #[arg(long = "anchor")]
+        anchors: Vec<String>,
     },
     /// Sign and publish records (several files are one batch).
     ///

@@ -17,6 +17,7 @@ pub mod guard;
 pub mod node;
 pub mod ops;
 pub mod publish;
+pub mod report;
 pub mod verification;
 
 pub use config::{ConfigError, NodeConfig};

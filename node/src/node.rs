@@ -261,6 +261,46 @@ impl assure_api::Control for ApiControl {
         Box::pin(async move { self.0.revoke(party).await.map_err(refused) })
     }
 
+    fn report(
+        &self,
+        provider: Option<Did>,
+        format: String,
+    ) -> assure_api::BoxFuture<'_, Result<(Vec<u8>, &'static str), assure_api::Refused>> {
+        Box::pin(async move {
+            let format: crate::report::Format = format
+                .parse()
+                .map_err(|e: String| refused(anyhow::anyhow!(e)))?;
+            let (bytes, _) = self
+                .0
+                .report(
+                    provider.map(|p| p.to_string()),
+                    None,
+                    None,
+                    Vec::new(),
+                    format,
+                )
+                .await
+                .map_err(refused)?;
+            Ok((bytes, format.media_type()))
+        })
+    }
+
+    fn disclosures_csv(
+        &self,
+        since: Option<String>,
+        until: Option<String>,
+    ) -> assure_api::BoxFuture<'_, Result<String, assure_api::Refused>> {
+        Box::pin(async move {
+            let ops = self.0.clone();
+            tokio::task::spawn_blocking(move || {
+                ops.disclosures_csv(since.as_deref(), until.as_deref())
+            })
+            .await
+            .map_err(|e| refused(e.into()))?
+            .map_err(refused)
+        })
+    }
+
     fn peers(&self) -> assure_api::BoxFuture<'_, Vec<assure_api::PeerView>> {
         Box::pin(async move {
             let Some(network) = self.0.network() else {

@@ -29,11 +29,12 @@ pub(crate) fn routes() -> Table<Arc<AppState>> {
         .route("/alerts", &["GET"], get(alerts))
         .route("/admin", &["GET"], get(admin))
         .merge(crate::signin::routes())
+        .merge(crate::reports::routes())
 }
 
 const STYLE: &str = r#"
 body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
-header{background:#1d2330;color:#fff;padding:.8em 1.5em}header a{color:#fff;margin-right:1.2em}header nav{display:inline}
+header{background:#1d2330;color:#fff;padding:.8em 1.5em}header a{color:#fff;margin-right:1.2em}header nav{display:inline}header .muted{color:#c9cfdb}
 main{padding:1em 1.5em;max-width:1200px}h1,h2{font-weight:600}h2{margin-top:1.6em}
 table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1px solid #dde;padding:.35em .6em;text-align:left;vertical-align:top}
 .pass{color:#17803d;font-weight:600}.fail{color:#c0262d;font-weight:600}.inconclusive{color:#a86400;font-weight:600}
@@ -41,6 +42,8 @@ table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1p
 code,pre{font:13px ui-monospace,monospace}pre{white-space:pre-wrap;word-break:break-all}
 svg text{font:12px system-ui,sans-serif}
 .warnings{background:#fff4e5;border:1px solid #e0a040;padding:.4em 1em;margin:.6em 0}.warnings li{margin:.2em 0}
+svg,img{max-width:100%;height:auto}td,th,code,p,li{overflow-wrap:anywhere}header a{display:inline-block}
+@media (max-width:700px){main{padding:.8em}table{display:block;overflow-x:auto}}
 "#;
 
 /// The pages in the header: path, label, and whether only the
@@ -49,6 +52,7 @@ const NAV: &[(&str, &str, bool)] = &[
     ("/", "Supply chain", false),
     ("/alerts", "Incidents and alerts", false),
     ("/admin", "Disclosures, grants, peers", true),
+    ("/reports", "Reports", true),
 ];
 
 pub(crate) fn page(title: &str, caller: &Caller, body: Markup) -> Response {
@@ -63,6 +67,7 @@ pub(crate) fn page(title: &str, caller: &Caller, body: Markup) -> Response {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                link rel="icon" href="data:,";
                 title { (title) " — Assure" }
                 style { (PreEscaped(STYLE)) }
             }
@@ -89,7 +94,7 @@ pub(crate) fn page(title: &str, caller: &Caller, body: Markup) -> Response {
         .into_response()
 }
 
-fn not_found(caller: &Caller) -> Response {
+pub(crate) fn not_found(caller: &Caller) -> Response {
     let mut response = page("Not found", caller, html! { p { "No such page." } });
     *response.status_mut() = StatusCode::NOT_FOUND;
     response
@@ -166,7 +171,7 @@ fn svg(graph: &Graph) -> Markup {
     }
     html! {
         svg xmlns="http://www.w3.org/2000/svg" width=(width) height=(height)
-            role="img" aria-label="Supply chain graph" {
+            role="group" aria-label="Supply chain graph" {
             @for edge in &graph.edges {
                 @if let (Some(a), Some(b)) = (at.get(edge.supplier.as_str()), at.get(edge.customer.as_str())) {
                     line x1=(a.0) y1=(a.1) x2=(b.0 + 230.0) y2=(b.1) stroke="#9aa" stroke-width="1.5" {}

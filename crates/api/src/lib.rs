@@ -25,6 +25,7 @@ mod dashboard;
 mod limits;
 mod metrics;
 mod problem;
+mod reports;
 mod routes;
 mod server;
 mod session;
@@ -82,6 +83,20 @@ pub trait Control: Send + Sync + 'static {
     fn revoke(&self, party: Did) -> BoxFuture<'_, Result<Grant, Refused>>;
     /// The peer book: every peer the node knows, connected or not.
     fn peers(&self) -> BoxFuture<'_, Vec<PeerView>>;
+    /// The verification report of `provider` (every provider of our
+    /// confirmed relationships when `None`) in `format` (pdf, csv, html):
+    /// its bytes and media type.
+    fn report(
+        &self,
+        provider: Option<Did>,
+        format: String,
+    ) -> BoxFuture<'_, Result<(Vec<u8>, &'static str), Refused>>;
+    /// The disclosure log from `since` to `until` (RFC 3339) as CSV.
+    fn disclosures_csv(
+        &self,
+        since: Option<String>,
+        until: Option<String>,
+    ) -> BoxFuture<'_, Result<String, Refused>>;
 }
 
 /// Why the node did not carry out an operation.

@@ -50,6 +50,35 @@ pub struct RequirementReport {
     pub evidence: Vec<Evidence>,
 }
 
+impl RequirementReport {
+    /// What the provider must do for this requirement to pass, in plain
+    /// words; `None` when it passes.
+    pub fn to_pass(&self) -> Option<String> {
+        let share = "in a compartment we may read";
+        let what = match (self.outcome, self.kind.as_str()) {
+            (Outcome::Pass, _) => return None,
+            (Outcome::Fail, "certification") => {
+                "hold a current certificate from an accredited auditor and share the audit record"
+            }
+            (Outcome::Inconclusive, "certification") => "share the audit record of its certificate",
+            (Outcome::Fail, "control") => "implement the controls named and publish their status",
+            (Outcome::Inconclusive, "control") => {
+                "publish the controls named, at least implemented"
+            }
+            (Outcome::Fail, "incidents") => {
+                "resolve the incidents named and publish their resolution"
+            }
+            (Outcome::Inconclusive, "incidents") => "share its incident records",
+            (_, "scope") => "publish a scope that covers what it supplies to us",
+            (_, "relationship") => "confirm the relationship with a record of its own",
+            (_, "cosigned") => "have the record co-signed by the party named",
+            (Outcome::Fail, _) => "correct what the reason names",
+            (Outcome::Inconclusive, _) => "publish the records the reason names",
+        };
+        Some(format!("{what}, {share} ({})", self.reason))
+    }
+}
+
 /// A verdict taken from someone else's published verification.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transitive {

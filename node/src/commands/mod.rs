@@ -58,7 +58,40 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         }
         Command::Status { output } => (Request::Status, output),
         Command::Alerts { output } => (Request::Alerts, output),
-        Command::Disclosures { limit, output } => (Request::Disclosures { limit }, output),
+        Command::Disclosures {
+            limit,
+            since,
+            until,
+            csv,
+            output,
+        } => (
+            Request::Disclosures {
+                limit,
+                since,
+                until,
+                csv,
+            },
+            output,
+        ),
+        Command::Report {
+            provider,
+            all: _,
+            profile,
+            format,
+            out,
+            config,
+            anchors,
+        } => (
+            Request::Report {
+                provider,
+                profile: profile.as_deref().map(absolute_one).transpose()?,
+                config: config.as_deref().map(absolute_one).transpose()?,
+                anchors,
+                format: format.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+                out: absolute_one(&out)?,
+            },
+            crate::cli::Output::default(),
+        ),
         Command::Publish {
             files,
             compartment,

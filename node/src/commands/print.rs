@@ -121,6 +121,19 @@ pub(super) fn reply(reply: &Reply, output: Output) -> Result<()> {
             Ok(())
         }
         Reply::DashboardLink { .. } => dashboard_link(reply, None),
+        Reply::ReportWritten(r) => json_or(output, r, || {
+            eprintln!(
+                "wrote the report of {} provider(s) to {} ({}, {} bytes)",
+                r.providers,
+                r.out.display(),
+                r.format.extension(),
+                r.bytes
+            );
+        }),
+        Reply::Csv(text) => {
+            print!("{text}");
+            Ok(())
+        }
     }
 }
 

@@ -18,6 +18,7 @@ mod grants;
 mod logs;
 mod publish;
 mod records;
+mod report;
 mod status;
 mod verify;
 
@@ -38,6 +39,7 @@ pub use grants::{GrantChangeRow, GrantRow, GrantTerms};
 pub use logs::{Backup, Exported, LogRow};
 pub use publish::{Cosigned, Published, PublishedRecord};
 pub use records::{AlertRow, Alerts, DisclosureRow, RecordRow, Shown};
+pub use report::ReportWritten;
 pub use status::{Behind, LogHeld, PeerRow, Status};
 pub use verify::{BundleWritten, Checked, VerdictRow};
 
@@ -77,8 +79,27 @@ pub enum Request {
     GrantRevoke { party: String },
     /// The current grants, or with `history` every change.
     Grants { history: bool },
-    /// The disclosure log, oldest first.
-    Disclosures { limit: usize },
+    /// The disclosure log, oldest first, from `since` to `until`; as CSV
+    /// with `csv`.
+    Disclosures {
+        limit: usize,
+        #[serde(default)]
+        since: Option<String>,
+        #[serde(default)]
+        until: Option<String>,
+        #[serde(default)]
+        csv: bool,
+    },
+    /// A verification report (one provider, or every provider) to a new
+    /// file in `format`.
+    Report {
+        provider: Option<String>,
+        profile: Option<PathBuf>,
+        config: Option<PathBuf>,
+        anchors: Vec<String>,
+        format: crate::report::Format,
+        out: PathBuf,
+    },
     /// Alerts and the evidence behind them.
     Alerts,
     /// Verify one provider against a profile.
@@ -156,6 +177,10 @@ pub enum Reply {
         url: String,
         expires_in: u64,
     },
+    /// A report written.
+    ReportWritten(ReportWritten),
+    /// A table as CSV, to print as it is.
+    Csv(String),
 }
 
 /// A secret carried by a request (a backup passphrase): never printed.
@@ -350,9 +375,37 @@ impl Ops {
             Request::Grants { history: true } => {
                 Reply::GrantHistory(self.blocking(|ops| ops.grant_history()).await?)
             }
-            Request::Disclosures { limit } => {
-                Reply::Disclosures(self.blocking(move |ops| ops.disclosures(limit)).await?)
-            }
+            Request::Disclosures {
+                limit,
+                since,
+                until,
+                csv: false,
+            } => Reply::Disclosures(
+                self.blocking(move |ops| {
+                    ops.disclosures_between(limit, since.as_deref(), until.as_deref())
+                })
+                .await?,
+            ),
+            Request::Disclosures {
+                since,
+                until,
+                csv: true,
+                ..
+            } => Reply::Csv(
+                self.blocking(move |ops| ops.disclosures_csv(since.as_deref(), until.as_deref()))
+                    .await?,
+            ),
+            Request::Report {
+                provider,
+                profile,
+                config,
+                anchors,
+                format,
+                out,
+            } => Reply::ReportWritten(
+                self.report_to(provider, profile, config, anchors, format, out)
+                    .await?,
+            ),
             Request::Alerts => Reply::Alerts(self.blocking(|ops| ops.alerts()).await?),
             Request::Verify {
                 provider,

@@ -19,6 +19,7 @@ mod network;
 mod new;
 mod pipe;
 mod readme;
+mod reports;
 mod restart;
 mod sharing;
 mod verify;
