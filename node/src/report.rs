@@ -169,6 +169,7 @@ impl Document {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (self.title()) }
+                    link rel="icon" href="data:,";
                     style { (PreEscaped(PRINT_STYLE)) }
                 }
                 body {
@@ -297,6 +298,8 @@ td,th{border-bottom:1px solid #ccd;padding:.3em .5em;text-align:left;vertical-al
 .pass,.PASS{color:#17803d;font-weight:600}.fail,.FAIL{color:#c0262d;font-weight:600}
 .inconclusive,.INCONCLUSIVE{color:#8a5200;font-weight:600}.muted{color:#556}
 code{font:12px ui-monospace,monospace}
+td,th,code,p,h1,h2{overflow-wrap:anywhere}
+@media (max-width:700px){main{padding:.8em}table{display:block;overflow-x:auto}}
 @media print{main{padding:0}section{break-inside:avoid}}
 "#;
 

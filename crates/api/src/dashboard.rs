@@ -37,7 +37,7 @@ body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7
 header{background:#1d2330;color:#fff;padding:.8em 1.5em}header a{color:#fff;margin-right:1.2em}header nav{display:inline}header .muted{color:#c9cfdb}
 main{padding:1em 1.5em;max-width:1200px}h1,h2{font-weight:600}h2{margin-top:1.6em}
 table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1px solid #dde;padding:.35em .6em;text-align:left;vertical-align:top}
-.pass{color:#17803d;font-weight:600}.fail{color:#c0262d;font-weight:600}.inconclusive{color:#a86400;font-weight:600}
+.pass{color:#17803d;font-weight:600}.fail{color:#c0262d;font-weight:600}.inconclusive{color:#8a5200;font-weight:600}
 .muted{color:#667}.card{background:#fff;border:1px solid #dde;padding:1em;margin:.6em 0}
 code,pre{font:13px ui-monospace,monospace}pre{white-space:pre-wrap;word-break:break-all}
 svg text{font:12px system-ui,sans-serif}

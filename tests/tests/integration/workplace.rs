@@ -13,8 +13,15 @@ fn profile(name: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_page_passes_the_browser_checks() {
-    let mut maker = TestNode::start(120, "maker").await;
+async fn every_page_passes_the_browser_checks_and_reports_download() {
+    let profile_file = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../config/profiles/component-supplier.toml"
+    ));
+    let mut maker = TestNode::start_with(120, "maker", |config| {
+        config.verify.default_profile = Some(profile_file.clone());
+    })
+    .await;
     let supplier = TestNode::start(121, "supplier").await;
     let (m, s) = (maker.did(), supplier.did());
     supplier
@@ -40,7 +47,10 @@ async fn every_page_passes_the_browser_checks() {
         "supplier": { "did": s.to_string(), "name": "Precision Castings BV" },
         "record": ours[0].id.to_string(),
     });
-    tokio::task::spawn_blocking(move || assure_tests::browser::scenario("pages", &nodes))
-        .await
-        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        assure_tests::browser::scenario("pages", &nodes);
+        assure_tests::browser::scenario("reports", &nodes);
+    })
+    .await
+    .unwrap();
 }
