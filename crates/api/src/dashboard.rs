@@ -29,6 +29,7 @@ pub(crate) fn routes() -> Table<Arc<AppState>> {
         .route("/alerts", &["GET"], get(alerts))
         .route("/admin", &["GET"], get(admin))
         .merge(crate::signin::routes())
+        .merge(crate::forms::routes())
 }
 
 const STYLE: &str = r#"
@@ -49,6 +50,7 @@ const NAV: &[(&str, &str, bool)] = &[
     ("/", "Supply chain", false),
     ("/alerts", "Incidents and alerts", false),
     ("/admin", "Disclosures, grants, peers", true),
+    ("/publish", "Publish", true),
 ];
 
 pub(crate) fn page(title: &str, caller: &Caller, body: Markup) -> Response {
@@ -89,7 +91,7 @@ pub(crate) fn page(title: &str, caller: &Caller, body: Markup) -> Response {
         .into_response()
 }
 
-fn not_found(caller: &Caller) -> Response {
+pub(crate) fn not_found(caller: &Caller) -> Response {
     let mut response = page("Not found", caller, html! { p { "No such page." } });
     *response.status_mut() = StatusCode::NOT_FOUND;
     response
@@ -429,6 +431,7 @@ async fn record(
             p { "Kind " strong { (stored.record.kind()) } ", about " a href=(format!("/orgs/{}", stored.record.subject.did)) { code { (stored.record.subject) } } }
             p { "Log " code { (location.log.origin_line()) } " entry " (location.index) }
             p { "Signed by: " @for s in &stored.record.signers { code { (s) } " " } }
+            @if ctx.caller.is_admin() && stored.record.issuer() == state.owner() { (crate::forms::record_links(&stored.record)) }
             @if ours {
                 h2 { "Delivery to the affected parties" }
                 table {
@@ -458,7 +461,12 @@ async fn record(
     }
 }
 
-async fn alerts(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx>) -> Response {
+async fn alerts(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<Ctx>,
+    session: Option<crate::session::Session>,
+) -> Response {
+    let session = session.filter(|_| ctx.caller.is_admin());
     let caller = ctx.caller.clone();
     let work = tokio::task::spawn_blocking(move || -> Option<Response> {
         let (seen, visible) = state.seen(&ctx).ok()?;
@@ -506,7 +514,8 @@ async fn alerts(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ct
             table {
                 tr { th { "When" } th { "Kind" } th { "Organization" } th { "Detail" } }
                 @for a in &raised {
-                    tr { td { (a.at.strftime("%Y-%m-%d %H:%M")) } td class="fail" { (a.kind) } td { code { (a.origin) } } td { (a.detail) } }
+                    tr { td { (a.at.strftime("%Y-%m-%d %H:%M")) } td class="fail" { (a.kind) } td { code { (a.origin) } } td { (a.detail)
+                        @if let (Some(s), Some(r), true) = (&session, &a.record, a.kind == assure_store::Alert::AWAITING_ACKNOWLEDGEMENT) { " " (crate::forms::cosign_button(s, r)) } } }
                 }
             }
             h2 { "Certifications expiring within 90 days" }

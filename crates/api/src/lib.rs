@@ -22,6 +22,7 @@ pub mod client;
 mod compartments;
 mod csrf;
 mod dashboard;
+mod forms;
 mod limits;
 mod metrics;
 mod problem;
