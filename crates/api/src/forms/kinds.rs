@@ -320,7 +320,8 @@ fn control_inputs(input: Input<'_>, catalog: &Catalog) -> Markup {
         div class="field" {
             label for="f-controlId" { "Control " span class="muted" { "(from the catalog, by domain)" } }
             select id="f-controlId" name="controlId"
-                aria-invalid=[input.errors.fields.contains_key("controlId").then_some("true")] {
+                aria-invalid=[input.errors.fields.contains_key("controlId").then_some("true")]
+                aria-describedby=[input.errors.fields.contains_key("controlId").then_some("f-controlId-error")] {
                 option value="" { "— choose a control —" }
                 @for domain in Domain::ALL {
                     optgroup label=(domain) {
@@ -331,7 +332,7 @@ fn control_inputs(input: Input<'_>, catalog: &Catalog) -> Markup {
                 }
             }
             @if let Some(message) = input.errors.fields.get("controlId") {
-                span class="error" { (message) }
+                span class="error" id="f-controlId-error" { (message) }
             }
         }
         (input.select("status", "Status", &words(ControlStatus::ALL)))

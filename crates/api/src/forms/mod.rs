@@ -10,8 +10,9 @@
 //! publish --dry-run`), with a Confirm button that publishes through the
 //! node's one publish operation ([`crate::Control::publish`]), guard rails
 //! included. A field that is wrong is named beside the field, a guard
-//! rail's refusal at the top of the form, the form comes back filled in,
-//! and nothing is stored. Only the administrator sees these pages; anyone
+//! rail's refusal at the top of the form, the form comes back filled in
+//! (an ordinary page, status 200, as a browser shows it without a console
+//! error), and nothing is stored. Only the administrator sees these pages; anyone
 //! else gets the dashboard's page for a missing page.
 
 mod fields;
@@ -64,6 +65,7 @@ const STYLE: &str = r#"
 form.record{max-width:900px}.field{margin:.5em 0;display:flex;flex-direction:column;gap:.15em;min-width:0}
 .field.check{flex-direction:row;align-items:center;gap:.4em}
 .field input,.field select,.field textarea{font:inherit;padding:.3em;border:1px solid #99a;max-width:100%;box-sizing:border-box}
+.field>input:not([type=checkbox]),.field select,.field textarea{width:100%}main code{overflow-wrap:anywhere}
 .field textarea{min-height:4em}fieldset{border:1px solid #dde;background:#fff;margin:.8em 0;padding:.4em 1em;min-width:0}
 .row{display:flex;flex-wrap:wrap;gap:0 1em}.row>.field{flex:1 1 12em}
 .error{color:#c0262d;font-weight:600}.refused{background:#fdecec;border:1px solid #c0262d;padding:.5em 1em;margin:.6em 0}
@@ -336,9 +338,7 @@ async fn cosign(
                 div class="refused" role="alert" { (refused.message) }
                 p { a href="/alerts" { "Back to the alerts" } }
             };
-            let mut response = page("Not co-signed", &ctx.caller, body);
-            *response.status_mut() = StatusCode::BAD_REQUEST;
-            response
+            page("Not co-signed", &ctx.caller, body)
         }
     }
 }
@@ -408,7 +408,7 @@ impl<'a> FormPage<'a> {
         };
         let draft = match self.what.draft(&fields, self.state, catalog) {
             Ok(draft) => draft,
-            Err(errors) => return self.render(&fields, &errors, StatusCode::BAD_REQUEST),
+            Err(errors) => return self.render(&fields, &errors, StatusCode::OK),
         };
         let signed = match sign(self.state, &draft, catalog) {
             Ok(signed) => signed,
@@ -450,7 +450,7 @@ impl<'a> FormPage<'a> {
 
     fn refuse(&self, fields: &Fields, message: &str) -> Response {
         let message = format!("Nothing was published: {message}");
-        self.render(fields, &Errors::whole(message), StatusCode::BAD_REQUEST)
+        self.render(fields, &Errors::whole(message), StatusCode::OK)
     }
 
     /// The form, filled in with `fields`, each error beside its field.
