@@ -199,16 +199,18 @@ fn control_fields() -> Vec<(&'static str, String)> {
     ]
 }
 
+/// A form, the fields sent, the field at fault, and what its message says.
+type Case<'a> = (&'a str, Vec<(&'a str, String)>, &'a str, &'a str);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_form_refuses_bad_fields_beside_them_and_stores_nothing() {
     let node = TestNode::start(130, "forms").await;
     let admin = Admin::sign_in(&node).await;
     let us = node.did().to_string();
     let before = stored(&node);
-    // Per form: the fields sent, the field at fault, what its message says.
     let mut bad_digest = control_fields();
     bad_digest[5].1 = "sha256:not-a-digest".into();
-    let cases: Vec<(&str, Vec<(&str, String)>, &str, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "profile",
             vec![("legalName", String::new()), ("roles", "supplier".into())],

@@ -68,7 +68,7 @@ form.record{max-width:900px}.field{margin:.5em 0;display:flex;flex-direction:col
 .field>input:not([type=checkbox]),.field select,.field textarea{width:100%}main code{overflow-wrap:anywhere}
 .field textarea{min-height:4em}fieldset{border:1px solid #dde;background:#fff;margin:.8em 0;padding:.4em 1em;min-width:0}
 .row{display:flex;flex-wrap:wrap;gap:0 1em}.row>.field{flex:1 1 12em}
-.error{color:#c0262d;font-weight:600}.refused{background:#fdecec;border:1px solid #c0262d;padding:.5em 1em;margin:.6em 0}
+.error{color:#c0262d;font-weight:600}.refused{overflow-wrap:anywhere;background:#fdecec;border:1px solid #c0262d;padding:.5em 1em;margin:.6em 0}
 button{font:inherit;padding:.35em 1em;margin:.3em .4em .3em 0;cursor:pointer}button.secondary{background:#eef}
 dl.statement{display:grid;grid-template-columns:minmax(8em,max-content) 1fr;gap:.2em 1em;margin:.3em 0}
 dl.statement dt{font-weight:600}dl.statement dd{margin:0;overflow-wrap:anywhere}dl.statement ul{margin:0;padding-left:1.2em}
