@@ -316,4 +316,25 @@ impl assure_api::Control for ApiControl {
                 .collect()
         })
     }
+
+    fn preview(
+        &self,
+        placement: Placement,
+        records: Vec<(Vec<u8>, Record)>,
+    ) -> assure_api::BoxFuture<'_, Result<Vec<assure_api::Preview>, assure_api::Refused>> {
+        Box::pin(async move { self.0.preview(placement, records).await.map_err(refused) })
+    }
+
+    fn cosign(
+        &self,
+        record: assure_model::RecordId,
+    ) -> assure_api::BoxFuture<'_, Result<(), assure_api::Refused>> {
+        Box::pin(async move {
+            self.0
+                .cosign(record.to_string(), Placement::default(), None)
+                .await
+                .map(drop)
+                .map_err(refused)
+        })
+    }
 }

@@ -14,13 +14,11 @@ use anyhow::{Context as _, Result, bail};
 use assure_access::{
     Beyond, Clearance, Compartment, Rule, default_rule, parties, readers, wider_than,
 };
-use assure_api::Reader;
-pub use assure_api::{Outcome, Placement};
+pub use assure_api::{Outcome, Placement, Preview};
 use assure_model::{Body, Catalog, Did, Draft, Keypair, Record, issue, validate};
 use assure_store::{Location, NewEntry, Store};
 use jiff::Timestamp;
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::{compartments, guard};
 
@@ -220,32 +218,6 @@ impl Step {
             Step::Held { .. } => None,
         }
     }
-}
-
-/// What a publish would do with one record (`assure publish --dry-run`).
-#[derive(Clone, Debug, Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Preview {
-    /// The record id.
-    pub id: String,
-    /// Its kind.
-    pub kind: String,
-    /// Its subject (a DID, with a fragment for a site or process).
-    pub subject: String,
-    /// The label of the compartment it goes to.
-    pub compartment: String,
-    /// That compartment's id; `None` when it would be made by this publish.
-    pub compartment_id: Option<String>,
-    /// Where the record already is, when the log holds it: nothing to append.
-    pub already: Option<String>,
-    /// Who may read it: the organizations named and those granted, today.
-    pub readers: Vec<Reader>,
-    /// Roles whose holders may read it.
-    pub roles: Vec<String>,
-    /// The least clearance a reader's grant must carry.
-    pub min_clearance: String,
-    /// Anyone may read it.
-    pub public: bool,
 }
 
 impl Prepared {

@@ -76,6 +76,33 @@ impl From<&str> for Placement {
     }
 }
 
+/// What a publish would do with one record (`assure publish --dry-run`,
+/// the dashboard's preview): where it goes and who could read it there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Preview {
+    /// The record id.
+    pub id: String,
+    /// Its kind.
+    pub kind: String,
+    /// Its subject (a DID, with a fragment for a site or process).
+    pub subject: String,
+    /// The label of the compartment it goes to.
+    pub compartment: String,
+    /// That compartment's id; `None` when it would be made by this publish.
+    pub compartment_id: Option<String>,
+    /// Where the record already is, when the log holds it: nothing to append.
+    pub already: Option<String>,
+    /// Who may read it: the organizations named and those granted, today.
+    pub readers: Vec<Reader>,
+    /// Roles whose holders may read it.
+    pub roles: Vec<String>,
+    /// The least clearance a reader's grant must carry.
+    pub min_clearance: String,
+    /// Anyone may read it.
+    pub public: bool,
+}
+
 /// A compartment of exactly some readers, to find or make.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewCompartment {

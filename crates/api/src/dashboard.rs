@@ -30,6 +30,7 @@ pub(crate) fn routes() -> Table<Arc<AppState>> {
         .route("/admin", &["GET"], get(admin))
         .merge(crate::signin::routes())
         .merge(crate::reports::routes())
+        .merge(crate::forms::routes())
 }
 
 const STYLE: &str = r#"
@@ -53,6 +54,7 @@ const NAV: &[(&str, &str, bool)] = &[
     ("/alerts", "Incidents and alerts", false),
     ("/admin", "Disclosures, grants, peers", true),
     ("/reports", "Reports", true),
+    ("/publish", "Publish", true),
 ];
 
 pub(crate) fn page(title: &str, caller: &Caller, body: Markup) -> Response {
@@ -434,6 +436,7 @@ async fn record(
             p { "Kind " strong { (stored.record.kind()) } ", about " a href=(format!("/orgs/{}", stored.record.subject.did)) { code { (stored.record.subject) } } }
             p { "Log " code { (location.log.origin_line()) } " entry " (location.index) }
             p { "Signed by: " @for s in &stored.record.signers { code { (s) } " " } }
+            @if ctx.caller.is_admin() && stored.record.issuer() == state.owner() { (crate::forms::record_links(&stored.record)) }
             @if ours {
                 h2 { "Delivery to the affected parties" }
                 table {
@@ -463,7 +466,12 @@ async fn record(
     }
 }
 
-async fn alerts(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx>) -> Response {
+async fn alerts(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<Ctx>,
+    session: Option<crate::session::Session>,
+) -> Response {
+    let session = session.filter(|_| ctx.caller.is_admin());
     let caller = ctx.caller.clone();
     let work = tokio::task::spawn_blocking(move || -> Option<Response> {
         let (seen, visible) = state.seen(&ctx).ok()?;
@@ -511,7 +519,8 @@ async fn alerts(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ct
             table {
                 tr { th { "When" } th { "Kind" } th { "Organization" } th { "Detail" } }
                 @for a in &raised {
-                    tr { td { (a.at.strftime("%Y-%m-%d %H:%M")) } td class="fail" { (a.kind) } td { code { (a.origin) } } td { (a.detail) } }
+                    tr { td { (a.at.strftime("%Y-%m-%d %H:%M")) } td class="fail" { (a.kind) } td { code { (a.origin) } } td { (a.detail)
+                        @if let (Some(s), Some(r), true) = (&session, &a.record, a.kind == assure_store::Alert::AWAITING_ACKNOWLEDGEMENT) { " " (crate::forms::cosign_button(s, r)) } } }
                 }
             }
             h2 { "Certifications expiring within 90 days" }

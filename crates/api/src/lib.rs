@@ -22,6 +22,7 @@ pub mod client;
 mod compartments;
 mod csrf;
 mod dashboard;
+mod forms;
 mod limits;
 mod metrics;
 mod problem;
@@ -42,11 +43,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use assure_access::Grant;
-use assure_model::{Did, Keypair, Record};
+use assure_model::{Did, Keypair, Record, RecordId};
 use assure_store::Store;
 use assure_verify::Profile;
 
-pub use compartments::{CompartmentInfo, NewCompartment, Outcome, Placement, Reader};
+pub use compartments::{CompartmentInfo, NewCompartment, Outcome, Placement, Preview, Reader};
 pub use routes::{GrantView, openapi};
 pub use server::{Server, SignInLinks, serve, wait_for_first_second};
 pub use table::{Route, route_table};
@@ -97,6 +98,18 @@ pub trait Control: Send + Sync + 'static {
         since: Option<String>,
         until: Option<String>,
     ) -> BoxFuture<'_, Result<String, Refused>>;
+    /// What publishing `records` where `placement` says would do, with the
+    /// guard rails and placement rules of [`Control::publish`] and nothing
+    /// written: where each record goes and who could read it there (the
+    /// dry run of `assure publish --dry-run`).
+    fn preview(
+        &self,
+        placement: Placement,
+        records: Vec<(Vec<u8>, Record)>,
+    ) -> BoxFuture<'_, Result<Vec<Preview>, Refused>>;
+    /// Adds our signature to a record another organization issued that the
+    /// node holds (an audit of us) and publishes it, as `assure cosign ID`.
+    fn cosign(&self, record: RecordId) -> BoxFuture<'_, Result<(), Refused>>;
 }
 
 /// Why the node did not carry out an operation.

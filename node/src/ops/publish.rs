@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
-use assure_api::{Outcome, Placement};
+use assure_api::{Outcome, Placement, Preview};
 use assure_model::{Record, validate};
 use assure_store::LogId;
 use jiff::Timestamp;
@@ -69,19 +69,29 @@ impl Ops {
         })
         .await??;
         if dry_run {
-            let previews = self
-                .blocking(move |ops| {
-                    let now = Timestamp::now();
-                    prepare(&ops.store, &ops.keypair, &placement, signed, now)?
-                        .preview(&ops.store, now)
-                })
-                .await?;
+            let previews = self.preview(placement, signed).await?;
             return Ok(Reply::Preview(previews.into_iter().zip(names).collect()));
         }
         let files = names.into_iter().map(Some);
         Ok(Reply::Published(
             self.publish(placement, signed, files).await?,
         ))
+    }
+
+    /// What a publish of `records` would do, nothing written: the guard
+    /// rails and placement of [`crate::publish::prepare`], then where each
+    /// record goes and who could read it there. The dry run of `assure
+    /// publish --dry-run` and the dashboard's preview.
+    pub async fn preview(
+        &self,
+        placement: Placement,
+        records: Vec<(Vec<u8>, Record)>,
+    ) -> Result<Vec<Preview>> {
+        self.blocking(move |ops| {
+            let now = Timestamp::now();
+            prepare(&ops.store, &ops.keypair, &placement, records, now)?.preview(&ops.store, now)
+        })
+        .await
     }
 
     /// Appends signed records where `placement` says, durably, then tells
@@ -180,7 +190,7 @@ impl Ops {
     /// its id, or an envelope file — and publishes it: by default into
     /// `partners` for a record about us alone (an audit of us), else the
     /// compartment of exactly the other organizations it names.
-    pub(super) async fn cosign(
+    pub async fn cosign(
         &self,
         record: String,
         placement: Placement,

@@ -6,6 +6,7 @@ mod api;
 mod browser;
 mod disclosures;
 mod equivocation;
+mod forms;
 mod hostile;
 mod incidents;
 mod leaks;
