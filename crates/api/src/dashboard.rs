@@ -29,6 +29,7 @@ pub(crate) fn routes() -> Table<Arc<AppState>> {
         .route("/alerts", &["GET"], get(alerts))
         .route("/admin", &["GET"], get(admin))
         .merge(crate::signin::routes())
+        .merge(crate::share::routes())
 }
 
 const STYLE: &str = r#"
@@ -49,6 +50,8 @@ const NAV: &[(&str, &str, bool)] = &[
     ("/", "Supply chain", false),
     ("/alerts", "Incidents and alerts", false),
     ("/admin", "Disclosures, grants, peers", true),
+    ("/grants", "Grants", true),
+    ("/requests", "Access requests", true),
 ];
 
 pub(crate) fn page(title: &str, caller: &Caller, body: Markup) -> Response {
