@@ -471,7 +471,14 @@ impl Ops {
             let client = Client::new(&sent.url);
             let answer = tokio::time::timeout(
                 ANSWER_TIMEOUT,
-                client.send("GET", &path, Vec::new(), Auth::Sign(self.keypair()), None),
+                client.send(
+                    "GET",
+                    &path,
+                    Vec::new(),
+                    Auth::Sign(self.keypair()),
+                    // A node that granted us the regulator role wants a purpose.
+                    Some("following up our access request"),
+                ),
             )
             .await;
             let outcome = match &answer {
@@ -494,6 +501,8 @@ impl Ops {
                     grant_version: None,
                 });
             sent.decided = decided;
+            let approved = sent.decided.as_ref().is_some_and(|d| d.approved);
+            let node = sent.node;
             self.blocking(move |ops| {
                 ops.store.put_outgoing_request(&sent)?;
                 if let Some(decided) = &sent.decided {
@@ -522,6 +531,12 @@ impl Ops {
                 Ok(())
             })
             .await?;
+            // Granted: fetch what we may now read, if we are connected.
+            if approved && let Some(network) = self.network() {
+                if let Err(error) = network.pull(node).await {
+                    tracing::debug!(%error, %node, "pulling after an approved access request");
+                }
+            }
         }
         Ok(())
     }
