@@ -532,10 +532,11 @@ impl Ops {
             })
             .await?;
             // Granted: fetch what we may now read, if we are connected.
-            if approved && let Some(network) = self.network() {
-                if let Err(error) = network.pull(node).await {
-                    tracing::debug!(%error, %node, "pulling after an approved access request");
-                }
+            if approved
+                && let Some(network) = self.network()
+                && let Err(error) = network.pull(node).await
+            {
+                tracing::debug!(%error, %node, "pulling after an approved access request");
             }
         }
         Ok(())
