@@ -357,7 +357,7 @@ async fn requests_are_rate_limited_per_requester() {
         }
         assert_eq!(answer.status, 202);
         accepted += 1;
-        if accepted % assure_node::ops::MAX_PENDING_PER_PARTY == 0 {
+        if accepted.is_multiple_of(assure_node::ops::MAX_PENDING_PER_PARTY) {
             for row in pending(&supplier)
                 .iter()
                 .filter(|r| r.party == asker.did().to_string())
