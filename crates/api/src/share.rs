@@ -29,6 +29,10 @@ use crate::table::Table;
 use crate::visibility::Caller;
 use crate::{AccessDecision, AccessRequestView, GrantTerms, GrantView, NewCompartment, Readable};
 
+/// The status of a form shown again with its errors: 200, as the page is
+/// what the browser should show (a 4xx would be logged as a failed load).
+const REFUSED: StatusCode = StatusCode::OK;
+
 /// Grants ending within this long are listed as expiring.
 const EXPIRING: SignedDuration = SignedDuration::from_hours(30 * 24);
 
@@ -406,17 +410,7 @@ async fn grant(
     };
     let bad = |errors: Errors| {
         let (state, ctx, session, fields) = (&state, &ctx, &session, &fields);
-        async move {
-            grants_view(
-                state,
-                ctx,
-                session,
-                fields,
-                &errors,
-                StatusCode::BAD_REQUEST,
-            )
-            .await
-        }
+        async move { grants_view(state, ctx, session, fields, &errors, REFUSED).await }
     };
     let Ok(party) = one(&fields, "party").parse::<Did>() else {
         return bad(Errors::of(
@@ -475,15 +469,7 @@ async fn revoke(
         let (state, ctx, session) = (&state, &ctx, &session);
         async move {
             let errors = Errors::of("", message);
-            grants_view(
-                state,
-                ctx,
-                session,
-                &Vec::new(),
-                &errors,
-                StatusCode::BAD_REQUEST,
-            )
-            .await
+            grants_view(state, ctx, session, &Vec::new(), &errors, REFUSED).await
         }
     };
     let Ok(party) = one(&fields, "party").parse::<Did>() else {
@@ -528,17 +514,7 @@ async fn add_compartment(
     };
     let bad = |errors: Errors| {
         let (state, ctx, session, fields) = (&state, &ctx, &session, &fields);
-        async move {
-            grants_view(
-                state,
-                ctx,
-                session,
-                fields,
-                &errors,
-                StatusCode::BAD_REQUEST,
-            )
-            .await
-        }
+        async move { grants_view(state, ctx, session, fields, &errors, REFUSED).await }
     };
     let mut readers = std::collections::BTreeSet::new();
     for line in one(&fields, "readers")
@@ -705,16 +681,7 @@ async fn decide(
     };
     let bad = |field: &'static str, message: String| {
         let (state, ctx, session, id) = (&state, &ctx, &session, &id);
-        async move {
-            requests_view(
-                state,
-                ctx,
-                session,
-                Some((id, field, message)),
-                StatusCode::BAD_REQUEST,
-            )
-            .await
-        }
+        async move { requests_view(state, ctx, session, Some((id, field, message)), REFUSED).await }
     };
     let until = day(one(&fields, "until"), true);
     let decision = match one(&fields, "action") {

@@ -417,3 +417,37 @@ async fn a_regulator_asks_with_its_legal_basis() {
     assert_eq!(grant.basis, "legal basis: Customs Code art. 46");
     assert!(outcome_alert(&regulator).await.detail.contains("approved"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_administrator_decides_requests_and_manages_grants_in_the_browser() {
+    let supplier = TestNode::start(152, "supplier").await;
+    let maker = TestNode::start(153, "maker").await;
+    supplier
+        .publish("partners", &[assure_tests::control(1)])
+        .await;
+    let request = request_access(&maker, &supplier, ask("customer")).await;
+    let newcomer = Keypair::from_seed([154; 32]).did();
+    let nodes = serde_json::json!({
+        "supplier": { "url": supplier.api(), "token": supplier.admin_token() },
+        "maker": { "did": maker.did().to_string(), "short": maker.did().fmt_short() },
+        "newcomer": { "did": newcomer.to_string(), "short": newcomer.fmt_short() },
+        "request": request,
+    });
+    tokio::task::spawn_blocking(move || assure_tests::browser::scenario("access", &nodes))
+        .await
+        .unwrap();
+    let grant = supplier.node().store().grant(&newcomer).unwrap().unwrap();
+    assert!(
+        grant.revoked_at.is_some() && grant.version == 3,
+        "{grant:?}"
+    );
+    assert!(
+        supplier
+            .node()
+            .store()
+            .grant(&maker.did())
+            .unwrap()
+            .unwrap()
+            .is_active(jiff::Timestamp::now())
+    );
+}
