@@ -370,6 +370,24 @@ pub(crate) enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// List the access requests other organizations sent us (pending ones
+    /// unless --all), or approve or decline one.
+    Requests {
+        #[command(subcommand)]
+        action: Option<RequestsCommand>,
+        /// Every request, decided ones too.
+        #[arg(long)]
+        all: bool,
+        /// The requests we sent to other organizations, with their outcomes.
+        #[arg(long)]
+        sent: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Ask another organization's node for access, with a request signed by
+    /// our key; our node then asks it how the request was decided, and
+    /// raises an alert with the outcome.
+    RequestAccess(RequestAccess),
 }
 
 #[derive(Debug, Args)]
@@ -533,4 +551,54 @@ pub(crate) struct Output {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RequestsCommand {
+    /// Approve a request: grant what it asked for.
+    Approve {
+        /// The request's id (see `assure requests`).
+        id: String,
+        /// End of validity (RFC 3339); open-ended when absent.
+        #[arg(long)]
+        until: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Decline a request; the requester is told the reason.
+    Decline {
+        /// The request's id (see `assure requests`).
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RequestAccess {
+    /// The DID of the organization asked.
+    pub(crate) node: String,
+    /// Its node's API: host:port or http(s)://host:port.
+    #[arg(long)]
+    pub(crate) url: String,
+    /// partner, confidential or secret.
+    #[arg(long, default_value = "partner")]
+    pub(crate) clearance: String,
+    /// customer, supplier, logistics, auditor or regulator.
+    #[arg(long)]
+    pub(crate) role: String,
+    /// Why we need access.
+    #[arg(long)]
+    pub(crate) purpose: String,
+    /// The NDA or contract reference (not for a regulator).
+    #[arg(long)]
+    pub(crate) basis: Option<String>,
+    /// A regulator's legal basis, instead of --basis.
+    #[arg(long)]
+    pub(crate) legal_basis: Option<String>,
+    #[command(flatten)]
+    pub(crate) output: Output,
 }

@@ -25,6 +25,8 @@ pub struct Node {
     api: Option<assure_api::Server>,
     control: Option<crate::control::Listener>,
     cancel: CancellationToken,
+    /// Follows up the access requests we sent.
+    follow: tokio::task::JoinHandle<()>,
 }
 
 impl Node {
@@ -95,6 +97,7 @@ impl Node {
             None => None,
         };
         let control = crate::control::Listener::start(&config.data_dir, ops.clone());
+        let follow = crate::ops::follow(ops.clone(), cancel.clone());
         info!(did = %keypair.did(), "node running");
         Ok(Self {
             ops,
@@ -102,6 +105,7 @@ impl Node {
             api,
             control,
             cancel,
+            follow,
         })
     }
 
@@ -194,6 +198,7 @@ impl Node {
             crate::api::forget(self.ops.store().dir());
         }
         self.cancel.cancel();
+        let _ = self.follow.await;
         self.network.join().await;
         let store = self.ops.store().clone();
         tokio::task::spawn_blocking(move || store.flush()).await??;
@@ -299,6 +304,50 @@ impl assure_api::Control for ApiControl {
             .map_err(|e| refused(e.into()))?
             .map_err(refused)
         })
+    }
+
+    fn grant_preview(
+        &self,
+        party: Did,
+        terms: Option<GrantTerms>,
+    ) -> assure_api::BoxFuture<'_, Result<Vec<assure_api::Readable>, assure_api::Refused>> {
+        Box::pin(async move { self.0.grant_preview(party, terms).await.map_err(refused) })
+    }
+
+    fn ask_access(
+        &self,
+        party: Did,
+        ask: assure_api::AccessAsk,
+    ) -> assure_api::BoxFuture<'_, Result<assure_api::AccessOutcome, assure_api::AskRefused>> {
+        Box::pin(self.0.ask_access(party, ask))
+    }
+
+    fn access_outcome(
+        &self,
+        party: Did,
+        id: String,
+    ) -> assure_api::BoxFuture<'_, Option<assure_api::AccessOutcome>> {
+        Box::pin(self.0.access_outcome(party, id))
+    }
+
+    fn access_requests(
+        &self,
+    ) -> assure_api::BoxFuture<'_, Result<Vec<assure_api::AccessRequestView>, String>> {
+        Box::pin(async move {
+            let ops = self.0.clone();
+            tokio::task::spawn_blocking(move || ops.access_requests(true))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("{e:#}"))
+        })
+    }
+
+    fn decide_access(
+        &self,
+        id: String,
+        decision: assure_api::AccessDecision,
+    ) -> assure_api::BoxFuture<'_, Result<assure_api::AccessRequestView, assure_api::Refused>> {
+        Box::pin(async move { self.0.decide_access(id, decision).await.map_err(refused) })
     }
 
     fn peers(&self) -> assure_api::BoxFuture<'_, Vec<assure_api::PeerView>> {

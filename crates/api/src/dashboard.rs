@@ -31,6 +31,7 @@ pub(crate) fn routes() -> Table<Arc<AppState>> {
         .merge(crate::signin::routes())
         .merge(crate::reports::routes())
         .merge(crate::forms::routes())
+        .merge(crate::share::routes())
 }
 
 const STYLE: &str = r#"
@@ -55,6 +56,8 @@ const NAV: &[(&str, &str, bool)] = &[
     ("/admin", "Disclosures, grants, peers", true),
     ("/reports", "Reports", true),
     ("/publish", "Publish", true),
+    ("/grants", "Grants", true),
+    ("/requests", "Access requests", true),
 ];
 
 pub(crate) fn page(title: &str, caller: &Caller, body: Markup) -> Response {

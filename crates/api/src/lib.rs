@@ -27,9 +27,11 @@ mod limits;
 mod metrics;
 mod problem;
 mod reports;
+mod requests;
 mod routes;
 mod server;
 mod session;
+mod share;
 pub mod signature;
 mod signin;
 mod table;
@@ -48,6 +50,9 @@ use assure_store::Store;
 use assure_verify::Profile;
 
 pub use compartments::{CompartmentInfo, NewCompartment, Outcome, Placement, Preview, Reader};
+pub use requests::{
+    AccessAsk, AccessDecision, AccessOutcome, AccessRequestView, AskRefused, Readable,
+};
 pub use routes::{GrantView, openapi};
 pub use server::{Server, SignInLinks, serve, wait_for_first_second};
 pub use table::{Route, route_table};
@@ -110,6 +115,32 @@ pub trait Control: Send + Sync + 'static {
     /// Adds our signature to a record another organization issued that the
     /// node holds (an audit of us) and publishes it, as `assure cosign ID`.
     fn cosign(&self, record: RecordId) -> BoxFuture<'_, Result<(), Refused>>;
+    /// Which of our compartments `party` could read with the grant `terms`
+    /// describe (`None`: with no grant), as the read gate decides (a
+    /// preview: nothing changes).
+    fn grant_preview(
+        &self,
+        party: Did,
+        terms: Option<GrantTerms>,
+    ) -> BoxFuture<'_, Result<Vec<Readable>, Refused>>;
+    /// Takes an access request that `party` signed; nothing is stored when
+    /// it is refused.
+    fn ask_access(
+        &self,
+        party: Did,
+        ask: AccessAsk,
+    ) -> BoxFuture<'_, Result<AccessOutcome, AskRefused>>;
+    /// What `party` may know of its request `id`; `None` when there is no
+    /// such request of `party`'s.
+    fn access_outcome(&self, party: Did, id: String) -> BoxFuture<'_, Option<AccessOutcome>>;
+    /// Every access request sent to us, oldest first.
+    fn access_requests(&self) -> BoxFuture<'_, Result<Vec<AccessRequestView>, String>>;
+    /// Approves (granting what was asked) or declines a pending request.
+    fn decide_access(
+        &self,
+        id: String,
+        decision: AccessDecision,
+    ) -> BoxFuture<'_, Result<AccessRequestView, Refused>>;
 }
 
 /// Why the node did not carry out an operation.

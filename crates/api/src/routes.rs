@@ -59,6 +59,7 @@ pub(crate) fn table() -> Table<Arc<AppState>> {
         .route("/readyz", &["GET"], get(readyz))
         .merge(compartments::routes())
         .merge(dashboard::routes())
+        .merge(crate::requests::routes())
 }
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
@@ -106,6 +107,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         admin_disclosures,
         admin_peers,
         signin::dashboard_link,
+        crate::requests::ask,
+        crate::requests::outcome,
         healthz,
         readyz
     ),

@@ -24,6 +24,7 @@ mod peers;
 mod query;
 mod read;
 mod replica;
+mod requests;
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -42,6 +43,7 @@ pub use peers::{MAX_ADDRESSES, Peer, Source};
 pub use query::{Filter, Listed, StoredRecord};
 pub use read::Page;
 pub use replica::{Alert, Evidence};
+pub use requests::{AccessRequest, Asked, Decided, OutgoingRequest};
 
 /// The file whose lock marks a data directory as in use.
 const LOCK_FILE: &str = "lock";
@@ -109,6 +111,10 @@ struct Trees {
     alerts: sled::Tree,
     /// The peer book, by organization.
     peers: sled::Tree,
+    /// Access requests sent to us, by id.
+    access_requests: sled::Tree,
+    /// Access requests we sent, by node and id.
+    outgoing_requests: sled::Tree,
 }
 
 impl Trees {
@@ -126,6 +132,8 @@ impl Trees {
             evidence: db.open_tree("evidence")?,
             alerts: db.open_tree("alerts")?,
             peers: db.open_tree("peers")?,
+            access_requests: db.open_tree("access_requests")?,
+            outgoing_requests: db.open_tree("outgoing_requests")?,
         })
     }
 }

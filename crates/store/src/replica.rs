@@ -56,6 +56,8 @@ impl Alert {
     pub const INCIDENT: &'static str = "incident";
     /// An audit of us that we have not co-signed.
     pub const AWAITING_ACKNOWLEDGEMENT: &'static str = "awaiting-acknowledgement";
+    /// Another organization decided an access request we sent it.
+    pub const ACCESS_REQUEST: &'static str = "access-request";
 
     /// The log the alert concerns.
     pub fn log(&self) -> Option<LogId> {

@@ -106,7 +106,7 @@ pub(super) fn run(dir: &DataDir, request: ApiRequest) -> Result<()> {
 
 /// `https://host:port`, `http://host:port` or `host:port` (plain HTTP), as
 /// the base of a request.
-fn base_url(given: &str) -> Result<String> {
+pub(super) fn base_url(given: &str) -> Result<String> {
     let url = match given.split_once("://") {
         Some(("http" | "https", _)) => given.to_owned(),
         Some((scheme, _)) => {

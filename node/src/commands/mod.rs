@@ -19,7 +19,9 @@ use assure_node::control;
 use assure_node::ops::{GrantTerms, Ops, Reply, Request, Secret};
 use assure_node::publish::Placement;
 
-use crate::cli::{BundleCommand, Cli, Command, CompartmentCommand, GrantCommand, LogCommand};
+use crate::cli::{
+    BundleCommand, Cli, Command, CompartmentCommand, GrantCommand, LogCommand, RequestsCommand,
+};
 use crate::datadir::DataDir;
 
 pub(crate) use assure_node::control::is_integrity_failure;
@@ -249,6 +251,43 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
                 output,
             )
         }
+        Command::Requests {
+            action,
+            all,
+            sent,
+            output,
+        } => match action {
+            None if sent => (Request::SentAccessRequests, output),
+            None => (Request::AccessRequests { all }, output),
+            Some(RequestsCommand::Approve { id, until, output }) => (
+                Request::AccessDecide {
+                    id,
+                    decision: assure_api::AccessDecision::Approve { valid_until: until },
+                },
+                output,
+            ),
+            Some(RequestsCommand::Decline { id, reason, output }) => (
+                Request::AccessDecide {
+                    id,
+                    decision: assure_api::AccessDecision::Decline { reason },
+                },
+                output,
+            ),
+        },
+        Command::RequestAccess(ask) => (
+            Request::RequestAccess {
+                node: ask.node,
+                url: api_request::base_url(&ask.url)?,
+                ask: assure_api::AccessAsk {
+                    clearance: ask.clearance,
+                    role: ask.role,
+                    purpose: ask.purpose,
+                    basis: ask.basis,
+                    legal_basis: ask.legal_basis,
+                },
+            },
+            ask.output,
+        ),
         Command::Bundle(BundleCommand::Export {
             provider,
             profile,

@@ -134,7 +134,57 @@ pub(super) fn reply(reply: &Reply, output: Output) -> Result<()> {
             print!("{text}");
             Ok(())
         }
+        Reply::AccessRequests(rows) => json_or(output, rows, || access_requests(rows)),
+        Reply::SentAccessRequests(rows) => json_or(output, rows, || sent_requests(rows)),
     }
+}
+
+fn access_requests(rows: &[assure_api::AccessRequestView]) {
+    let mut table = Table::new(&[
+        "ID", "FROM", "ASKS", "PURPOSE", "BASIS", "RECEIVED", "STATUS",
+    ]);
+    for r in rows {
+        let basis = match r.legal_basis {
+            true => format!("legal basis: {}", r.basis),
+            false => r.basis.clone(),
+        };
+        let status = match &r.reason {
+            Some(reason) => format!("{}: {reason}", r.status),
+            None => r.status.clone(),
+        };
+        table.row(vec![
+            r.id.clone(),
+            r.party_name.clone(),
+            format!("{} as {}", r.clearance, r.role),
+            r.purpose.clone(),
+            basis,
+            r.at.clone(),
+            status,
+        ]);
+    }
+    table.print();
+    if rows.is_empty() {
+        println!("no access requests");
+    }
+}
+
+fn sent_requests(rows: &[assure_node::ops::SentRow]) {
+    let mut table = Table::new(&["ID", "TO", "URL", "ASKED", "SENT", "STATUS"]);
+    for r in rows {
+        let status = match &r.reason {
+            Some(reason) => format!("{}: {reason}", r.status),
+            None => r.status.clone(),
+        };
+        table.row(vec![
+            r.id.clone(),
+            r.node_name.clone(),
+            r.url.clone(),
+            format!("{} as {}", r.clearance, r.role),
+            r.at.clone(),
+            status,
+        ]);
+    }
+    table.print();
 }
 
 /// `assure status` found something to look at (exit code 3).

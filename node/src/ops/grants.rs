@@ -27,7 +27,12 @@ pub struct GrantChangeRow {
 }
 
 /// The grant `terms` describe, at `version`.
-fn parse_terms(terms: &GrantTerms, party: Did, version: u64, now: Timestamp) -> Result<Grant> {
+pub(super) fn parse_terms(
+    terms: &GrantTerms,
+    party: Did,
+    version: u64,
+    now: Timestamp,
+) -> Result<Grant> {
     let clearance: Clearance = terms.clearance.parse().with_context(|| {
         format!(
             "clearance `{}`: give partner, confidential or secret",

@@ -14,6 +14,7 @@
 //! with one printer: a command answers alike whether or not the node runs.
 //! The admin API calls the same methods (through [`assure_api::Control`]).
 
+mod access;
 mod grants;
 mod logs;
 mod publish;
@@ -35,6 +36,8 @@ use serde::{Deserialize, Serialize};
 use crate::NodeConfig;
 use crate::datadir::DataDir;
 
+pub(crate) use access::follow;
+pub use access::{MAX_PENDING, MAX_PENDING_PER_PARTY, MAX_PER_HOUR, SentRow};
 pub use grants::{GrantChangeRow, GrantRow, GrantTerms};
 pub use logs::{Backup, Exported, LogRow};
 pub use publish::{Cosigned, Published, PublishedRecord};
@@ -145,6 +148,21 @@ pub enum Request {
     Status,
     /// A one-time dashboard sign-in link (running node with its API only).
     DashboardLink,
+    /// The access requests sent to us: pending ones, or with `all` every one.
+    AccessRequests { all: bool },
+    /// Approve or decline an access request sent to us.
+    AccessDecide {
+        id: String,
+        decision: assure_api::AccessDecision,
+    },
+    /// Send a signed access request to another organization's node.
+    RequestAccess {
+        node: String,
+        url: String,
+        ask: assure_api::AccessAsk,
+    },
+    /// The access requests we sent, with their outcomes.
+    SentAccessRequests,
 }
 
 /// The answer to a [`Request`], the same from either place.
@@ -181,6 +199,8 @@ pub enum Reply {
     ReportWritten(ReportWritten),
     /// A table as CSV, to print as it is.
     Csv(String),
+    AccessRequests(Vec<assure_api::AccessRequestView>),
+    SentAccessRequests(Vec<SentRow>),
 }
 
 /// A secret carried by a request (a backup passphrase): never printed.
@@ -458,6 +478,19 @@ impl Ops {
                     url: links.mint().context("minting a sign-in link")?,
                     expires_in: *expires_in,
                 }
+            }
+            Request::AccessRequests { all } => {
+                Reply::AccessRequests(self.blocking(move |ops| ops.access_requests(all)).await?)
+            }
+            Request::AccessDecide { id, decision } => {
+                Reply::AccessRequests(vec![self.decide_access(id, decision).await?])
+            }
+            Request::RequestAccess { node, url, ask } => {
+                let node = parse_did("the organization asked", &node)?;
+                Reply::SentAccessRequests(vec![self.request_access(node, url, ask).await?])
+            }
+            Request::SentAccessRequests => {
+                Reply::SentAccessRequests(self.blocking(|ops| ops.sent_requests()).await?)
             }
         })
     }

@@ -159,6 +159,17 @@ impl Ops {
                     "{recent_alerts} alert(s) in the last 7 days: see `assure alerts`"
                 ));
             }
+            let asking = ops
+                .store
+                .access_requests()?
+                .iter()
+                .filter(|r| r.decided.is_none())
+                .count();
+            if asking > 0 {
+                attention.push(format!(
+                    "{asking} access request(s) await a decision: see `assure requests`"
+                ));
+            }
             for (log, error) in ops.damaged.iter() {
                 attention.push(format!("log {} is damaged: {error}", log.compartment));
             }
