@@ -24,6 +24,7 @@ mod peers;
 mod query;
 mod read;
 mod replica;
+mod webhooks;
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -42,6 +43,7 @@ pub use peers::{MAX_ADDRESSES, Peer, Source};
 pub use query::{Filter, Listed, StoredRecord};
 pub use read::Page;
 pub use replica::{Alert, Evidence};
+pub use webhooks::{Acknowledgement, AlertWatch, Attempt, Webhook};
 
 /// The file whose lock marks a data directory as in use.
 const LOCK_FILE: &str = "lock";
@@ -109,6 +111,14 @@ struct Trees {
     alerts: sled::Tree,
     /// The peer book, by organization.
     peers: sled::Tree,
+    /// Who acknowledged which alert, and when, by alert id.
+    alert_acks: sled::Tree,
+    /// The webhooks alerts are delivered to, by URL.
+    webhooks: sled::Tree,
+    /// Every delivery attempt, oldest first.
+    webhook_log: sled::Tree,
+    /// The alerts handed to the webhooks already, by alert id.
+    dispatched: sled::Tree,
 }
 
 impl Trees {
@@ -126,6 +136,10 @@ impl Trees {
             evidence: db.open_tree("evidence")?,
             alerts: db.open_tree("alerts")?,
             peers: db.open_tree("peers")?,
+            alert_acks: db.open_tree("alert_acks")?,
+            webhooks: db.open_tree("webhooks")?,
+            webhook_log: db.open_tree("webhook_log")?,
+            dispatched: db.open_tree("dispatched")?,
         })
     }
 }
