@@ -225,7 +225,7 @@ mod tests {
         };
         assert!(store.add_webhook(&hook).unwrap());
         assert!(!store.add_webhook(&hook).unwrap());
-        assert_eq!(store.webhooks().unwrap(), [hook.clone()]);
+        assert_eq!(store.webhooks().unwrap(), std::slice::from_ref(&hook));
         assert_eq!(store.remove_webhook(&hook.url).unwrap(), Some(hook));
         assert_eq!(
             store.remove_webhook("http://127.0.0.1:9/hook").unwrap(),
