@@ -18,6 +18,7 @@ pub mod node;
 pub mod ops;
 pub mod publish;
 pub mod verification;
+pub mod webhooks;
 
 pub use config::{ConfigError, NodeConfig};
 pub use node::Node;

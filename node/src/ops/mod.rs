@@ -14,6 +14,7 @@
 //! with one printer: a command answers alike whether or not the node runs.
 //! The admin API calls the same methods (through [`assure_api::Control`]).
 
+mod alerts;
 mod grants;
 mod logs;
 mod publish;
@@ -34,10 +35,16 @@ use serde::{Deserialize, Serialize};
 use crate::NodeConfig;
 use crate::datadir::DataDir;
 
+pub use alerts::{EXPIRING_CERTIFICATIONS, EXPIRING_GRANTS};
 pub use grants::{GrantChangeRow, GrantRow, GrantTerms};
 pub use logs::{Backup, Exported, LogRow};
 pub use publish::{Cosigned, Published, PublishedRecord};
-pub use records::{AlertRow, Alerts, DisclosureRow, RecordRow, Shown};
+pub use records::{DisclosureRow, RecordRow, Shown};
+
+/// The alerts that passed a filter, and the evidence of equivocation.
+pub type Alerts = assure_api::AlertList;
+/// One alert, stored or computed, with its acknowledgement.
+pub type AlertRow = assure_api::AlertView;
 pub use status::{Behind, LogHeld, PeerRow, Status};
 pub use verify::{BundleWritten, Checked, VerdictRow};
 
@@ -79,8 +86,11 @@ pub enum Request {
     Grants { history: bool },
     /// The disclosure log, oldest first.
     Disclosures { limit: usize },
-    /// Alerts and the evidence behind them.
-    Alerts,
+    /// Alerts that pass the filter, and the evidence behind them.
+    Alerts {
+        #[serde(default)]
+        filter: assure_api::AlertFilter,
+    },
     /// Verify one provider against a profile.
     Verify {
         provider: String,
@@ -124,6 +134,14 @@ pub enum Request {
     Status,
     /// A one-time dashboard sign-in link (running node with its API only).
     DashboardLink,
+    /// Acknowledge an alert, as `by`.
+    AlertAck { id: String, by: String },
+    /// Register a webhook, as `by`.
+    WebhookAdd { url: String, by: String },
+    /// The webhooks and the newest delivery attempts.
+    Webhooks { limit: usize },
+    /// Remove a webhook.
+    WebhookRemove { url: String },
 }
 
 /// The answer to a [`Request`], the same from either place.
@@ -156,6 +174,14 @@ pub enum Reply {
         url: String,
         expires_in: u64,
     },
+    AlertAcked(Box<AlertRow>),
+    Webhooks {
+        webhooks: Vec<assure_store::Webhook>,
+        /// The newest delivery attempts, newest first.
+        deliveries: Vec<assure_store::Attempt>,
+    },
+    WebhookAdded(assure_store::Webhook),
+    WebhookRemoved(assure_store::Webhook),
 }
 
 /// A secret carried by a request (a backup passphrase): never printed.
@@ -353,7 +379,9 @@ impl Ops {
             Request::Disclosures { limit } => {
                 Reply::Disclosures(self.blocking(move |ops| ops.disclosures(limit)).await?)
             }
-            Request::Alerts => Reply::Alerts(self.blocking(|ops| ops.alerts()).await?),
+            Request::Alerts { filter } => {
+                Reply::Alerts(self.blocking(move |ops| ops.alert_list(&filter)).await?)
+            }
             Request::Verify {
                 provider,
                 profile,
@@ -405,6 +433,24 @@ impl Ops {
                     url: links.mint().context("minting a sign-in link")?,
                     expires_in: *expires_in,
                 }
+            }
+            Request::AlertAck { id, by } => Reply::AlertAcked(Box::new(
+                self.blocking(move |ops| ops.acknowledge(&id, &by)).await?,
+            )),
+            Request::WebhookAdd { url, by } => {
+                Reply::WebhookAdded(self.blocking(move |ops| ops.add_webhook(&url, &by)).await?)
+            }
+            Request::Webhooks { limit } => {
+                let (webhooks, deliveries) = self
+                    .blocking(move |ops| Ok((ops.webhooks()?, ops.deliveries(limit)?)))
+                    .await?;
+                Reply::Webhooks {
+                    webhooks,
+                    deliveries,
+                }
+            }
+            Request::WebhookRemove { url } => {
+                Reply::WebhookRemoved(self.blocking(move |ops| ops.remove_webhook(&url)).await?)
             }
         })
     }
