@@ -42,7 +42,7 @@ pub fn check_url(url: &str) -> Result<String, String> {
     }
     let uri: Uri = url
         .parse()
-        .map_err(|e| format!("`{url}` is not a URL ({e})"))?;
+        .map_err(|e| format!("`{url}` is not an http:// URL ({e})"))?;
     match uri.scheme_str() {
         Some("http") => {}
         Some("https") => {

@@ -2,6 +2,7 @@
 //! production constructor, sled on disk.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alerts;
 mod api;
 mod browser;
 mod disclosures;
