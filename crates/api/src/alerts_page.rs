@@ -16,7 +16,6 @@ use assure_model::predicate::Body;
 use assure_model::{Did, RecordId};
 use assure_verify::View;
 use axum::extract::{Extension, Form, Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
@@ -47,10 +46,12 @@ const STYLE: &str = r#"
 .filters{display:flex;flex-wrap:wrap;gap:.6em 1.2em;align-items:flex-end;margin:.6em 0}
 .filters label,.field label{display:block;font-size:13px}
 .filters select,.field input{font:inherit;padding:.25em .4em;max-width:100%}
-.field input{width:32em}
+.field input{width:100%;max-width:32em;box-sizing:border-box}
+.scroll{overflow-x:auto;max-width:100%}
 .error{color:#c0262d;font-weight:600}
 .computed{font-style:italic}
 td form{margin:0}
+.scroll table{min-width:36em}
 .wrap{overflow-wrap:anywhere}
 "#;
 
@@ -169,9 +170,11 @@ async fn admin_section(
             button type="submit" { "Filter" }
         }
         @if let Some(error) = &error { p class="error" role="alert" { (error) } }
-        table {
-            tr { th { "When" } th { "Kind" } th { "Organization" } th { "Detail" } th { "Acknowledged" } }
-            @for a in &listed { (alert_row(a, session, &back)) }
+        div class="scroll" role="region" aria-label="This node's alerts" tabindex="0" {
+            table {
+                tr { th { "When" } th { "Kind" } th { "Organization" } th { "Detail" } th { "Acknowledged" } }
+                @for a in &listed { (alert_row(a, session, &back)) }
+            }
         }
         @if listed.is_empty() { p class="muted" { "No alerts match." } }
     }
@@ -255,15 +258,15 @@ fn shared_sections(state: &AppState, ctx: &Ctx, admin: Option<Markup>) -> Option
     let body = html! {
         @if admin.is_none() {
             h2 { "Alerts" }
-            table {
+            div class="scroll" role="region" aria-label="Alerts" tabindex="0" { table {
                 tr { th { "When" } th { "Kind" } th { "Organization" } th { "Detail" } }
                 @for a in &raised {
                     tr { td { (a.at.strftime("%Y-%m-%d %H:%M")) } td class="fail" { (a.kind) } td class="wrap" { code { (a.origin) } } td { (a.detail) } }
                 }
-            }
+            } }
         }
         h2 { "Certifications expiring within 90 days" }
-        table {
+        div class="scroll" role="region" aria-label="Certifications expiring within 90 days" tabindex="0" { table {
             tr { th { "Organization" } th { "Standard" } th { "Valid until" } }
             @for (did, id, standard, until) in &expiring {
                 tr {
@@ -272,9 +275,9 @@ fn shared_sections(state: &AppState, ctx: &Ctx, admin: Option<Markup>) -> Option
                     td class=(if *until < now { "fail" } else { "inconclusive" }) { (until.strftime("%Y-%m-%d")) }
                 }
             }
-        }
+        } }
         h2 { "Incidents" }
-        table {
+        div class="scroll" role="region" aria-label="Incidents" tabindex="0" { table {
             tr { th { "Organization" } th { "Severity" } th { "Summary" } th { "Status" } th { "Detected" } }
             @for (did, id, i) in &incidents {
                 tr {
@@ -285,7 +288,7 @@ fn shared_sections(state: &AppState, ctx: &Ctx, admin: Option<Markup>) -> Option
                     td { (i.detected_at.strftime("%Y-%m-%d")) }
                 }
             }
-        }
+        } }
     };
     state.disclose_names(&visible, &seen, &body.0).ok()?;
     let body = html! { @if let Some(admin) = &admin { (admin) } (body) };
@@ -327,10 +330,7 @@ async fn acknowledge(
             let work =
                 tokio::task::spawn_blocking(move || shared_sections(&state, &ctx, Some(admin)));
             match work.await {
-                Ok(Some(mut response)) => {
-                    *response.status_mut() = StatusCode::BAD_REQUEST;
-                    response
-                }
+                Ok(Some(response)) => response,
                 _ => not_found(&caller),
             }
         }
@@ -383,7 +383,7 @@ async fn webhooks_page(
             p { button type="submit" { "Register" } }
         }
         h2 { "Webhooks" }
-        table {
+        div class="scroll" role="region" aria-label="Webhooks" tabindex="0" { table {
             tr { th { "URL" } th { "Registered" } th { "By" } th { "" } }
             @for hook in &hooks {
                 tr {
@@ -399,10 +399,10 @@ async fn webhooks_page(
                     }
                 }
             }
-        }
+        } }
         @if hooks.is_empty() { p class="muted" { "None registered." } }
         h2 { "Delivery log" }
-        table {
+        div class="scroll" role="region" aria-label="Delivery log" tabindex="0" { table {
             tr { th { "When" } th { "Webhook" } th { "Event" } th { "Attempt" } th { "Answer" } th { "Outcome" } }
             @for a in &attempts {
                 tr {
@@ -417,14 +417,12 @@ async fn webhooks_page(
                     td class=(match a.outcome.as_str() { "delivered" => "pass", "failed" => "fail", _ => "inconclusive" }) { (a.outcome) }
                 }
             }
-        }
+        } }
         @if attempts.is_empty() { p class="muted" { "Nothing delivered yet." } }
     };
-    let mut response = styled("Webhooks", ctx, body);
-    if error.is_some() {
-        *response.status_mut() = StatusCode::BAD_REQUEST;
-    }
-    response
+    // A refusal is the page again with the error beside the field (200:
+    // browsers report a 4xx page load as an error of the page itself).
+    styled("Webhooks", ctx, body)
 }
 
 async fn add_webhook(

@@ -41,6 +41,7 @@ table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1p
 code,pre{font:13px ui-monospace,monospace}pre{white-space:pre-wrap;word-break:break-all}
 svg text{font:12px system-ui,sans-serif}
 .warnings{background:#fff4e5;border:1px solid #e0a040;padding:.4em 1em;margin:.6em 0}.warnings li{margin:.2em 0}
+header .muted{color:#c9cfdb}
 "#;
 
 /// The pages in the header: path, label, and whether only the
@@ -64,6 +65,7 @@ pub(crate) fn page(title: &str, caller: &Caller, body: Markup) -> Response {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                link rel="icon" href="data:,";
                 title { (title) " — Assure" }
                 style { (PreEscaped(STYLE)) }
             }

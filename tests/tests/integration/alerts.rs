@@ -370,3 +370,40 @@ async fn alerts_are_filtered_and_acknowledged_through_the_admin_api() {
         "an acknowledged alert no longer counts"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_acknowledges_filters_and_registers_webhooks() {
+    let node = TestNode::start(136, "harbour").await;
+    let other = assure_model::Keypair::from_seed([137; 32]).did();
+    raise(
+        &node,
+        Alert::INCIDENT,
+        other,
+        "a theft at the Rotterdam gate",
+    )
+    .await;
+    raise(&node, Alert::ACCESS_REQUEST, other, "asks for access").await;
+    let receiver = Receiver::start(&[]).await;
+    let scenario = json!({
+        "node": { "url": node.api(), "token": node.admin_token() },
+        "receiver": receiver.url,
+    });
+    tokio::task::spawn_blocking(move || assure_tests::browser::scenario("alerts", &scenario))
+        .await
+        .unwrap();
+    let (_, hooks) = admin(&node, "GET", "/v1/admin/webhooks", Value::Null).await;
+    assert_eq!(hooks[0]["url"], receiver.url.as_str(), "{hooks}");
+    assert_eq!(hooks[0]["addedBy"], "dashboard", "{hooks}");
+    let (_, done) = admin(
+        &node,
+        "GET",
+        "/v1/admin/alerts?acknowledged=true",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(done["alerts"][0]["kind"], "incident", "{done}");
+    assert_eq!(
+        done["alerts"][0]["acknowledged"]["by"], "dashboard",
+        "{done}"
+    );
+}
