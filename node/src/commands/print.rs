@@ -404,7 +404,15 @@ fn disclosures(rows: &[DisclosureRow]) {
 }
 
 fn alerts(alerts: &Alerts) {
-    let mut table = Table::new(&["ID", "AT", "KIND", "FROM", "DETAIL", "ACKNOWLEDGED"]);
+    let mut table = Table::new(&[
+        "ID",
+        "AT",
+        "KIND",
+        "FROM",
+        "RECORD",
+        "DETAIL",
+        "ACKNOWLEDGED",
+    ]);
     for row in &alerts.alerts {
         let kind = match row.computed {
             true => format!("{} (computed)", row.kind),
@@ -415,6 +423,7 @@ fn alerts(alerts: &Alerts) {
             row.at.clone(),
             kind,
             clean(&row.origin_name).into_owned(),
+            row.record.clone().unwrap_or_default(),
             clean(&row.detail).into_owned(),
             row.acknowledged
                 .as_ref()
