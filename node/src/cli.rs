@@ -83,11 +83,36 @@ pub(crate) enum Command {
         #[command(flatten)]
         output: Output,
     },
-    /// List alerts: equivocation by an author, incidents naming us.
+    /// List alerts, oldest first, each with its id and who acknowledged it:
+    /// equivocation by an author, incidents naming us, audits awaiting our
+    /// co-signature, access requests, and, computed now, certifications of
+    /// us or our providers ending within 60 days and grants ending within
+    /// 30 days.
     Alerts {
+        /// Only alerts of this kind (equivocation, incident,
+        /// awaiting-acknowledgement, access-request, expiring-certification,
+        /// expiring-grant).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only alerts nobody acknowledged yet.
+        #[arg(long, conflicts_with = "acknowledged")]
+        unacknowledged: bool,
+        /// Only acknowledged alerts.
+        #[arg(long)]
+        acknowledged: bool,
+        /// Only alerts about this organization (its DID).
+        #[arg(long)]
+        org: Option<String>,
         #[command(flatten)]
         output: Output,
     },
+    /// Work on one alert.
+    #[command(subcommand)]
+    Alert(AlertCommand),
+    /// Manage the webhooks that receive every new alert as a signed JSON
+    /// event.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// List the disclosure log: what was served to whom, under which grant.
     Disclosures {
         /// At most this many, oldest first.
@@ -507,6 +532,46 @@ pub(crate) struct GrantAdd {
     pub(crate) unknown_party: bool,
     #[command(flatten)]
     pub(crate) output: Output,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AlertCommand {
+    /// Acknowledge an alert: it no longer counts in `assure status`; the
+    /// acknowledgement names this user.
+    Ack {
+        /// The alert's id as `assure alerts` prints it (at least 8
+        /// characters of it).
+        id: String,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WebhookCommand {
+    /// Register a URL (http://) that receives each new alert, signed with
+    /// this organization's key (RFC 9421).
+    Add {
+        /// The URL.
+        url: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// List the webhooks and the newest delivery attempts.
+    List {
+        /// At most this many delivery attempts, newest first.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Remove a webhook.
+    Remove {
+        /// The URL, as registered.
+        url: String,
+        #[command(flatten)]
+        output: Output,
+    },
 }
 
 #[derive(Debug, Subcommand)]

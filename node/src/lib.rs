@@ -19,6 +19,7 @@ pub mod ops;
 pub mod publish;
 pub mod report;
 pub mod verification;
+pub mod webhooks;
 
 pub use config::{ConfigError, NodeConfig};
 pub use node::Node;

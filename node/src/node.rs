@@ -24,6 +24,7 @@ pub struct Node {
     network: Network,
     api: Option<assure_api::Server>,
     control: Option<crate::control::Listener>,
+    webhooks: tokio::task::JoinHandle<()>,
     cancel: CancellationToken,
     /// Follows up the access requests we sent.
     follow: tokio::task::JoinHandle<()>,
@@ -98,12 +99,14 @@ impl Node {
         };
         let control = crate::control::Listener::start(&config.data_dir, ops.clone());
         let follow = crate::ops::follow(ops.clone(), cancel.clone());
+        let webhooks = crate::webhooks::spawn(ops.clone(), cancel.clone());
         info!(did = %keypair.did(), "node running");
         Ok(Self {
             ops,
             network,
             api,
             control,
+            webhooks,
             cancel,
             follow,
         })
@@ -200,10 +203,23 @@ impl Node {
         self.cancel.cancel();
         let _ = self.follow.await;
         self.network.join().await;
+        let _ = self.webhooks.await;
         let store = self.ops.store().clone();
         tokio::task::spawn_blocking(move || store.flush()).await??;
         info!("node stopped");
         Ok(())
+    }
+}
+
+/// Runs `work` on a blocking thread, an error as the API's refusal.
+async fn on_store<T: Send + 'static>(
+    ops: &Ops,
+    work: impl FnOnce(&Ops) -> Result<T> + Send + 'static,
+) -> Result<T, assure_api::Refused> {
+    let ops = ops.clone();
+    match tokio::task::spawn_blocking(move || work(&ops)).await {
+        Ok(result) => result.map_err(refused),
+        Err(e) => Err(refused(e.into())),
     }
 }
 
@@ -385,5 +401,48 @@ impl assure_api::Control for ApiControl {
                 .map(drop)
                 .map_err(refused)
         })
+    }
+
+    fn alerts(
+        &self,
+        filter: assure_api::AlertFilter,
+    ) -> assure_api::BoxFuture<'_, Result<assure_api::AlertList, assure_api::Refused>> {
+        Box::pin(on_store(&self.0, move |ops| ops.alert_list(&filter)))
+    }
+
+    fn acknowledge(
+        &self,
+        id: String,
+        by: String,
+    ) -> assure_api::BoxFuture<'_, Result<assure_api::AlertView, assure_api::Refused>> {
+        Box::pin(on_store(&self.0, move |ops| ops.acknowledge(&id, &by)))
+    }
+
+    fn webhooks(
+        &self,
+    ) -> assure_api::BoxFuture<'_, Result<Vec<assure_store::Webhook>, assure_api::Refused>> {
+        Box::pin(on_store(&self.0, |ops| ops.webhooks()))
+    }
+
+    fn add_webhook(
+        &self,
+        url: String,
+        by: String,
+    ) -> assure_api::BoxFuture<'_, Result<assure_store::Webhook, assure_api::Refused>> {
+        Box::pin(on_store(&self.0, move |ops| ops.add_webhook(&url, &by)))
+    }
+
+    fn remove_webhook(
+        &self,
+        url: String,
+    ) -> assure_api::BoxFuture<'_, Result<assure_store::Webhook, assure_api::Refused>> {
+        Box::pin(on_store(&self.0, move |ops| ops.remove_webhook(&url)))
+    }
+
+    fn deliveries(
+        &self,
+        limit: usize,
+    ) -> assure_api::BoxFuture<'_, Result<Vec<assure_store::Attempt>, assure_api::Refused>> {
+        Box::pin(on_store(&self.0, move |ops| ops.deliveries(limit)))
     }
 }

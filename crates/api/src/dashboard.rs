@@ -26,12 +26,12 @@ pub(crate) fn routes() -> Table<Arc<AppState>> {
         .route("/", &["GET"], get(home))
         .route("/orgs/{did}", &["GET"], get(org))
         .route("/records/{id}", &["GET"], get(record))
-        .route("/alerts", &["GET"], get(alerts))
         .route("/admin", &["GET"], get(admin))
         .merge(crate::signin::routes())
         .merge(crate::reports::routes())
         .merge(crate::forms::routes())
         .merge(crate::share::routes())
+        .merge(crate::alerts_page::routes())
 }
 
 const STYLE: &str = r#"
@@ -58,6 +58,7 @@ const NAV: &[(&str, &str, bool)] = &[
     ("/publish", "Publish", true),
     ("/grants", "Grants", true),
     ("/requests", "Access requests", true),
+    ("/webhooks", "Webhooks", true),
 ];
 
 pub(crate) fn page(title: &str, caller: &Caller, body: Markup) -> Response {
@@ -461,98 +462,6 @@ async fn record(
             pre class="card" { (statement) }
         };
         Some(page(&format!("{} record", stored.record.kind()), &ctx.caller, body))
-    })
-    .await;
-    match work {
-        Ok(Some(response)) => response,
-        _ => not_found(&caller),
-    }
-}
-
-async fn alerts(
-    State(state): State<Arc<AppState>>,
-    Extension(ctx): Extension<Ctx>,
-    session: Option<crate::session::Session>,
-) -> Response {
-    let session = session.filter(|_| ctx.caller.is_admin());
-    let caller = ctx.caller.clone();
-    let work = tokio::task::spawn_blocking(move || -> Option<Response> {
-        let (seen, visible) = state.seen(&ctx).ok()?;
-        let now = Timestamp::now();
-        let view = View::new(&seen, now);
-        let names = legal_names(&seen);
-        let name = |d: &Did| names.get(d).cloned().unwrap_or_else(|| d.fmt_short());
-        let soon = now + jiff::SignedDuration::from_hours(24 * 90);
-        let subjects: std::collections::BTreeSet<Did> =
-            seen.iter().map(|s| s.record.subject.did).collect();
-        let mut incidents = Vec::new();
-        let mut expiring = Vec::new();
-        for did in subjects {
-            for e in view.about(did) {
-                match &e.record.predicate.body {
-                    Body::Incident(i) if !e.expired => incidents.push((did, e.record.id, i.clone())),
-                    Body::Audit(a) => {
-                        if let Some(until) = e.record.predicate.common.valid_until
-                            && until < soon
-                        {
-                            expiring.push((did, e.record.id, a.standard.clone(), until));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        let raised = state.config.store.alerts(&visible).ok()?;
-        // The page shows these incidents and audits: they are disclosed.
-        let shown: Vec<RecordId> = incidents
-            .iter()
-            .map(|(_, id, _)| *id)
-            .chain(expiring.iter().map(|(_, id, _, _)| *id))
-            .collect();
-        state
-            .disclose_positions(
-                &visible,
-                seen.iter()
-                    .filter(|s| shown.contains(&s.record.id))
-                    .filter_map(|s| s.position.as_ref()),
-            )
-            .ok()?;
-        let body = html! {
-            h2 { "Alerts" }
-            table {
-                tr { th { "When" } th { "Kind" } th { "Organization" } th { "Detail" } }
-                @for a in &raised {
-                    tr { td { (a.at.strftime("%Y-%m-%d %H:%M")) } td class="fail" { (a.kind) } td { code { (a.origin) } } td { (a.detail)
-                        @if let (Some(s), Some(r), true) = (&session, &a.record, a.kind == assure_store::Alert::AWAITING_ACKNOWLEDGEMENT) { " " (crate::forms::cosign_button(s, r)) } } }
-                }
-            }
-            h2 { "Certifications expiring within 90 days" }
-            table {
-                tr { th { "Organization" } th { "Standard" } th { "Valid until" } }
-                @for (did, id, standard, until) in &expiring {
-                    tr {
-                        td { a href=(format!("/orgs/{did}")) { (name(did)) } }
-                        td { a href=(format!("/records/{id}")) { (standard) } }
-                        td class=(if *until < now { "fail" } else { "inconclusive" }) { (until.strftime("%Y-%m-%d")) }
-                    }
-                }
-            }
-            h2 { "Incidents" }
-            table {
-                tr { th { "Organization" } th { "Severity" } th { "Summary" } th { "Status" } th { "Detected" } }
-                @for (did, id, i) in &incidents {
-                    tr {
-                        td { a href=(format!("/orgs/{did}")) { (name(did)) } }
-                        td { (i.severity) }
-                        td { a href=(format!("/records/{id}")) { (i.summary) } }
-                        td class=(if i.status.as_str() == "resolved" { "pass" } else { "fail" }) { (i.status) }
-                        td { (i.detected_at.strftime("%Y-%m-%d")) }
-                    }
-                }
-            }
-        };
-        state.disclose_names(&visible, &seen, &body.0).ok()?;
-        Some(page("Incidents and alerts", &ctx.caller, body))
     })
     .await;
     match work {

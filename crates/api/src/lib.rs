@@ -18,6 +18,8 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod alerts;
+mod alerts_page;
 pub mod client;
 mod compartments;
 mod csrf;
@@ -36,6 +38,7 @@ pub mod signature;
 mod signin;
 mod table;
 mod visibility;
+pub mod webhook;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -49,6 +52,7 @@ use assure_model::{Did, Keypair, Record, RecordId};
 use assure_store::Store;
 use assure_verify::Profile;
 
+pub use alerts::{Acknowledged, AlertFilter, AlertList, AlertView};
 pub use compartments::{CompartmentInfo, NewCompartment, Outcome, Placement, Preview, Reader};
 pub use requests::{
     AccessAsk, AccessDecision, AccessOutcome, AccessRequestView, AskRefused, Readable,
@@ -141,6 +145,26 @@ pub trait Control: Send + Sync + 'static {
         id: String,
         decision: AccessDecision,
     ) -> BoxFuture<'_, Result<AccessRequestView, Refused>>;
+    /// The alerts that pass `filter`, stored and computed, with who
+    /// acknowledged each.
+    fn alerts(&self, filter: AlertFilter) -> BoxFuture<'_, Result<AlertList, Refused>>;
+    /// Acknowledges the alert `id` (or a unique prefix of it) as `by`.
+    fn acknowledge(&self, id: String, by: String) -> BoxFuture<'_, Result<AlertView, Refused>>;
+    /// The registered webhooks.
+    fn webhooks(&self) -> BoxFuture<'_, Result<Vec<assure_store::Webhook>, Refused>>;
+    /// Registers a webhook, as `by`.
+    fn add_webhook(
+        &self,
+        url: String,
+        by: String,
+    ) -> BoxFuture<'_, Result<assure_store::Webhook, Refused>>;
+    /// Removes a webhook.
+    fn remove_webhook(&self, url: String) -> BoxFuture<'_, Result<assure_store::Webhook, Refused>>;
+    /// The newest `limit` webhook delivery attempts, newest first.
+    fn deliveries(
+        &self,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<assure_store::Attempt>, Refused>>;
 }
 
 /// Why the node did not carry out an operation.

@@ -42,7 +42,6 @@ pub(crate) fn table() -> Table<Arc<AppState>> {
         .route("/v1/graph", &["GET"], get(graph))
         .route("/v1/alerts", &["GET"], get(alerts))
         .route("/v1/admin/records", &["GET"], get(admin_records))
-        .route("/v1/admin/alerts", &["GET"], get(alerts))
         .route("/v1/admin/verify/{did}", &["POST"], post(admin_verify))
         .route("/v1/admin/publish", &["POST"], post(admin_publish))
         .route("/v1/admin/grants", &["GET"], get(admin_grants))
@@ -60,6 +59,7 @@ pub(crate) fn table() -> Table<Arc<AppState>> {
         .merge(compartments::routes())
         .merge(dashboard::routes())
         .merge(crate::requests::routes())
+        .merge(crate::alerts::routes())
 }
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
@@ -109,6 +109,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         signin::dashboard_link,
         crate::requests::ask,
         crate::requests::outcome,
+        crate::alerts::admin_alerts,
+        crate::alerts::admin_ack,
+        crate::alerts::admin_webhooks,
+        crate::alerts::admin_add_webhook,
+        crate::alerts::admin_remove_webhook,
+        crate::alerts::admin_deliveries,
         healthz,
         readyz
     ),
@@ -880,7 +886,7 @@ pub(crate) struct Alerts {
 }
 
 /// Alerts (equivocation, incidents naming this node) and equivocation
-/// evidence; under /v1/admin/alerts, all of them.
+/// evidence about logs the caller may read.
 #[utoipa::path(get, path = "/v1/alerts", tag = "alerts", responses((status = 200, body = Alerts)))]
 async fn alerts(
     State(state): State<Arc<AppState>>,
@@ -1151,7 +1157,7 @@ async fn admin_revoke(
 }
 
 /// The problem for an operation the node refused.
-fn refused(refused: crate::Refused) -> Problem {
+pub(crate) fn refused(refused: crate::Refused) -> Problem {
     match refused.not_found {
         true => Problem::not_found(),
         false => Problem::bad_request(refused.message),

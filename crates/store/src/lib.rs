@@ -25,6 +25,7 @@ mod query;
 mod read;
 mod replica;
 mod requests;
+mod webhooks;
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -44,6 +45,7 @@ pub use query::{Filter, Listed, StoredRecord};
 pub use read::Page;
 pub use replica::{Alert, Evidence};
 pub use requests::{AccessRequest, Asked, Decided, OutgoingRequest};
+pub use webhooks::{Acknowledgement, AlertWatch, Attempt, Webhook};
 
 /// The file whose lock marks a data directory as in use.
 const LOCK_FILE: &str = "lock";
@@ -115,6 +117,14 @@ struct Trees {
     access_requests: sled::Tree,
     /// Access requests we sent, by node and id.
     outgoing_requests: sled::Tree,
+    /// Who acknowledged which alert, and when, by alert id.
+    alert_acks: sled::Tree,
+    /// The webhooks alerts are delivered to, by URL.
+    webhooks: sled::Tree,
+    /// Every delivery attempt, oldest first.
+    webhook_log: sled::Tree,
+    /// The alerts handed to the webhooks already, by alert id.
+    dispatched: sled::Tree,
 }
 
 impl Trees {
@@ -134,6 +144,10 @@ impl Trees {
             peers: db.open_tree("peers")?,
             access_requests: db.open_tree("access_requests")?,
             outgoing_requests: db.open_tree("outgoing_requests")?,
+            alert_acks: db.open_tree("alert_acks")?,
+            webhooks: db.open_tree("webhooks")?,
+            webhook_log: db.open_tree("webhook_log")?,
+            dispatched: db.open_tree("dispatched")?,
         })
     }
 }

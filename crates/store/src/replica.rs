@@ -32,8 +32,10 @@ pub struct Evidence {
 pub struct Alert {
     /// When it was raised.
     pub at: Timestamp,
-    /// What it is about: [`Alert::EQUIVOCATION`], [`Alert::INCIDENT`] or
-    /// [`Alert::AWAITING_ACKNOWLEDGEMENT`].
+    /// What it is about: [`Alert::EQUIVOCATION`], [`Alert::INCIDENT`],
+    /// [`Alert::AWAITING_ACKNOWLEDGEMENT`], [`Alert::ACCESS_REQUEST`], or
+    /// one computed when read ([`Alert::EXPIRING_CERTIFICATION`],
+    /// [`Alert::EXPIRING_GRANT`]).
     pub kind: String,
     /// The organization concerned.
     pub origin: String,
@@ -56,8 +58,56 @@ impl Alert {
     pub const INCIDENT: &'static str = "incident";
     /// An audit of us that we have not co-signed.
     pub const AWAITING_ACKNOWLEDGEMENT: &'static str = "awaiting-acknowledgement";
-    /// Another organization decided an access request we sent it.
+    /// An organization asks us for access.
     pub const ACCESS_REQUEST: &'static str = "access-request";
+    /// A certification of us or of one of our providers ends soon
+    /// (computed when alerts are read, never stored).
+    pub const EXPIRING_CERTIFICATION: &'static str = "expiring-certification";
+    /// A grant of ours ends soon (computed when alerts are read, never
+    /// stored).
+    pub const EXPIRING_GRANT: &'static str = "expiring-grant";
+    /// Every kind, for filters and their error messages.
+    pub const KINDS: [&'static str; 6] = [
+        Self::EQUIVOCATION,
+        Self::INCIDENT,
+        Self::AWAITING_ACKNOWLEDGEMENT,
+        Self::ACCESS_REQUEST,
+        Self::EXPIRING_CERTIFICATION,
+        Self::EXPIRING_GRANT,
+    ];
+
+    /// The alert's stable id (32 hex characters): a hash of what it says,
+    /// so that alerts stored before ids existed have one too, and the same
+    /// computed alert gets the same id each time it is computed.
+    pub fn id(&self) -> String {
+        let mut hasher = blake3::Hasher::new();
+        let at = self.at.as_nanosecond().to_be_bytes();
+        let parts: [&[u8]; 6] = [
+            self.kind.as_bytes(),
+            self.origin.as_bytes(),
+            &at,
+            self.detail.as_bytes(),
+            self.record.as_deref().unwrap_or_default().as_bytes(),
+            self.log.as_deref().unwrap_or_default().as_bytes(),
+        ];
+        for part in parts {
+            hasher.update(&(part.len() as u64).to_be_bytes());
+            hasher.update(part);
+        }
+        hex::encode(&hasher.finalize().as_bytes()[..16])
+    }
+
+    /// The stable id of an alert computed when read, from what makes it
+    /// that alert (a record id, a grant's party and version) rather than
+    /// its wording, which names may change.
+    pub fn computed_id(kind: &str, key: &str) -> String {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(b"assure computed alert\0");
+        hasher.update(kind.as_bytes());
+        hasher.update(b"\0");
+        hasher.update(key.as_bytes());
+        hex::encode(&hasher.finalize().as_bytes()[..16])
+    }
 
     /// The log the alert concerns.
     pub fn log(&self) -> Option<LogId> {

@@ -20,7 +20,8 @@ use assure_node::ops::{GrantTerms, Ops, Reply, Request, Secret};
 use assure_node::publish::Placement;
 
 use crate::cli::{
-    BundleCommand, Cli, Command, CompartmentCommand, GrantCommand, LogCommand, RequestsCommand,
+    AlertCommand, BundleCommand, Cli, Command, CompartmentCommand, GrantCommand, LogCommand,
+    RequestsCommand, WebhookCommand,
 };
 use crate::datadir::DataDir;
 
@@ -59,7 +60,42 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             return print::dashboard_link(&reply, base.as_deref());
         }
         Command::Status { output } => (Request::Status, output),
-        Command::Alerts { output } => (Request::Alerts, output),
+        Command::Alerts {
+            kind,
+            unacknowledged,
+            acknowledged,
+            org,
+            output,
+        } => (
+            Request::Alerts {
+                filter: assure_api::AlertFilter {
+                    kind,
+                    acknowledged: match (acknowledged, unacknowledged) {
+                        (true, _) => Some(true),
+                        (_, true) => Some(false),
+                        _ => None,
+                    },
+                    org,
+                },
+            },
+            output,
+        ),
+        Command::Alert(AlertCommand::Ack { id, output }) => {
+            (Request::AlertAck { id, by: cli_user() }, output)
+        }
+        Command::Webhook(WebhookCommand::Add { url, output }) => (
+            Request::WebhookAdd {
+                url,
+                by: cli_user(),
+            },
+            output,
+        ),
+        Command::Webhook(WebhookCommand::List { limit, output }) => {
+            (Request::Webhooks { limit }, output)
+        }
+        Command::Webhook(WebhookCommand::Remove { url, output }) => {
+            (Request::WebhookRemove { url }, output)
+        }
         Command::Disclosures {
             limit,
             since,
@@ -365,4 +401,12 @@ fn absolute(paths: Vec<PathBuf>) -> Result<Vec<PathBuf>> {
 /// The current time, for signing and validity checks.
 pub(crate) fn now() -> jiff::Timestamp {
     jiff::Timestamp::now()
+}
+
+/// Who runs this command, for acknowledgements: `cli:` and the user name.
+fn cli_user() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown user".to_owned());
+    format!("cli:{user}")
 }

@@ -53,6 +53,31 @@ pub(super) fn reply(reply: &Reply, output: Output) -> Result<()> {
         Reply::GrantHistory(rows) => json_or(output, rows, || grant_history(rows)),
         Reply::Disclosures(rows) => json_or(output, rows, || disclosures(rows)),
         Reply::Alerts(alerts) => json_or(output, alerts, || self::alerts(alerts)),
+        Reply::AlertAcked(alert) => json_or(output, alert, || {
+            println!(
+                "acknowledged the {} alert {} ({})",
+                alert.kind,
+                alert.id,
+                clean(&alert.detail)
+            );
+        }),
+        Reply::Webhooks {
+            webhooks,
+            deliveries,
+        } => json_or(
+            output,
+            &serde_json::json!({ "webhooks": webhooks, "deliveries": deliveries }),
+            || self::webhooks(webhooks, deliveries),
+        ),
+        Reply::WebhookAdded(hook) => json_or(output, hook, || {
+            println!(
+                "registered the webhook {}: it receives every alert raised from now on",
+                hook.url
+            );
+        }),
+        Reply::WebhookRemoved(hook) => json_or(output, hook, || {
+            println!("removed the webhook {}", hook.url);
+        }),
         Reply::Checked(checked) => json_or(output, &checked.report, || {
             report(&checked.report, &checked.provider_name);
             if let Some(id) = &checked.published {
@@ -442,14 +467,65 @@ fn disclosures(rows: &[DisclosureRow]) {
 }
 
 fn alerts(alerts: &Alerts) {
-    let mut table = Table::new(&["AT", "KIND", "FROM", "RECORD", "DETAIL"]);
+    let mut table = Table::new(&[
+        "ID",
+        "AT",
+        "KIND",
+        "FROM",
+        "RECORD",
+        "DETAIL",
+        "ACKNOWLEDGED",
+    ]);
     for row in &alerts.alerts {
+        let kind = match row.computed {
+            true => format!("{} (computed)", row.kind),
+            false => row.kind.clone(),
+        };
         table.row(vec![
-            row.alert.at.to_string(),
-            row.alert.kind.clone(),
-            row.origin_name.clone(),
-            row.alert.record.clone().unwrap_or_default(),
-            row.alert.detail.clone(),
+            row.id.get(..12).unwrap_or(&row.id).to_owned(),
+            row.at.clone(),
+            kind,
+            clean(&row.origin_name).into_owned(),
+            row.record.clone().unwrap_or_default(),
+            clean(&row.detail).into_owned(),
+            row.acknowledged
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |a| format!("{} at {}", a.by, a.at)),
+        ]);
+    }
+    table.print();
+}
+
+fn webhooks(webhooks: &[assure_store::Webhook], deliveries: &[assure_store::Attempt]) {
+    let mut table = Table::new(&["URL", "REGISTERED", "BY"]);
+    for w in webhooks {
+        table.row(vec![
+            w.url.clone(),
+            w.added_at.to_string(),
+            w.added_by.clone(),
+        ]);
+    }
+    table.print();
+    if deliveries.is_empty() {
+        return;
+    }
+    println!();
+    let mut table = Table::new(&["AT", "URL", "EVENT", "KIND", "ATTEMPT", "ANSWER", "OUTCOME"]);
+    for d in deliveries {
+        let answer = match (d.status, &d.error) {
+            (Some(status), Some(error)) => format!("HTTP {status}: {error}"),
+            (Some(status), None) => format!("HTTP {status}"),
+            (None, Some(error)) => error.clone(),
+            (None, None) => String::new(),
+        };
+        table.row(vec![
+            d.at.to_string(),
+            d.url.clone(),
+            d.event.get(..12).unwrap_or(&d.event).to_owned(),
+            d.kind.clone(),
+            d.attempt.to_string(),
+            answer,
+            d.outcome.clone(),
         ]);
     }
     table.print();

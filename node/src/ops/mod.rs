@@ -15,6 +15,7 @@
 //! The admin API calls the same methods (through [`assure_api::Control`]).
 
 mod access;
+mod alerts;
 mod grants;
 mod logs;
 mod publish;
@@ -38,11 +39,17 @@ use crate::datadir::DataDir;
 
 pub(crate) use access::follow;
 pub use access::{MAX_PENDING, MAX_PENDING_PER_PARTY, MAX_PER_HOUR, SentRow};
+pub use alerts::{EXPIRING_CERTIFICATIONS, EXPIRING_GRANTS};
 pub use grants::{GrantChangeRow, GrantRow, GrantTerms};
 pub use logs::{Backup, Exported, LogRow};
 pub use publish::{Cosigned, Published, PublishedRecord};
-pub use records::{AlertRow, Alerts, DisclosureRow, RecordRow, Shown};
+pub use records::{DisclosureRow, RecordRow, Shown};
 pub use report::ReportWritten;
+
+/// The alerts that passed a filter, and the evidence of equivocation.
+pub type Alerts = assure_api::AlertList;
+/// One alert, stored or computed, with its acknowledgement.
+pub type AlertRow = assure_api::AlertView;
 pub use status::{Behind, LogHeld, PeerRow, Status};
 pub use verify::{BundleWritten, Checked, VerdictRow};
 
@@ -103,8 +110,11 @@ pub enum Request {
         format: crate::report::Format,
         out: PathBuf,
     },
-    /// Alerts and the evidence behind them.
-    Alerts,
+    /// Alerts that pass the filter, and the evidence behind them.
+    Alerts {
+        #[serde(default)]
+        filter: assure_api::AlertFilter,
+    },
     /// Verify one provider against a profile.
     Verify {
         provider: String,
@@ -163,6 +173,14 @@ pub enum Request {
     },
     /// The access requests we sent, with their outcomes.
     SentAccessRequests,
+    /// Acknowledge an alert, as `by`.
+    AlertAck { id: String, by: String },
+    /// Register a webhook, as `by`.
+    WebhookAdd { url: String, by: String },
+    /// The webhooks and the newest delivery attempts.
+    Webhooks { limit: usize },
+    /// Remove a webhook.
+    WebhookRemove { url: String },
 }
 
 /// The answer to a [`Request`], the same from either place.
@@ -201,6 +219,14 @@ pub enum Reply {
     Csv(String),
     AccessRequests(Vec<assure_api::AccessRequestView>),
     SentAccessRequests(Vec<SentRow>),
+    AlertAcked(Box<AlertRow>),
+    Webhooks {
+        webhooks: Vec<assure_store::Webhook>,
+        /// The newest delivery attempts, newest first.
+        deliveries: Vec<assure_store::Attempt>,
+    },
+    WebhookAdded(assure_store::Webhook),
+    WebhookRemoved(assure_store::Webhook),
 }
 
 /// A secret carried by a request (a backup passphrase): never printed.
@@ -426,7 +452,9 @@ impl Ops {
                 self.report_to(provider, profile, config, anchors, format, out)
                     .await?,
             ),
-            Request::Alerts => Reply::Alerts(self.blocking(|ops| ops.alerts()).await?),
+            Request::Alerts { filter } => {
+                Reply::Alerts(self.blocking(move |ops| ops.alert_list(&filter)).await?)
+            }
             Request::Verify {
                 provider,
                 profile,
@@ -491,6 +519,24 @@ impl Ops {
             }
             Request::SentAccessRequests => {
                 Reply::SentAccessRequests(self.blocking(|ops| ops.sent_requests()).await?)
+            }
+            Request::AlertAck { id, by } => Reply::AlertAcked(Box::new(
+                self.blocking(move |ops| ops.acknowledge(&id, &by)).await?,
+            )),
+            Request::WebhookAdd { url, by } => {
+                Reply::WebhookAdded(self.blocking(move |ops| ops.add_webhook(&url, &by)).await?)
+            }
+            Request::Webhooks { limit } => {
+                let (webhooks, deliveries) = self
+                    .blocking(move |ops| Ok((ops.webhooks()?, ops.deliveries(limit)?)))
+                    .await?;
+                Reply::Webhooks {
+                    webhooks,
+                    deliveries,
+                }
+            }
+            Request::WebhookRemove { url } => {
+                Reply::WebhookRemoved(self.blocking(move |ops| ops.remove_webhook(&url)).await?)
             }
         })
     }

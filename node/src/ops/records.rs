@@ -1,10 +1,10 @@
-//! Reading: records, one record, alerts, the disclosure log.
+//! Reading: records, one record, the disclosure log.
 
 use std::collections::BTreeMap;
 
 use anyhow::{Context as _, Result};
 use assure_model::{Did, Kind, RecordId};
-use assure_store::{Evidence, Filter, LogId, LogSummary};
+use assure_store::{Filter, LogId, LogSummary};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
@@ -66,22 +66,6 @@ pub struct Place {
     pub compartment: String,
     pub compartment_id: String,
     pub index: u64,
-}
-
-/// The alerts, and the evidence of equivocation behind them.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Alerts {
-    pub alerts: Vec<AlertRow>,
-    pub evidence: Vec<Evidence>,
-}
-
-/// An alert, with the organization it concerns by name.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AlertRow {
-    #[serde(flatten)]
-    pub alert: assure_store::Alert,
-    pub origin_name: String,
 }
 
 /// One disclosure: entries `first..=last` of a compartment, to a party.
@@ -241,30 +225,6 @@ impl Ops {
             statement,
             deliveries,
         })
-    }
-
-    pub(super) fn alerts(&self) -> Result<Alerts> {
-        let ours = self.store.as_owner()?;
-        let names = self.names()?;
-        let alerts = self
-            .store
-            .alerts(&ours)?
-            .into_iter()
-            .map(|alert| AlertRow {
-                origin_name: alert
-                    .origin
-                    .parse::<Did>()
-                    .map_or_else(|_| alert.origin.clone(), |d| named(&d, &names)),
-                alert,
-            })
-            .collect();
-        let evidence = self
-            .store
-            .all_evidence(&ours)?
-            .into_iter()
-            .map(|(_, e)| e)
-            .collect();
-        Ok(Alerts { alerts, evidence })
     }
 
     pub(super) fn disclosures(&self, limit: usize) -> Result<Vec<DisclosureRow>> {

@@ -31,7 +31,8 @@ pub struct Status {
     pub expiring: Vec<GrantRow>,
     /// Our logs whose readers have not received every entry.
     pub behind: Vec<Behind>,
-    /// Alerts raised in the last 7 days, and in all.
+    /// Alerts raised in the last 7 days and not acknowledged, and alerts
+    /// raised in all.
     pub recent_alerts: usize,
     pub alerts: usize,
     /// What needs attention, in plain words; empty when all is well.
@@ -134,6 +135,7 @@ impl Ops {
                 ));
             }
             let alerts = ops.store.alerts(&ours)?;
+            let acks = ops.store.acknowledgements()?;
             // An audit awaiting our acknowledgement needs attention until we
             // co-sign it (our own log then holds it), however old.
             let acknowledged = |a: &assure_store::Alert| {
@@ -147,8 +149,10 @@ impl Ops {
                             .any(|at| at.log.origin == ops.did())
                     })
             };
+            // An acknowledged alert needs no more attention.
             let recent_alerts = alerts
                 .iter()
+                .filter(|a| !acks.contains_key(&a.id()))
                 .filter(|a| match a.kind.as_str() {
                     assure_store::Alert::AWAITING_ACKNOWLEDGEMENT => !acknowledged(a),
                     _ => now.duration_since(a.at) <= RECENT_ALERTS,
@@ -156,7 +160,8 @@ impl Ops {
                 .count();
             if recent_alerts > 0 {
                 attention.push(format!(
-                    "{recent_alerts} alert(s) in the last 7 days: see `assure alerts`"
+                    "{recent_alerts} alert(s) in the last 7 days not acknowledged: see `assure alerts \
+                     --unacknowledged`, and `assure alert ack ID` once handled"
                 ));
             }
             let asking = ops
