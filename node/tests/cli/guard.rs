@@ -553,7 +553,8 @@ fn a_withdrawal_of_a_partners_record_says_only_its_issuer_can() {
     let line = running_supplier.wait_for(&["listening", "/ip4/127.0.0.1/tcp/"]);
     let address = line.trim_start_matches("listening ").to_owned();
     let running = Running::start(&member, &config(&member, Some((&supplier_did, &address))));
-    running.wait_for(&["synced", &supplier_did]);
+    // The partners log, with the record, not the empty public one.
+    running.wait_for(&["synced", &supplier_did, " 1"]);
     let error = member.fails(
         &[
             "publish",
