@@ -31,6 +31,7 @@ mod session;
 pub mod signature;
 mod signin;
 mod table;
+mod views;
 mod visibility;
 
 use std::collections::BTreeMap;
