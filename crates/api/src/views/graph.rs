@@ -87,7 +87,7 @@ fn svg(graph: &Graph, shown: &[&GraphNode]) -> Markup {
     }
     html! {
         svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {width} {height}"))
-            width=(width) style="max-width:100%;height:auto" role="img" aria-label="Supply chain graph" {
+            width=(width) style="max-width:100%;height:auto" role="group" aria-label="Supply chain graph" {
             @for edge in &graph.edges {
                 @if let (Some(a), Some(b)) = (at.get(edge.supplier.as_str()), at.get(edge.customer.as_str())) {
                     line x1=(a.0) y1=(a.1) x2=(b.0 + BOX_WIDTH) y2=(b.1) stroke="#9aa" stroke-width="1.2" {}
