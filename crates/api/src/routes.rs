@@ -634,7 +634,7 @@ impl AppState {
 }
 
 /// Whether `text`, as JSON or HTML, shows `name`.
-fn mentions(text: &str, name: &str) -> bool {
+pub(crate) fn mentions(text: &str, name: &str) -> bool {
     let html = maud::html! { (name) }.into_string();
     let json = serde_json::to_string(name).unwrap_or_default();
     !name.is_empty()

@@ -123,6 +123,7 @@ async fn world(seed: u8) -> World {
         .to_string();
     let partners = 4 + 2 + CONTROLS as u64;
     maker.wait_synced(supplier.log("partners"), partners).await;
+    maker.wait_synced(supplier.log("public"), 1).await;
     regulator.wait_synced(supplier.log("regulators"), 2).await;
     World {
         maker,

@@ -121,6 +121,7 @@ fn render(state: &AppState, ctx: &Ctx, did: Did) -> Read<Option<Response>> {
         }
     };
     let title = format!("Coverage — {}", named(&names, &did));
+    names.disclose(store, &visible, &format!("{title}{}", body.0))?;
     Ok(Some(page(&title, &ctx.caller, body)))
 }
 

@@ -133,18 +133,63 @@ fn latest_controls(store: &Store, visible: &Visible, did: Did) -> Read<Vec<Found
     Ok(found)
 }
 
-/// Names for people: legal names from profile records the caller may read
-/// (disclosed as read), and ours from `init` until we publish a profile.
-fn names(state: &AppState, visible: &Visible) -> Read<BTreeMap<Did, String>> {
-    let mut names = state.names(visible)?;
-    if let Ok(Some(own)) = state.config.store.name() {
-        names.entry(state.owner()).or_insert(own);
+/// Names for people: legal names from the self-issued profile records the
+/// caller may read, and ours from `init` until we publish a profile. Read
+/// without disclosing; [`Names::disclose`] discloses the profiles whose
+/// names the page shows.
+pub(crate) struct Names {
+    by_did: BTreeMap<Did, String>,
+    profiles: Vec<Found>,
+}
+
+impl Names {
+    fn get(&self, did: &Did) -> Option<&String> {
+        self.by_did.get(did)
     }
-    Ok(names)
+
+    /// Discloses the profile records whose legal names `shown` (the page
+    /// about to be sent) carries.
+    fn disclose(&self, store: &Store, visible: &Visible, shown: &str) -> Read<()> {
+        let named = self
+            .profiles
+            .iter()
+            .filter(|f| match &f.record.predicate.body {
+                Body::Profile(p) => crate::routes::mentions(shown, &p.legal_name),
+                _ => false,
+            });
+        disclose(store, visible, named)
+    }
+}
+
+fn names(state: &AppState, visible: &Visible) -> Read<Names> {
+    let profiles: Vec<Found> = newest(
+        &state.config.store,
+        visible,
+        Filter {
+            kind: Some(Kind::Profile),
+            ..Filter::default()
+        },
+        usize::MAX,
+    )?
+    .into_iter()
+    .filter(|f| f.record.issuer() == f.record.subject.did)
+    .collect();
+    let mut by_did = BTreeMap::new();
+    for f in &profiles {
+        if let Body::Profile(p) = &f.record.predicate.body {
+            by_did
+                .entry(f.record.subject.did)
+                .or_insert_with(|| p.legal_name.clone());
+        }
+    }
+    if let Ok(Some(own)) = state.config.store.name() {
+        by_did.entry(state.owner()).or_insert(own);
+    }
+    Ok(Names { by_did, profiles })
 }
 
 /// "Legal Name (z6Mk…abc123)", or the short DID.
-fn named(names: &BTreeMap<Did, String>, did: &Did) -> String {
+fn named(names: &Names, did: &Did) -> String {
     did.named(names.get(did).map(String::as_str))
 }
 

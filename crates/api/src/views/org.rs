@@ -234,6 +234,7 @@ fn render(state: &AppState, ctx: &Ctx, did: Did, search: &Search) -> Read<Option
         (listing_table(&listing, did, search))
     };
     let title = name(&did);
+    names.disclose(store, &visible, &format!("{title}{}", body.0))?;
     let mut response = page(&title, &ctx.caller, body);
     if refused {
         *response.status_mut() = StatusCode::BAD_REQUEST;

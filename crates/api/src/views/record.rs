@@ -50,6 +50,10 @@ fn render(
     let names = names(state, &visible).ok()?;
     let name = |d: &Did| named(&names, d);
     let withdrawn = withdrawals(store, &visible).ok()?.remove(&id);
+    // The banner shows the withdrawal's reason: reading it discloses it.
+    if let Some((_, by)) = &withdrawn {
+        store.record(&visible, by).ok()?;
+    }
     // Newer records of the same kind about the same organization that name
     // this one in `supersedes`: only records issued since are read.
     let newer: Vec<Found> = newest(
@@ -156,6 +160,9 @@ fn render(
         }
     };
     let title = format!("{} record", record.kind());
+    names
+        .disclose(store, &visible, &format!("{title}{}", body.0))
+        .ok()?;
     Some(page(&title, &ctx.caller, body))
 }
 

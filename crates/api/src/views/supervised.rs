@@ -142,5 +142,6 @@ fn render(state: &AppState, ctx: &Ctx) -> Option<Response> {
             }
         }
     };
+    names.disclose(store, &visible, &body.0).ok()?;
     Some(page("Supervised operators", &ctx.caller, body))
 }
