@@ -41,7 +41,7 @@ svg text{font:12px system-ui,sans-serif}
 .warnings{background:#fff4e5;border:1px solid #e0a040;padding:.4em 1em;margin:.6em 0}.warnings li{margin:.2em 0}
 .banner{background:#fff;border:2px solid currentColor;padding:.5em 1em;margin:.6em 0}.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3em 1.2em}.facts dt{color:#556}.facts dd{margin:0;overflow-wrap:anywhere}
 .search{display:flex;flex-wrap:wrap;gap:.6em 1em;align-items:end;margin:.6em 0}.search label{display:flex;flex-direction:column;font-size:13px}.error{color:#c0262d;flex-basis:100%;margin:0}
-main{overflow-wrap:anywhere}table{display:block;overflow-x:auto}code.did{word-break:break-all}header .muted{color:#c8ccd8}
+main{overflow-wrap:anywhere}@media(max-width:700px){table{display:block;overflow-x:auto}}code.did{word-break:break-all}header .muted{color:#c8ccd8}
 "#;
 
 /// The pages in the header: path, label, and whether only the
