@@ -37,6 +37,7 @@ mod share;
 pub mod signature;
 mod signin;
 mod table;
+mod views;
 mod visibility;
 pub mod webhook;
 

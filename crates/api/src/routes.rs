@@ -401,7 +401,7 @@ fn page_body(items: &[Listed], next: Option<&str>) -> Vec<u8> {
     out
 }
 
-fn encode_cursor((at, location): (Timestamp, Location)) -> String {
+pub(crate) fn encode_cursor((at, location): (Timestamp, Location)) -> String {
     let mut bytes = Vec::with_capacity(64);
     bytes.extend_from_slice(&at.as_microsecond().to_be_bytes());
     bytes.extend_from_slice(location.log.origin.public_bytes());
@@ -410,7 +410,7 @@ fn encode_cursor((at, location): (Timestamp, Location)) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn decode_cursor(text: &str) -> ApiResult<(Timestamp, Location)> {
+pub(crate) fn decode_cursor(text: &str) -> ApiResult<(Timestamp, Location)> {
     let bad = || Problem::bad_request("cursor is not one this server issued");
     let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
     if bytes.len() != 64 {
@@ -643,7 +643,7 @@ impl AppState {
 }
 
 /// Whether `text`, as JSON or HTML, shows `name`.
-fn mentions(text: &str, name: &str) -> bool {
+pub(crate) fn mentions(text: &str, name: &str) -> bool {
     let html = maud::html! { (name) }.into_string();
     let json = serde_json::to_string(name).unwrap_or_default();
     !name.is_empty()

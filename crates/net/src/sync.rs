@@ -87,13 +87,14 @@ async fn pull_one(
     });
     let stored = store.clone();
     // We keep only what the author tells every reader: the id and the TLP
-    // label, under a local label of our own.
-    let compartment = Compartment::new(
-        offer.compartment,
-        "received",
-        Rule::as_received(offer.tlp, me),
-    )
-    .map_err(|e| Error::Protocol(e.to_string()))?;
+    // label, under a local label of our own, which says whether we read it
+    // as the author's regulator.
+    let label = match offer.regulator {
+        true => assure_store::RECEIVED_AS_REGULATOR,
+        false => "received",
+    };
+    let compartment = Compartment::new(offer.compartment, label, Rule::as_received(offer.tlp, me))
+        .map_err(|e| Error::Protocol(e.to_string()))?;
     let appended = note.clone();
     tokio::task::spawn_blocking(move || {
         stored.append_replica(log, &compartment, &received, &appended)

@@ -47,6 +47,11 @@ pub use replica::{Alert, Evidence};
 pub use requests::{AccessRequest, Asked, Decided, OutgoingRequest};
 pub use webhooks::{Acknowledgement, AlertWatch, Attempt, Webhook};
 
+/// The local label of a replica its author lets us read as its regulator
+/// (the rule admits the role and our grant holds it): how the node knows,
+/// without the author's rules, which operators it supervises.
+pub const RECEIVED_AS_REGULATOR: &str = "received-as-regulator";
+
 /// The file whose lock marks a data directory as in use.
 const LOCK_FILE: &str = "lock";
 /// The sled database inside the data directory.

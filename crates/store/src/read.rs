@@ -274,6 +274,16 @@ impl Store {
     /// first, without decoding them, disclosed; with the cursor of the next
     /// page when more match.
     pub fn page(&self, visible: &Visible, filter: &Filter, limit: usize) -> Result<Page, Error> {
+        let page = self.scan(visible, filter, limit)?;
+        self.disclose(visible, page.items.iter().map(|l| l.location))?;
+        Ok(page)
+    }
+
+    /// [`Store::page`] with nothing disclosed, for a reader that looks
+    /// through records to pick the few it shows (a search, the latest
+    /// statement of each control): it discloses those with
+    /// [`Store::disclose`] as it sends them.
+    pub fn scan(&self, visible: &Visible, filter: &Filter, limit: usize) -> Result<Page, Error> {
         let mut items: Vec<Listed> = Vec::with_capacity(limit.min(1024));
         let mut cursor = filter.after;
         let mut more = false;
@@ -310,7 +320,6 @@ impl Store {
         } else {
             None
         };
-        self.disclose(visible, items.iter().map(|l| l.location))?;
         Ok(Page { items, next })
     }
 

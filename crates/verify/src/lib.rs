@@ -13,6 +13,7 @@
 
 pub mod bundle;
 pub mod chain;
+pub mod coverage;
 mod engine;
 pub mod profile;
 pub mod report;

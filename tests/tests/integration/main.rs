@@ -23,4 +23,5 @@ mod signed_requests;
 mod signin;
 mod storage_scan;
 mod verification;
+mod views;
 mod workplace;
