@@ -72,7 +72,10 @@ await run(async (page) => {
   // pages.mjs); only the button is ours.
   await submit(page, cosign);
   expect(page.url().endsWith(`/records/${audit}`), `co-signed, on the audit's page (${page.url()})`);
-  expect((await text(page)).includes(maker.did), "the audit is signed by us too");
+  // Signers are shown by name with the short DID.
+  const ourShort = `z6Mk…${maker.did.slice(-6)}`;
+  const signedBy = await page.locator("dt:text-is('Signed by') + dd").innerText();
+  expect(signedBy.includes(ourShort), `the audit is signed by us too (${signedBy})`);
 
   // An incident naming the partner, then its updates.
   await page.goto(`${maker.url}/publish/incident`);

@@ -44,7 +44,16 @@ fn render(
 ) -> Option<Response> {
     let store = &state.config.store;
     let visible = state.visible(ctx).ok()?;
-    let stored = store.record(&visible, &id).ok()?.into_iter().next()?;
+    // Our own copy first: it carries our co-signature, if any.
+    let mut copies = store.record(&visible, &id).ok()?;
+    let ours_first = copies
+        .iter()
+        .position(|c| c.location.log.origin == state.owner())
+        .unwrap_or(0);
+    if copies.is_empty() {
+        return None;
+    }
+    let stored = copies.swap_remove(ours_first);
     let record = &stored.record;
     let now = Timestamp::now();
     let names = names(state, &visible).ok()?;
