@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 pub mod browser;
+pub mod http;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -5,79 +5,24 @@
 //! nothing, a guard rail's refusal is shown and nothing is stored, and
 //! anyone but the administrator gets the page of a missing page.
 
-use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
 
 use assure_access::{Clearance, Role};
 use assure_tests::TestNode;
 
-/// Status, headers (lower-case names) and body.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
+use assure_tests::http::{Reply, send};
+
+/// The message shown beside a form's field.
+trait Beside {
+    fn error_beside(&self, name: &str) -> Option<String>;
 }
 
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        (self.headers.iter())
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn field(&self, name: &str) -> Option<String> {
-        let at = self.body.find(&format!("name=\"{name}\" value=\""))?;
-        let rest = &self.body[at + name.len() + 15..];
-        Some(rest[..rest.find('"')?].to_owned())
-    }
-
+impl Beside for Reply {
     /// The message shown beside field `name`.
     fn error_beside(&self, name: &str) -> Option<String> {
         let id = format!("id=\"f-{}-error\">", name.replace('.', "-"));
         let at = self.body.find(&id)? + id.len();
         Some(self.body[at..at + self.body[at..].find('<')?].to_owned())
-    }
-}
-
-async fn send(
-    addr: SocketAddr,
-    method: &str,
-    target: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Reply {
-    let mut request = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request += &format!("{name}: {value}\r\n");
-    }
-    request += "\r\n";
-    request += body;
-    let read = tokio::task::spawn_blocking(move || {
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        response
-    });
-    let response = tokio::time::timeout(assure_tests::TIMEOUT, read)
-        .await
-        .expect("the node answers")
-        .unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    let mut lines = head.lines();
-    let status = lines.next().unwrap()[9..12].parse().unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    Reply {
-        status,
-        headers,
-        body: body.to_owned(),
     }
 }
 
