@@ -26,7 +26,7 @@ use crate::alerts::{AlertFilter, AlertQuery};
 use crate::dashboard::{not_found, page};
 use crate::routes::legal_names;
 use crate::server::{AppState, Ctx};
-use crate::session::Session;
+use crate::session::{AdminSession, Session};
 use crate::table::Table;
 use crate::{AlertView, csrf};
 
@@ -303,13 +303,10 @@ fn shared_sections(state: &AppState, ctx: &Ctx, admin: Option<Markup>) -> Option
 async fn acknowledge(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
-    session: Option<Session>,
+    AdminSession(session): AdminSession,
     Path(id): Path<String>,
     query: Result<Query<AlertQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Some(session) = session.filter(|_| ctx.caller.is_admin()) else {
-        return not_found(&ctx.caller);
-    };
     let query = query.map(|Query(q)| q).unwrap_or_default();
     let back = query
         .clone()
@@ -349,11 +346,8 @@ struct WebhookForm {
 async fn webhooks(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
-    session: Option<Session>,
+    AdminSession(session): AdminSession,
 ) -> Response {
-    let Some(session) = session.filter(|_| ctx.caller.is_admin()) else {
-        return not_found(&ctx.caller);
-    };
     webhooks_page(&state, &ctx, &session, "", None).await
 }
 
@@ -431,12 +425,9 @@ async fn webhooks_page(
 async fn add_webhook(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
-    session: Option<Session>,
+    AdminSession(session): AdminSession,
     form: Result<Form<WebhookForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Some(session) = session.filter(|_| ctx.caller.is_admin()) else {
-        return not_found(&ctx.caller);
-    };
     let url = form.map(|Form(f)| f.url).unwrap_or_default();
     match state
         .config
@@ -452,12 +443,9 @@ async fn add_webhook(
 async fn remove_webhook(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
-    session: Option<Session>,
+    AdminSession(session): AdminSession,
     form: Result<Form<WebhookForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Some(session) = session.filter(|_| ctx.caller.is_admin()) else {
-        return not_found(&ctx.caller);
-    };
     let url = form.map(|Form(f)| f.url).unwrap_or_default();
     match state.config.control.remove_webhook(url).await {
         Ok(_) => Redirect::to("/webhooks").into_response(),

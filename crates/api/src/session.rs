@@ -240,6 +240,32 @@ impl OptionalFromRequestParts<std::sync::Arc<crate::server::AppState>> for Sessi
     }
 }
 
+/// The administrator's dashboard session: the one rule "only the admin,
+/// signed in" for every page and form that changes or shows the node's
+/// administration. Anyone else gets the dashboard's ordinary 404, the same
+/// as for a page that does not exist.
+#[derive(Clone, Debug)]
+pub(crate) struct AdminSession(pub(crate) Session);
+
+impl FromRequestParts<std::sync::Arc<crate::server::AppState>> for AdminSession {
+    type Rejection = axum::response::Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &std::sync::Arc<crate::server::AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = parts
+            .extensions
+            .get::<crate::server::Ctx>()
+            .map(|ctx| ctx.caller.clone())
+            .unwrap_or(crate::visibility::Caller::Anonymous);
+        match state.sessions.of_request(&parts.headers) {
+            Some(session) if caller.is_admin() => Ok(Self(session)),
+            _ => Err(crate::dashboard::not_found(&caller)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,9 +22,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::csrf;
-use crate::dashboard::page;
+use crate::dashboard::{not_found, page};
 use crate::server::{AppState, Ctx};
-use crate::session::Session;
+use crate::session::{AdminSession, Session};
 use crate::table::Table;
 use crate::visibility::Caller;
 use crate::{AccessDecision, AccessRequestView, GrantTerms, GrantView, NewCompartment, Readable};
@@ -116,12 +116,6 @@ impl Errors {
 
 /// The answer for anyone but the administrator: the dashboard's not-found
 /// page.
-fn hidden(caller: &Caller) -> Response {
-    let mut response = page("Not found", caller, html! { p { "No such page." } });
-    *response.status_mut() = StatusCode::NOT_FOUND;
-    response
-}
-
 fn failed(caller: &Caller, error: &str) -> Response {
     tracing::error!(%error, "dashboard page failed");
     let mut response = page(
@@ -186,12 +180,9 @@ struct GrantsQuery {
 async fn grants_page(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
-    session: Option<Session>,
+    AdminSession(session): AdminSession,
     Query(query): Query<GrantsQuery>,
 ) -> Response {
-    let (Some(session), true) = (session, ctx.caller.is_admin()) else {
-        return hidden(&ctx.caller);
-    };
     let mut fields: Fields = Vec::new();
     if let Some(party) = query.change {
         let grants = grants(&state, &ctx).await;
@@ -402,12 +393,9 @@ fn compartment_form(session: &Session, fields: &Fields, errors: &Errors) -> Mark
 async fn grant(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
-    session: Option<Session>,
+    AdminSession(session): AdminSession,
     Form(fields): Form<Fields>,
 ) -> Response {
-    let (Some(session), true) = (session, ctx.caller.is_admin()) else {
-        return hidden(&ctx.caller);
-    };
     let bad = |errors: Errors| {
         let (state, ctx, session, fields) = (&state, &ctx, &session, &fields);
         async move { grants_view(state, ctx, session, fields, &errors, REFUSED).await }
@@ -459,12 +447,9 @@ async fn grant(
 async fn revoke(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
-    session: Option<Session>,
+    AdminSession(session): AdminSession,
     Form(fields): Form<Fields>,
 ) -> Response {
-    let (Some(session), true) = (session, ctx.caller.is_admin()) else {
-        return hidden(&ctx.caller);
-    };
     let bad = |message: String| {
         let (state, ctx, session) = (&state, &ctx, &session);
         async move {
@@ -506,12 +491,9 @@ async fn revoke(
 async fn add_compartment(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
-    session: Option<Session>,
+    AdminSession(session): AdminSession,
     Form(fields): Form<Fields>,
 ) -> Response {
-    let (Some(session), true) = (session, ctx.caller.is_admin()) else {
-        return hidden(&ctx.caller);
-    };
     let bad = |errors: Errors| {
         let (state, ctx, session, fields) = (&state, &ctx, &session, &fields);
         async move { grants_view(state, ctx, session, fields, &errors, REFUSED).await }
@@ -569,11 +551,8 @@ async fn add_compartment(
 async fn requests_page(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
-    session: Option<Session>,
+    AdminSession(session): AdminSession,
 ) -> Response {
-    let (Some(session), true) = (session, ctx.caller.is_admin()) else {
-        return hidden(&ctx.caller);
-    };
     requests_view(&state, &ctx, &session, None, StatusCode::OK).await
 }
 
@@ -664,20 +643,17 @@ fn request_summary(r: &AccessRequestView) -> Markup {
 async fn decide(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
-    session: Option<Session>,
+    AdminSession(session): AdminSession,
     Path(id): Path<String>,
     Form(fields): Form<Fields>,
 ) -> Response {
-    let (Some(session), true) = (session, ctx.caller.is_admin()) else {
-        return hidden(&ctx.caller);
-    };
     let control = &state.config.control;
     let requests = match control.access_requests().await {
         Ok(requests) => requests,
         Err(error) => return failed(&ctx.caller, &error),
     };
     let Some(request) = requests.into_iter().find(|r| r.id == id) else {
-        return hidden(&ctx.caller);
+        return not_found(&ctx.caller);
     };
     let bad = |field: &'static str, message: String| {
         let (state, ctx, session, id) = (&state, &ctx, &session, &id);
@@ -693,7 +669,7 @@ async fn decide(
         },
         _ => {
             let Ok(party) = request.party.parse::<Did>() else {
-                return hidden(&ctx.caller);
+                return not_found(&ctx.caller);
             };
             let terms = GrantTerms {
                 clearance: request.clearance.clone(),

@@ -33,7 +33,7 @@ use serde_json::Value;
 use crate::compartments::{CompartmentInfo, Placement};
 use crate::dashboard::{not_found, page};
 use crate::server::{AppState, Ctx};
-use crate::session::Session;
+use crate::session::{AdminSession, Session};
 use crate::table::Table;
 use crate::{Refused, csrf};
 
@@ -134,15 +134,7 @@ fn kind_article(kind: &str) -> String {
     }
 }
 
-/// The administrator's session, or `None` for anyone else.
-fn admin(ctx: &Ctx, session: Option<Session>) -> Option<Session> {
-    session.filter(|_| ctx.caller.is_admin())
-}
-
-async fn index(Extension(ctx): Extension<Ctx>, session: Option<Session>) -> Response {
-    if admin(&ctx, session).is_none() {
-        return not_found(&ctx.caller);
-    }
+async fn index(Extension(ctx): Extension<Ctx>, AdminSession(_): AdminSession) -> Response {
     let body = html! {
         p { "Every form shows what will be signed, where it goes and who will read it before anything is published." }
         ul {
@@ -158,10 +150,10 @@ async fn index(Extension(ctx): Extension<Ctx>, session: Option<Session>) -> Resp
 async fn publish_form(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
-    session: Option<Session>,
+    AdminSession(session): AdminSession,
     Path(kind): Path<String>,
 ) -> Response {
-    let (Some(session), Some(kind)) = (admin(&ctx, session), FormKind::parse(&kind)) else {
+    let Some(kind) = FormKind::parse(&kind) else {
         return not_found(&ctx.caller);
     };
     let mut fields = Fields::default();
@@ -173,11 +165,11 @@ async fn publish_form(
 async fn publish_submit(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
-    session: Option<Session>,
+    AdminSession(session): AdminSession,
     Path(kind): Path<String>,
     Form(sent): Form<Vec<(String, String)>>,
 ) -> Response {
-    let (Some(session), Some(kind)) = (admin(&ctx, session), FormKind::parse(&kind)) else {
+    let Some(kind) = FormKind::parse(&kind) else {
         return not_found(&ctx.caller);
     };
     let form = FormPage::new(&state, &ctx, &session, What::New(kind)).await;
@@ -235,12 +227,9 @@ fn incident_fields(record: &Record, label: String) -> Option<Fields> {
 async fn update_form(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
-    session: Option<Session>,
+    AdminSession(session): AdminSession,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(session) = admin(&ctx, session) else {
-        return not_found(&ctx.caller);
-    };
     let found = {
         let (state, ctx) = (state.clone(), ctx.clone());
         tokio::task::spawn_blocking(move || {
@@ -259,11 +248,11 @@ async fn update_form(
 async fn update_submit(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
-    session: Option<Session>,
+    AdminSession(session): AdminSession,
     Path(id): Path<String>,
     Form(sent): Form<Vec<(String, String)>>,
 ) -> Response {
-    let (Some(session), Ok(id)) = (admin(&ctx, session), id.parse::<RecordId>()) else {
+    let Ok(id) = id.parse::<RecordId>() else {
         return not_found(&ctx.caller);
     };
     let form = FormPage::new(&state, &ctx, &session, What::Update(id)).await;
@@ -286,12 +275,9 @@ fn held(state: &AppState, ctx: &Ctx, id: &str) -> Option<(RecordId, String)> {
 async fn withdraw_form(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
-    session: Option<Session>,
+    AdminSession(session): AdminSession,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(session) = admin(&ctx, session) else {
-        return not_found(&ctx.caller);
-    };
     let found = {
         let (state, ctx) = (state.clone(), ctx.clone());
         tokio::task::spawn_blocking(move || held(&state, &ctx, &id)).await
@@ -306,11 +292,11 @@ async fn withdraw_form(
 async fn withdraw_submit(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
-    session: Option<Session>,
+    AdminSession(session): AdminSession,
     Path(id): Path<String>,
     Form(sent): Form<Vec<(String, String)>>,
 ) -> Response {
-    let (Some(session), Ok(id)) = (admin(&ctx, session), id.parse::<RecordId>()) else {
+    let Ok(id) = id.parse::<RecordId>() else {
         return not_found(&ctx.caller);
     };
     let form = FormPage::new(&state, &ctx, &session, What::Withdraw(id)).await;
@@ -322,10 +308,10 @@ async fn withdraw_submit(
 async fn cosign(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
-    session: Option<Session>,
+    AdminSession(_): AdminSession,
     Path(id): Path<String>,
 ) -> Response {
-    let (Some(_), Ok(id)) = (admin(&ctx, session), id.parse::<RecordId>()) else {
+    let Ok(id) = id.parse::<RecordId>() else {
         return not_found(&ctx.caller);
     };
     match state.config.control.cosign(id).await {
