@@ -6,7 +6,9 @@
 //! customer and a regulator. No answer may carry a byte of what the caller
 //! may not read (markers, record ids, compartment ids, in plain text or
 //! base64), forbidden and nonexistent must answer byte for byte alike, and
-//! counts must count only what the caller may read.
+//! counts must count only what the caller may read. Every state-changing
+//! route, tried the same way by every caller but the administrator (and by
+//! a browser form without a session), is refused and changes nothing.
 
 use std::collections::BTreeSet;
 
@@ -468,5 +470,123 @@ async fn anonymous_metrics_count_no_restricted_data() {
             .collect()
     };
     assert_eq!(figures(&before), figures(&after));
+    w.author.stop().await;
+}
+
+/// What the administrator sees of the node's state: every admin GET route
+/// without a path parameter, answered in full. Equal before and after
+/// means nothing was changed.
+async fn admin_view(w: &World, token: &str) -> Vec<(String, u16, Vec<u8>)> {
+    let mut out = Vec::new();
+    for route in assure_api::route_table() {
+        let path = route.path;
+        if !route.methods.contains(&"GET") || path.contains('{') || path == "/metrics" {
+            continue;
+        }
+        if !path.starts_with("/v1/") || path == "/v1/openapi.json" {
+            continue;
+        }
+        let answer = w
+            .client
+            .send("GET", path, Vec::new(), Auth::Bearer(token), None)
+            .await
+            .unwrap();
+        out.push((
+            path.to_owned(),
+            answer.status.as_u16(),
+            answer.body.to_vec(),
+        ));
+    }
+    out
+}
+
+/// The state-changing routes anyone but the administrator may use.
+const OPEN_WRITES: [(&str, &str); 3] = [
+    ("POST", "/v1/access-requests"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_caller_but_the_administrator_changes_anything_on_any_route() {
+    let w = world().await;
+    let token = w.author.admin_token();
+    let before = admin_view(&w, &token).await;
+    let addr: std::net::SocketAddr = w
+        .author
+        .api()
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let party = w.parties[0].did().to_string();
+    let bodies = [
+        String::new(),
+        "{}".to_owned(),
+        serde_json::json!({
+            "clearance": "secret", "roles": ["customer"], "party": party,
+            "drafts": [draft("WRITE")], "compartment": "public", "confirm": true,
+        })
+        .to_string(),
+    ];
+    let form =
+        format!("confirm=yes&party={party}&clearance=secret&role=customer&url=http://127.0.0.1:9/");
+    let mut tried = 0;
+    for route in assure_api::route_table() {
+        for method in route.methods.iter().filter(|m| **m != "GET") {
+            if OPEN_WRITES.contains(&(*method, route.path)) {
+                continue;
+            }
+            let mut paths = requests(&w, route.path, &[]);
+            paths = paths
+                .into_iter()
+                .map(|p| p.replace("{kind}", "control"))
+                .collect();
+            for path in &paths {
+                for (caller, who) in CALLERS.iter().enumerate() {
+                    let purpose = (caller == REGULATOR).then_some("customs inspection 2026-7");
+                    for body in &bodies {
+                        let answer = w
+                            .client
+                            .send(
+                                method,
+                                path,
+                                body.clone().into_bytes(),
+                                w.auth(caller),
+                                purpose,
+                            )
+                            .await
+                            .unwrap();
+                        tried += 1;
+                        assert!(
+                            answer.status.is_client_error(),
+                            "{who}: {method} {path} with {body:?} answered {}",
+                            answer.status
+                        );
+                    }
+                }
+                // A browser's form post without a session or its token.
+                let reply = assure_tests::http::send(
+                    addr,
+                    method,
+                    path,
+                    &[("content-type", "application/x-www-form-urlencoded")],
+                    &form,
+                )
+                .await;
+                tried += 1;
+                assert!(
+                    (400..500).contains(&reply.status),
+                    "anonymous form {method} {path} answered {}",
+                    reply.status
+                );
+            }
+        }
+    }
+    assert!(tried > 500, "only {tried} requests were tried");
+    assert!(
+        before == admin_view(&w, &token).await,
+        "a request without the administrator's credentials changed the node"
+    );
+    let mut w = w;
     w.author.stop().await;
 }
