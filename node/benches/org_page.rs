@@ -121,7 +121,7 @@ async fn organization(records: usize, seed: u8) -> (f64, f64, usize) {
         api.requests_per_second = 1_000_000;
     }
     let node = Node::spawn(config).await.unwrap();
-    let catalog = Catalog::builtin().unwrap();
+    let catalog = Catalog::builtin().clone();
     for batch in (0..records).collect::<Vec<_>>().chunks(1_000) {
         let signed = batch.iter().map(|&n| record(&owner, n, &catalog)).collect();
         node.publish("partners", signed).await.unwrap();

@@ -302,7 +302,7 @@ async fn grants(orgs: &[Org]) -> Result<()> {
 
 /// Signs TOML drafts as `org`.
 fn sign(org: &Org, drafts: &[String]) -> Result<Vec<(Vec<u8>, Record)>> {
-    let catalog = Catalog::builtin()?;
+    let catalog = Catalog::builtin();
     let keypair = org.node.keypair();
     drafts
         .iter()
@@ -310,7 +310,7 @@ fn sign(org: &Org, drafts: &[String]) -> Result<Vec<(Vec<u8>, Record)>> {
             let draft = assure_model::Draft::from_toml(text)
                 .with_context(|| format!("demo draft of {}: {text}", org.name))?;
             let (subject, predicate) =
-                draft.into_predicate(keypair.did(), Timestamp::now(), &catalog)?;
+                draft.into_predicate(keypair.did(), Timestamp::now(), catalog)?;
             Ok(assure_model::issue(keypair, &subject, &predicate)?)
         })
         .collect()
@@ -415,7 +415,7 @@ async fn publish_profiles(orgs: &[Org]) -> Result<()> {
 }
 
 async fn publish_first(orgs: &[Org]) -> Result<()> {
-    let catalog = Catalog::builtin()?;
+    let catalog = Catalog::builtin();
     let did = |n: usize| orgs[n].node.did();
 
     // The manufacturer: its scope for every partner; each relationship goes
@@ -496,7 +496,7 @@ async fn publish_first(orgs: &[Org]) -> Result<()> {
     ];
     let mut confidential = Vec::new();
     for c in catalog.iter() {
-        let text = control(&catalog, &c.id, "implemented", 40);
+        let text = control(catalog, &c.id, "implemented", 40);
         match (c.domain, c.id.as_str()) {
             (_, "ISO28000:4.2.2") => {}
             (Domain::Cyber, _) => confidential.push(text),
@@ -508,7 +508,7 @@ async fn publish_first(orgs: &[Org]) -> Result<()> {
     publish(
         tier1,
         "regulators",
-        &[control(&catalog, "ISO28000:4.2.2", "implemented", 20)],
+        &[control(catalog, "ISO28000:4.2.2", "implemented", 20)],
     )
     .await?;
 
@@ -525,13 +525,13 @@ async fn publish_first(orgs: &[Org]) -> Result<()> {
     .await?;
     let mut tier2 = vec![
         scope(&["aluminium die castings", "heat treatment"], &[]),
-        control(&catalog, "ISO22340:8.2.2", "implemented", 100),
-        control(&catalog, "ISO22340:9.2.4", "partial", 100),
+        control(catalog, "ISO22340:8.2.2", "implemented", 100),
+        control(catalog, "ISO22340:9.2.4", "partial", 100),
     ];
     tier2.extend(
         catalog
             .in_domain(Domain::Governance)
-            .map(|c| control(&catalog, &c.id, "partial", 150)),
+            .map(|c| control(catalog, &c.id, "partial", 150)),
     );
     publish(&orgs[TIER2], "partners", &tier2).await?;
 
@@ -546,7 +546,7 @@ async fn publish_first(orgs: &[Org]) -> Result<()> {
             ],
             &["air freight"],
         ),
-        control(&catalog, "ISO22340:7.2.2", "implemented", 60),
+        control(catalog, "ISO22340:7.2.2", "implemented", 60),
         format!(
             "kind = \"incident\"\ncategory = \"cargo-tampering\"\nseverity = \"high\"\n\
              summary = \"Seal mismatch on a trailer at the Duisburg cross-dock; two pallets opened.\"\n\
@@ -559,7 +559,7 @@ async fn publish_first(orgs: &[Org]) -> Result<()> {
     records.extend(
         catalog
             .in_domain(Domain::Physical)
-            .map(|c| control(&catalog, &c.id, "implemented", 30)),
+            .map(|c| control(catalog, &c.id, "implemented", 30)),
     );
     publish(haulier, "partners", &records).await?;
     publish(
@@ -572,7 +572,7 @@ async fn publish_first(orgs: &[Org]) -> Result<()> {
         haulier,
         "regulators",
         &[
-            control(&catalog, "ISO28000:4.2.2", "implemented", 10),
+            control(catalog, "ISO28000:4.2.2", "implemented", 10),
             format!(
                 "kind = \"incident\"\ncategory = \"customs-irregularity\"\nseverity = \"medium\"\n\
                  summary = \"Bonded goods released 40 minutes before the customs release message arrived.\"\n\

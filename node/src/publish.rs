@@ -15,7 +15,7 @@ use assure_access::{
     Beyond, Clearance, Compartment, Rule, default_rule, parties, readers, wider_than,
 };
 pub use assure_api::{Outcome, Placement, Preview};
-use assure_model::{Body, Catalog, Did, Draft, Keypair, Record, issue, validate};
+use assure_model::{Body, Catalog, Did, Draft, Keypair, Record, validate};
 use assure_store::{Location, NewEntry, Store};
 use jiff::Timestamp;
 use rayon::prelude::*;
@@ -42,11 +42,11 @@ pub fn read_files(
     keypair: &Keypair,
     now: Timestamp,
 ) -> Result<Vec<(Vec<u8>, Record)>> {
-    let catalog = Catalog::builtin()?;
+    let catalog = Catalog::builtin();
     files
         .par_iter()
         .map(|file| {
-            read_one(file, input, keypair, &catalog, now)
+            read_one(file, input, keypair, catalog, now)
                 .with_context(|| format!("{}: nothing was published", file.display()))
         })
         .collect()
@@ -85,8 +85,7 @@ fn sign_draft(
     } else {
         Draft::from_json(bytes)?
     };
-    let (subject, predicate) = draft.into_predicate(keypair.did(), now, catalog)?;
-    Ok(issue(keypair, &subject, &predicate)?)
+    Ok(draft.sign(keypair, now, catalog)?)
 }
 
 /// Decides the compartment of each record and checks every rule of

@@ -30,9 +30,9 @@ pub struct LoadedProfile {
 /// Reads a profile; errors name the file and line.
 pub fn load_profile(path: &Path) -> Result<LoadedProfile> {
     let text = crate::files::read_text_limited(path, crate::files::MAX_TEXT_FILE_BYTES, "profile")?;
-    let catalog = Catalog::builtin()?;
+    let catalog = Catalog::builtin();
     let profile =
-        Profile::parse(&text, &catalog).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Profile::parse(&text, catalog).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(LoadedProfile {
         path: path.to_owned(),
         text,

@@ -243,7 +243,7 @@ impl TestNode {
 
     /// Signs a TOML draft as this organization.
     pub fn sign(&self, text: &str) -> (Vec<u8>, Record) {
-        let catalog = assure_model::Catalog::builtin().unwrap();
+        let catalog = assure_model::Catalog::builtin().clone();
         let draft = assure_model::Draft::from_toml(text).unwrap();
         let (subject, predicate) = draft
             .into_predicate(self.did(), Timestamp::now(), &catalog)

@@ -701,8 +701,8 @@ async fn admin_verify(
         .parse()
         .map_err(|_| Problem::bad_request("not a did:key identifier"))?;
     blocking(move || {
-        let catalog = Catalog::builtin().map_err(Problem::internal)?;
-        let profile = assure_verify::Profile::parse(&body, &catalog)
+        let catalog = Catalog::builtin();
+        let profile = assure_verify::Profile::parse(&body, catalog)
             .map_err(|e| Problem::bad_request(format!("profile: {e}")))?;
         let (seen, _) = state.seen(&ctx)?;
         let view = View::new(&seen, Timestamp::now());
@@ -986,18 +986,11 @@ async fn admin_publish(
     let keypair = state.config.keypair.clone();
     let records = tokio::task::spawn_blocking(move || -> ApiResult<_> {
         let now = Timestamp::now();
-        let catalog = Catalog::builtin().map_err(Problem::internal)?;
+        let catalog = Catalog::builtin();
         let mut records = Vec::new();
         for (n, draft) in request.drafts.iter().enumerate() {
             let signed = assure_model::Draft::from_json(draft.get().as_bytes())
-                .map_err(|e| e.to_string())
-                .and_then(|d| {
-                    d.into_predicate(keypair.did(), now, &catalog)
-                        .map_err(|e| e.to_string())
-                })
-                .and_then(|(subject, predicate)| {
-                    assure_model::issue(&keypair, &subject, &predicate).map_err(|e| e.to_string())
-                })
+                .and_then(|d| d.sign(&keypair, now, catalog))
                 .map_err(|e| Problem::bad_request(format!("drafts[{n}]: {e}")))?;
             records.push(signed);
         }

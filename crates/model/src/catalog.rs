@@ -54,9 +54,13 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// The catalog shipped with this build.
-    pub fn builtin() -> Result<Self, CatalogError> {
-        Self::parse(BUILTIN)
+    /// The catalog shipped with this build, parsed once per process.
+    ///
+    /// The shipped text is checked by this crate's tests; a build whose
+    /// own catalog does not parse is broken, and says so here.
+    pub fn builtin() -> &'static Self {
+        static BUILT: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+        BUILT.get_or_init(|| Self::parse(BUILTIN).expect("the shipped catalog parses"))
     }
 
     /// Reads and validates a catalog in TOML.
@@ -100,7 +104,7 @@ mod tests {
 
     #[test]
     fn builtin_catalog_loads_and_covers_every_domain() {
-        let catalog = Catalog::builtin().unwrap();
+        let catalog = Catalog::builtin().clone();
         for domain in Domain::ALL {
             assert!(
                 catalog.in_domain(*domain).count() >= 2,

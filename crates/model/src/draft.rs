@@ -9,8 +9,10 @@ use serde::de::Deserialize as _;
 
 use crate::catalog::Catalog;
 use crate::identity::Did;
+use crate::identity::Keypair;
 use crate::json::{self, JsonError};
 use crate::predicate::{Body, Common, Kind, Predicate, UnknownValue};
+use crate::record::{Record, ValidationError, issue};
 use crate::statement::SubjectRef;
 
 /// The largest draft file accepted, in bytes.
@@ -73,6 +75,9 @@ pub enum DraftError {
         /// The draft's domain.
         found: String,
     },
+    /// The statement the draft makes is not a valid record.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
 }
 
 /// A record to be issued: its kind, subject and predicate fields.
@@ -158,6 +163,19 @@ impl Draft {
             own_fragment,
             fields,
         })
+    }
+
+    /// The record this draft becomes when `issuer` signs it at `now`: the
+    /// one way a draft, from a file, the admin API or a dashboard form,
+    /// becomes an envelope.
+    pub fn sign(
+        self,
+        issuer: &Keypair,
+        now: Timestamp,
+        catalog: &Catalog,
+    ) -> Result<(Vec<u8>, Record), DraftError> {
+        let (subject, predicate) = self.into_predicate(issuer.did(), now, catalog)?;
+        Ok(issue(issuer, &subject, &predicate)?)
     }
 
     /// The predicate this draft becomes when `issuer` issues it at `now`.

@@ -20,7 +20,7 @@ fn key(n: u8) -> Keypair {
 }
 
 fn catalog() -> Catalog {
-    Catalog::builtin().unwrap()
+    Catalog::builtin().clone()
 }
 
 const MANUFACTURER: &str = "did:key:z6Mkon3Necd6NkkyfoGoHxid2znGc59LU3K7mubaRcFbLfLX";

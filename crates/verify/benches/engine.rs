@@ -26,7 +26,7 @@ use fixture::{CloneKey as _, World};
 
 fn critical() -> Profile {
     let text = include_str!("../../../config/profiles/critical-supplier.toml");
-    Profile::parse(text, &Catalog::builtin().unwrap()).unwrap()
+    Profile::parse(text, &Catalog::builtin().clone()).unwrap()
 }
 
 /// A supplier with a full, passing record set, then `extra` more control
@@ -37,7 +37,7 @@ fn supplier(w: &mut World, extra: usize) {
     w.cosign(&audit, &provider);
     w.relationship(true, true, &["parts"]);
     w.scope(&["parts"], &[]);
-    let catalog = Catalog::builtin().unwrap();
+    let catalog = Catalog::builtin().clone();
     let ids: Vec<String> = catalog.iter().map(|c| c.id.clone()).collect();
     for i in 0..extra {
         if i % 10 == 9 {

@@ -271,7 +271,7 @@ mod tests {
 
     #[test]
     fn nothing_stated_is_not_stated_in_every_domain() {
-        let catalog = Catalog::builtin().unwrap();
+        let catalog = Catalog::builtin().clone();
         let all = maturity(&coverage(&catalog, &[]), now());
         assert_eq!(all.len(), Domain::ALL.len());
         assert!(
@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn levels_rise_with_what_is_in_place_fresh_and_evidenced() {
-        let catalog = Catalog::builtin().unwrap();
+        let catalog = Catalog::builtin().clone();
         let ids: Vec<String> = catalog
             .in_domain(Domain::Cyber)
             .map(|c| c.id.clone())
@@ -319,7 +319,7 @@ mod tests {
 
     #[test]
     fn the_newer_statement_counts_and_unknown_ids_are_listed_apart() {
-        let catalog = Catalog::builtin().unwrap();
+        let catalog = Catalog::builtin().clone();
         let id = catalog
             .in_domain(Domain::Personnel)
             .next()
@@ -341,7 +341,7 @@ mod tests {
 
     #[test]
     fn an_expired_statement_counts_as_not_stated() {
-        let catalog = Catalog::builtin().unwrap();
+        let catalog = Catalog::builtin().clone();
         let id = catalog
             .in_domain(Domain::Physical)
             .next()

@@ -6,7 +6,7 @@ use assure_model::Catalog;
 use assure_verify::{Profile, Rule};
 
 fn parse(text: &str) -> Result<Profile, String> {
-    Profile::parse(text, &Catalog::builtin().unwrap()).map_err(|e| e.to_string())
+    Profile::parse(text, &Catalog::builtin().clone()).map_err(|e| e.to_string())
 }
 
 #[test]

@@ -27,7 +27,7 @@ pub(super) fn new(
         );
         None
     };
-    let text = drafts::draft(kind, us, &Catalog::builtin()?, control, now())?;
+    let text = drafts::draft(kind, us, Catalog::builtin(), control, now())?;
     match out {
         None => print!("{text}"),
         Some(out) => {

@@ -699,7 +699,7 @@ pub(super) fn dashboard_link(reply: &Reply, base: Option<&str>) -> Result<()> {
 }
 
 pub(super) fn catalog(domain: Option<String>, output: Output) -> Result<()> {
-    let catalog = Catalog::builtin()?;
+    let catalog = Catalog::builtin();
     let domain = domain.map(|d| d.parse::<Domain>()).transpose()?;
     let controls: Vec<_> = catalog
         .iter()

@@ -181,7 +181,7 @@ fn envelope(issuer: &Keypair) -> serde_json::Value {
     let draft =
         assure_model::Draft::from_toml(&std::fs::read_to_string(example("scope.toml")).unwrap())
             .unwrap();
-    let catalog = assure_model::Catalog::builtin().unwrap();
+    let catalog = assure_model::Catalog::builtin().clone();
     let (subject, predicate) = draft
         .into_predicate(issuer.did(), jiff::Timestamp::now(), &catalog)
         .unwrap();

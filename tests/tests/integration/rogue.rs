@@ -77,7 +77,7 @@ fn story(
     rogue: &Keypair,
     root_override: Option<[u8; 32]>,
 ) -> (Compartment, SignedCheckpoint, Vec<String>) {
-    let catalog = assure_model::Catalog::builtin().unwrap();
+    let catalog = assure_model::Catalog::builtin().clone();
     let entries: Vec<String> = (0..2)
         .map(|n| {
             let draft = assure_model::Draft::from_toml(&control(n)).unwrap();

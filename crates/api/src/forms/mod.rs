@@ -362,7 +362,7 @@ struct FormPage<'a> {
     session: &'a Session,
     what: What,
     compartments: Vec<CompartmentInfo>,
-    catalog: Option<Catalog>,
+    catalog: &'static Catalog,
 }
 
 impl<'a> FormPage<'a> {
@@ -379,7 +379,7 @@ impl<'a> FormPage<'a> {
             session,
             what,
             compartments,
-            catalog: Catalog::builtin().ok(),
+            catalog: Catalog::builtin(),
         }
     }
 
@@ -389,9 +389,7 @@ impl<'a> FormPage<'a> {
         if step == "edit" {
             return self.render(&fields, &Errors::default(), StatusCode::OK);
         }
-        let Some(catalog) = &self.catalog else {
-            return self.refuse(&fields, "the control catalog could not be read");
-        };
+        let catalog = self.catalog;
         let draft = match self.what.draft(&fields, self.state, catalog) {
             Ok(draft) => draft,
             Err(errors) => return self.render(&fields, &errors, StatusCode::OK),
@@ -469,17 +467,16 @@ impl<'a> FormPage<'a> {
             }
             form class="record" method="post" action=(what.action()) {
                 (csrf::field(self.session))
-                @match (what, &self.catalog) {
+                @match (what, self.catalog) {
                     (What::Withdraw(_), _) => (input.area("reason", "Reason", "(why it is withdrawn, for its readers)")),
-                    (What::New(kind), Some(catalog)) => {
+                    (What::New(kind), catalog) => {
                         (kind.inputs(input, catalog))
                         (kinds::common_inputs(input, true))
                     }
-                    (What::Update(_), Some(catalog)) => {
+                    (What::Update(_), catalog) => {
                         (FormKind::Incident.inputs(input, catalog))
                         (kinds::common_inputs(input, false))
                     }
-                    (_, None) => p class="error" { "The control catalog could not be read." },
                 }
                 @if !matches!(what, What::Withdraw(_)) {
                     fieldset {
@@ -503,9 +500,7 @@ impl<'a> FormPage<'a> {
 /// Signs a draft as this organization, as `assure publish` does.
 fn sign(state: &AppState, draft: &Value, catalog: &Catalog) -> Result<(Vec<u8>, Record), String> {
     let keypair = &state.config.keypair;
-    let draft = Draft::from_json(draft.to_string().as_bytes()).map_err(|e| e.to_string())?;
-    let (subject, predicate) = draft
-        .into_predicate(keypair.did(), jiff::Timestamp::now(), catalog)
-        .map_err(|e| e.to_string())?;
-    assure_model::issue(keypair, &subject, &predicate).map_err(|e| e.to_string())
+    Draft::from_json(draft.to_string().as_bytes())
+        .and_then(|d| d.sign(keypair, jiff::Timestamp::now(), catalog))
+        .map_err(|e| e.to_string())
 }

@@ -16,7 +16,6 @@ use maud::html;
 
 use super::{Read, blocking, disclose, latest_controls, named, names};
 use crate::dashboard::page;
-use crate::problem::Problem;
 use crate::server::{AppState, Ctx};
 
 pub(super) async fn provider(
@@ -51,7 +50,7 @@ fn render(state: &AppState, ctx: &Ctx, did: Did) -> Read<Option<Response>> {
     }
     let now = Timestamp::now();
     let names = names(state, &visible)?;
-    let catalog = Catalog::builtin().map_err(Problem::internal)?;
+    let catalog = Catalog::builtin();
     let controls = latest_controls(store, &visible, did)?;
     disclose(store, &visible, &controls)?;
     let stated: Vec<Stated> = controls
@@ -59,7 +58,7 @@ fn render(state: &AppState, ctx: &Ctx, did: Did) -> Read<Option<Response>> {
         .filter_map(|f| Stated::of(&f.record, now))
         .collect();
     let link = |s: &Stated| format!("/records/{}", s.record);
-    let cover = coverage(&catalog, &stated);
+    let cover = coverage(catalog, &stated);
     let levels = maturity(&cover, now);
     let body = html! {
         p {
