@@ -366,6 +366,58 @@ impl assure_api::Control for ApiControl {
         Box::pin(async move { self.0.decide_access(id, decision).await.map_err(refused) })
     }
 
+    fn check_access_request(
+        &self,
+        node: Did,
+        url: String,
+        ask: assure_api::AccessAsk,
+    ) -> assure_api::BoxFuture<'_, Result<String, assure_api::NotSent>> {
+        Box::pin(async move {
+            (self.0)
+                .check_access_request(&node, &url, &ask)
+                .map(|(url, _)| url)
+        })
+    }
+
+    fn request_access(
+        &self,
+        node: Did,
+        url: String,
+        ask: assure_api::AccessAsk,
+    ) -> assure_api::BoxFuture<'_, Result<assure_api::SentRequest, assure_api::NotSent>> {
+        Box::pin(async move {
+            self.0
+                .request_access(node, url, ask)
+                .await
+                .map_err(|error| {
+                    match error
+                        .chain()
+                        .find_map(|c| c.downcast_ref::<assure_api::NotSent>())
+                    {
+                        Some(not_sent) => not_sent.clone(),
+                        None => {
+                            tracing::error!(
+                                error = format!("{error:#}"),
+                                "sending an access request"
+                            );
+                            assure_api::NotSent {
+                                field: None,
+                                message:
+                                    "the node could not send or record the request; see its log"
+                                        .to_owned(),
+                            }
+                        }
+                    }
+                })
+        })
+    }
+
+    fn sent_requests(
+        &self,
+    ) -> assure_api::BoxFuture<'_, Result<Vec<assure_api::SentRequest>, assure_api::Refused>> {
+        Box::pin(on_store(&self.0, |ops| ops.sent_requests()))
+    }
+
     fn peers(&self) -> assure_api::BoxFuture<'_, Vec<assure_api::PeerView>> {
         Box::pin(async move {
             let Some(network) = self.0.network() else {

@@ -25,6 +25,7 @@ pub(crate) fn routes() -> Table<Arc<AppState>> {
         .merge(crate::reports::routes())
         .merge(crate::forms::routes())
         .merge(crate::share::routes())
+        .merge(crate::asking::routes())
         .merge(crate::alerts_page::routes())
         .merge(crate::views::routes())
 }

@@ -20,6 +20,7 @@
 
 mod alerts;
 mod alerts_page;
+mod asking;
 pub mod client;
 mod compartments;
 mod csrf;
@@ -56,7 +57,8 @@ use assure_verify::Profile;
 pub use alerts::{Acknowledged, AlertFilter, AlertList, AlertView};
 pub use compartments::{CompartmentInfo, NewCompartment, Outcome, Placement, Preview, Reader};
 pub use requests::{
-    AccessAsk, AccessDecision, AccessOutcome, AccessRequestView, AskRefused, Readable,
+    AccessAsk, AccessDecision, AccessOutcome, AccessRequestView, AskRefused, NotSent, Readable,
+    SentRequest,
 };
 pub use routes::{GrantView, openapi};
 pub use server::{Server, SignInLinks, serve, wait_for_first_second};
@@ -146,6 +148,25 @@ pub trait Control: Send + Sync + 'static {
         id: String,
         decision: AccessDecision,
     ) -> BoxFuture<'_, Result<AccessRequestView, Refused>>;
+    /// Checks an access request to `node` at `url` as
+    /// [`Control::request_access`] would, sending and storing nothing: the
+    /// address it would be sent to, or why it would be refused.
+    fn check_access_request(
+        &self,
+        node: Did,
+        url: String,
+        ask: AccessAsk,
+    ) -> BoxFuture<'_, Result<String, NotSent>>;
+    /// Sends an access request signed by our key to `node`'s API at `url`
+    /// and records it for the node to follow up (`assure request-access`).
+    fn request_access(
+        &self,
+        node: Did,
+        url: String,
+        ask: AccessAsk,
+    ) -> BoxFuture<'_, Result<SentRequest, NotSent>>;
+    /// The access requests we sent, oldest first, with their outcomes.
+    fn sent_requests(&self) -> BoxFuture<'_, Result<Vec<SentRequest>, Refused>>;
     /// The alerts that pass `filter`, stored and computed, with who
     /// acknowledged each.
     fn alerts(&self, filter: AlertFilter) -> BoxFuture<'_, Result<AlertList, Refused>>;

@@ -127,6 +127,57 @@ pub enum AskRefused {
     TooMany(String),
 }
 
+/// An access request we sent to another organization's node, as
+/// `assure requests --sent` and the dashboard's `/requests/sent` show it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentRequest {
+    /// The request's id (the other node's).
+    pub id: String,
+    /// The DID of the organization asked.
+    pub node: String,
+    /// It by its legal name with its short DID, where a profile names it;
+    /// else the short DID.
+    pub node_name: String,
+    /// The API address of its node.
+    pub url: String,
+    /// The clearance asked for.
+    pub clearance: String,
+    /// The role asked for.
+    pub role: String,
+    /// When it was sent.
+    pub at: String,
+    /// `pending`, `approved` or `declined`.
+    pub status: String,
+    /// Why it was declined.
+    pub reason: Option<String>,
+    /// When our node learned the decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<String>,
+}
+
+/// Why an access request was not sent; nothing was stored.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct NotSent {
+    /// The field of the request it is about (`node`, `url`, `clearance`,
+    /// `role`, `purpose`, `basis`, `legal_basis`); `None` for the request
+    /// as a whole, such as the other node refusing it.
+    pub field: Option<&'static str>,
+    /// What is wrong and what to do, in plain words.
+    pub message: String,
+}
+
+impl NotSent {
+    /// A refusal about `field`.
+    pub fn at(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field),
+            message: message.into(),
+        }
+    }
+}
+
 /// One of our compartments a party would be able to read.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Readable {

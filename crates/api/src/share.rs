@@ -582,6 +582,7 @@ async fn requests_view(
             "Organizations that can see our public profile ask for access with a request signed by their key. "
             "Approving makes the grant they asked for, with the validity you choose; declining tells them why."
         }
+        p { a href=(crate::asking::PATH) { "Our own requests to other organizations, and asking for access" } }
         h2 { "Awaiting a decision" }
         @if pending.is_empty() { p class="muted" { "None." } }
         @for r in &pending {

@@ -19,14 +19,14 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use assure_access::{Clearance, Reader, Role};
-use assure_api::client::{Auth, Client};
+use assure_api::client::{Auth, Client, Target};
 use assure_api::{
-    AccessAsk, AccessDecision, AccessOutcome, AccessRequestView, AskRefused, GrantTerms, Readable,
+    AccessAsk, AccessDecision, AccessOutcome, AccessRequestView, AskRefused, GrantTerms, NotSent,
+    Readable,
 };
 use assure_model::Did;
 use assure_store::{AccessRequest, Alert, Asked, Decided, OutgoingRequest};
 use jiff::{SignedDuration, Timestamp};
-use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use super::{NotFound, Ops, named};
@@ -51,22 +51,9 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Serialises the check of the rate limits with the store write.
 static ASKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// A request we sent, as `assure request-access` and `assure requests
-/// --sent` show it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SentRow {
-    pub id: String,
-    pub node: String,
-    pub node_name: String,
-    pub url: String,
-    pub clearance: String,
-    pub role: String,
-    pub at: String,
-    /// `pending`, `approved` or `declined`.
-    pub status: String,
-    pub reason: Option<String>,
-}
+/// A request we sent, as `assure request-access`, `assure requests
+/// --sent` and the dashboard show it.
+pub use assure_api::SentRequest as SentRow;
 
 /// A text field: trimmed, not empty, at most `max` characters, one line.
 fn text(what: &str, value: &str, max: usize) -> Result<String, String> {
@@ -88,38 +75,56 @@ fn text(what: &str, value: &str, max: usize) -> Result<String, String> {
     Ok(value.to_owned())
 }
 
-/// What `ask` asks for, or why it cannot be taken.
-fn asked(ask: &AccessAsk) -> Result<Asked, String> {
+/// What `ask` asks for, or why it cannot be taken (and which field is
+/// wrong).
+fn asked(ask: &AccessAsk) -> Result<Asked, NotSent> {
     let clearance: Clearance = ask.clearance.trim().parse().map_err(|_| {
-        format!(
-            "clearance `{}`: give partner, confidential or secret",
-            ask.clearance
+        NotSent::at(
+            "clearance",
+            format!(
+                "clearance `{}`: give partner, confidential or secret",
+                ask.clearance
+            ),
         )
     })?;
     let role: Role = ask.role.trim().parse().map_err(|_| {
-        format!(
-            "role `{}`: give customer, supplier, logistics, auditor or regulator",
-            ask.role
+        NotSent::at(
+            "role",
+            format!(
+                "role `{}`: give customer, supplier, logistics, auditor or regulator",
+                ask.role
+            ),
         )
     })?;
-    let purpose = text("the purpose", &ask.purpose, MAX_PURPOSE)?;
+    let purpose =
+        text("the purpose", &ask.purpose, MAX_PURPOSE).map_err(|m| NotSent::at("purpose", m))?;
     let (basis, legal_basis) = match (role, &ask.basis, &ask.legal_basis) {
-        (Role::Regulator, None, Some(legal)) => (text("the legal basis", legal, MAX_BASIS)?, true),
+        (Role::Regulator, None, Some(legal)) => (
+            text("the legal basis", legal, MAX_BASIS).map_err(|m| NotSent::at("legal_basis", m))?,
+            true,
+        ),
         (Role::Regulator, _, _) => {
-            return Err(
+            return Err(NotSent::at(
+                "legal_basis",
                 "a regulator's request gives its legal basis (legalBasis, --legal-basis) \
-                 instead of a contract or NDA"
-                    .to_owned(),
-            );
+                 instead of a contract or NDA",
+            ));
         }
-        (_, Some(basis), None) => (text("the basis", basis, MAX_BASIS)?, false),
+        (_, Some(basis), None) => (
+            text("the basis", basis, MAX_BASIS).map_err(|m| NotSent::at("basis", m))?,
+            false,
+        ),
         (_, _, Some(_)) => {
-            return Err("only a regulator's request gives a legal basis; give basis".to_owned());
+            return Err(NotSent::at(
+                "legal_basis",
+                "only a regulator's request gives a legal basis; give basis",
+            ));
         }
         (_, None, None) => {
-            return Err(
-                "the basis must not be empty: give the NDA or contract reference".to_owned(),
-            );
+            return Err(NotSent::at(
+                "basis",
+                "the basis must not be empty: give the NDA or contract reference",
+            ));
         }
     };
     Ok(Asked {
@@ -129,6 +134,32 @@ fn asked(ask: &AccessAsk) -> Result<Asked, String> {
         basis,
         legal_basis,
     })
+}
+
+/// `http(s)://host:port` or `host:port` (plain HTTP) as the base URL of
+/// another node's API.
+fn base_url(given: &str) -> Result<String, NotSent> {
+    let given = given.trim().trim_end_matches('/');
+    let bad = |why: &str| NotSent::at("url", format!("`{given}` {why}"));
+    if given.is_empty() {
+        return Err(NotSent::at(
+            "url",
+            "give the address of their node's API, such as http://node.example:8080",
+        ));
+    }
+    let url = match given.split_once("://") {
+        Some(("http" | "https", _)) => given.to_owned(),
+        Some(_) => return Err(bad("is not an http:// or https:// address")),
+        None => format!("http://{given}"),
+    };
+    let authority = url.split_once("://").map_or("", |(_, rest)| rest);
+    if authority.is_empty() || authority.contains(['/', '?', '#', ' ', '@']) {
+        return Err(bad(
+            "is not a node's address: give host:port or http(s)://host:port, nothing after it",
+        ));
+    }
+    Target::from_url(&url).map_err(|e| NotSent::at("url", e.to_string()))?;
+    Ok(url)
 }
 
 fn status(decided: Option<&Decided>) -> &'static str {
@@ -203,7 +234,7 @@ impl Ops {
         party: Did,
         ask: AccessAsk,
     ) -> Result<AccessOutcome, AskRefused> {
-        let asked = asked(&ask).map_err(AskRefused::Invalid)?;
+        let asked = asked(&ask).map_err(|e| AskRefused::Invalid(e.message))?;
         if party == self.did() {
             return Err(AskRefused::Invalid(
                 "this organization does not ask itself for access".to_owned(),
@@ -372,23 +403,52 @@ impl Ops {
         .await
     }
 
-    /// Sends a signed access request to `node`'s API at `url` and records
-    /// it, for the running node to follow up.
-    pub async fn request_access(&self, node: Did, url: String, ask: AccessAsk) -> Result<SentRow> {
-        let asked = asked(&ask).map_err(anyhow::Error::msg)?;
-        if node == self.did() {
-            bail!("{node} is this organization itself");
+    /// Checks what [`Ops::request_access`] would send to `node` at `url`,
+    /// sending nothing: the base URL it goes to and what it asks.
+    pub fn check_access_request(
+        &self,
+        node: &Did,
+        url: &str,
+        ask: &AccessAsk,
+    ) -> Result<(String, Asked), NotSent> {
+        if *node == self.did() {
+            return Err(NotSent::at(
+                "node",
+                format!("{node} is this organization itself"),
+            ));
         }
+        let url = base_url(url)?;
+        Ok((url, asked(ask)?))
+    }
+
+    /// Sends a signed access request to `node`'s API at `url` and records
+    /// it, for the running node to follow up. A refusal is a [`NotSent`]
+    /// (which field, what to do); nothing is stored then.
+    pub async fn request_access(&self, node: Did, url: String, ask: AccessAsk) -> Result<SentRow> {
+        let (url, asked) = self.check_access_request(&node, &url, &ask)?;
         let body = serde_json::to_vec(&ask)?;
-        let answer = Client::new(&url)
-            .send(
-                "POST",
-                "/v1/access-requests",
-                body,
-                Auth::Sign(self.keypair()),
-                None,
-            )
-            .await?;
+        let client = Client::new(&url);
+        let sent = client.send(
+            "POST",
+            "/v1/access-requests",
+            body,
+            Auth::Sign(self.keypair()),
+            None,
+        );
+        let answer = match tokio::time::timeout(ANSWER_TIMEOUT, sent).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(error)) => return Err(NotSent::at("url", error.to_string()).into()),
+            Err(_) => {
+                return Err(NotSent::at(
+                    "url",
+                    format!(
+                        "{url} did not answer within {} s; check the address",
+                        ANSWER_TIMEOUT.as_secs()
+                    ),
+                )
+                .into());
+            }
+        };
         let detail = || {
             serde_json::from_slice::<serde_json::Value>(&answer.body)
                 .ok()
@@ -396,19 +456,34 @@ impl Ops {
                 .unwrap_or_else(|| String::from_utf8_lossy(&answer.body).into_owned())
         };
         if !answer.status.is_success() {
-            bail!(
-                "{url} refused the request: {} ({})",
-                answer.status,
-                detail()
-            );
+            return Err(NotSent {
+                field: None,
+                message: format!(
+                    "{url} refused the request: {} ({})",
+                    answer.status,
+                    detail()
+                ),
+            }
+            .into());
         }
-        let outcome: AccessOutcome = serde_json::from_slice(&answer.body)
-            .with_context(|| format!("{url} answered with something else than a request id"))?;
+        let Ok(outcome) = serde_json::from_slice::<AccessOutcome>(&answer.body) else {
+            return Err(NotSent::at(
+                "url",
+                format!(
+                    "{url} answered with something else than a request id: is it an Assure node?"
+                ),
+            )
+            .into());
+        };
         if outcome.node != node.to_string() {
-            bail!(
-                "the node at {url} is {}, not {node}: the request went to another organization",
-                outcome.node
-            );
+            return Err(NotSent::at(
+                "url",
+                format!(
+                    "the node at {url} is {}, not {node}: the request went to another organization",
+                    outcome.node
+                ),
+            )
+            .into());
         }
         let now = Timestamp::now();
         let sent = OutgoingRequest {
@@ -454,6 +529,7 @@ impl Ops {
             at: s.at.to_string(),
             status: status(s.decided.as_ref()).to_owned(),
             reason: s.decided.as_ref().and_then(|d| d.reason.clone()),
+            decided_at: s.decided.as_ref().map(|d| d.at.to_string()),
         }
     }
 

@@ -5,6 +5,7 @@
 mod access;
 mod alerts;
 mod api;
+mod asking;
 mod browser;
 mod disclosures;
 mod equivocation;

@@ -26,6 +26,7 @@ use serde::Deserialize;
 use super::{Found, Read, blocking, day, disclose, latest_controls, named, names, newest};
 use crate::dashboard::{outcome_class, page};
 use crate::server::{AppState, Ctx};
+use crate::session::Session;
 
 /// Records per page of the listing.
 const PAGE: usize = 50;
@@ -112,6 +113,7 @@ pub(super) async fn org(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
     Path(did): Path<String>,
+    session: Option<Session>,
     search: Result<Query<Search>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let caller = ctx.caller.clone();
@@ -119,13 +121,20 @@ pub(super) async fn org(
         return crate::dashboard::not_found(&caller);
     };
     let search = search.map(|Query(s)| s).unwrap_or_default();
+    let asking = crate::asking::OrgAsk::of(&state, &ctx, session, did).await;
     blocking(caller, move || {
-        render(&state, &ctx, did, &search).ok().flatten()
+        render(&state, &ctx, did, &search, asking).ok().flatten()
     })
     .await
 }
 
-fn render(state: &AppState, ctx: &Ctx, did: Did, search: &Search) -> Read<Option<Response>> {
+fn render(
+    state: &AppState,
+    ctx: &Ctx,
+    did: Did,
+    search: &Search,
+    asking: Option<crate::asking::OrgAsk>,
+) -> Read<Option<Response>> {
     let store = &state.config.store;
     let visible = state.visible(ctx)?;
     let about = Filter {
@@ -211,6 +220,7 @@ fn render(state: &AppState, ctx: &Ctx, did: Did, search: &Search) -> Read<Option
             }
         }
         p { a href=(format!("/orgs/{did}/coverage")) { "Coverage of the control catalog and maturity by domain" } }
+        @if let Some(asking) = &asking { (asking.section(&did, &name(&did))) }
         h2 { "Latest verification" }
         (verification(report, &name))
         h2 { "Scope" }
