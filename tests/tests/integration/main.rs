@@ -9,6 +9,7 @@ mod browser;
 mod disclosures;
 mod equivocation;
 mod forms;
+mod graph;
 mod hostile;
 mod incidents;
 mod leaks;
