@@ -16,6 +16,7 @@ mod leaks;
 mod need_to_know;
 mod notices;
 mod peers;
+mod personas;
 mod replication;
 mod rogue;
 mod rogue_reads;
