@@ -27,9 +27,9 @@ export function expect(condition, message) {
   }
 }
 
-/** Launches chromium and opens a page that records console errors. */
-export async function open() {
-  const browser = await chromium.launch({
+/** Launches chromium. */
+export async function launch() {
+  return await chromium.launch({
     executablePath: "/usr/bin/chromium",
     args: [
       "--no-sandbox",
@@ -40,14 +40,28 @@ export async function open() {
       "--no-first-run",
     ],
   });
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+}
+
+/**
+ * A page in a context of its own (its own cookies: one person's session),
+ * recording console errors.
+ */
+export async function newPage(browser) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
   const page = await context.newPage();
   page.errors = [];
   page.on("console", (m) => {
     if (m.type() === "error") page.errors.push(m.text());
   });
   page.on("pageerror", (e) => page.errors.push(String(e)));
-  return { browser, context, page };
+  return page;
+}
+
+/** Launches chromium and opens a page that records console errors. */
+export async function open() {
+  const browser = await launch();
+  const page = await newPage(browser);
+  return { browser, context: page.context(), page };
 }
 
 /** Signs in at `base` with the admin token, through the sign-in form. */
@@ -96,11 +110,41 @@ export async function text(page) {
   return await page.evaluate(() => document.body.innerText);
 }
 
-/** Runs `body` with a fresh browser, closing it whatever happens. */
+/** Clicks `selector`, which downloads a file; the file's path. */
+export async function download(page, selector) {
+  const [file] = await Promise.all([page.waitForEvent("download"), page.click(selector)]);
+  return await file.path();
+}
+
+/** The id of the record whose page is shown (`/records/ID`). */
+export function recordId(page) {
+  return new URL(page.url()).pathname.split("/")[2];
+}
+
+/**
+ * Loads `url` again and again until `holds(text, page)` (another node has
+ * synced, say), within `timeout` ms; the page's text.
+ */
+export async function until(page, url, holds, what, timeout = 30_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    await page.goto(url);
+    const shown = await text(page);
+    if (await holds(shown, page)) return shown;
+    expect(Date.now() < deadline, `${what} (at ${url})`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/**
+ * Runs `body` with a fresh browser, closing it whatever happens. `body`
+ * gets a first page and a function that opens another one in a session of
+ * its own (another person at another node).
+ */
 export async function run(body) {
   const { browser, page } = await open();
   try {
-    await body(page);
+    await body(page, () => newPage(browser));
   } catch (error) {
     console.error(String(error?.stack ?? error));
     process.exitCode = 1;

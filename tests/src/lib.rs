@@ -251,6 +251,25 @@ impl TestNode {
         assure_model::issue(&self.keypair, &subject, &predicate).unwrap()
     }
 
+    /// Sends `ask` to `to` as `assure request-access` does; the request's id.
+    pub async fn request_access(&self, to: &TestNode, ask: assure_api::AccessAsk) -> String {
+        let reply = self
+            .node()
+            .ops()
+            .run(assure_node::ops::Request::RequestAccess {
+                node: to.did().to_string(),
+                url: to.api(),
+                ask,
+            })
+            .await
+            .unwrap();
+        let assure_node::ops::Reply::SentAccessRequests(rows) = reply else {
+            panic!("{reply:?}")
+        };
+        assert_eq!(rows[0].status, "pending");
+        rows[0].id.clone()
+    }
+
     /// The log of `author`'s compartment `label`, as known to `author`.
     pub fn log(&self, label: &str) -> LogId {
         self.node()

@@ -6,7 +6,7 @@
 // page gets the harness's checks.
 
 import { createHash } from "node:crypto";
-import { check, expect, run, scenario, signIn, submit, text } from "../harness.mjs";
+import { check, expect, recordId, run, scenario, signIn, submit, text } from "../harness.mjs";
 
 const { maker, partner, audit } = scenario;
 
@@ -31,8 +31,6 @@ async function partnerHolds(kind, pred, what) {
   }
   expect(false, `the partner holds ${what}`);
 }
-
-const recordId = (page) => new URL(page.url()).pathname.split("/")[2];
 
 await run(async (page) => {
   await signIn(page, maker.url, maker.token);

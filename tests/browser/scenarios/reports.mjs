@@ -4,14 +4,9 @@
 
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { check, expect, run, scenario, signIn, text } from "../harness.mjs";
+import { check, download, expect, run, scenario, signIn, text } from "../harness.mjs";
 
 const { maker, supplier } = scenario;
-
-async function download(page, selector) {
-  const [file] = await Promise.all([page.waitForEvent("download"), page.click(selector)]);
-  return await file.path();
-}
 
 await run(async (page) => {
   await signIn(page, maker.url, maker.token);

@@ -74,21 +74,7 @@ async fn attention(node: &TestNode) -> Vec<String> {
 
 /// Sends `ask` from `from` to `to` as `assure request-access` does.
 async fn request_access(from: &TestNode, to: &TestNode, ask: AccessAsk) -> String {
-    let reply = from
-        .node()
-        .ops()
-        .run(Request::RequestAccess {
-            node: to.did().to_string(),
-            url: to.api(),
-            ask,
-        })
-        .await
-        .unwrap();
-    let Reply::SentAccessRequests(rows) = reply else {
-        panic!("{reply:?}")
-    };
-    assert_eq!(rows[0].status, "pending");
-    rows[0].id.clone()
+    from.request_access(to, ask).await
 }
 
 /// Waits for the requester's node to raise the outcome alert.
