@@ -24,9 +24,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::csrf;
-use crate::dashboard::{not_found, page};
+use crate::dashboard::page;
 use crate::server::{AppState, Ctx};
-use crate::session::Session;
+use crate::session::{AdminSession, Session};
 use crate::table::Table;
 use crate::visibility::Caller;
 use crate::{AccessAsk, NotSent, SentRequest};
@@ -224,12 +224,9 @@ struct SentQuery {
 async fn sent_page(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
-    session: Option<Session>,
+    AdminSession(session): AdminSession,
     Query(query): Query<SentQuery>,
 ) -> Response {
-    let (Some(session), true) = (session, ctx.caller.is_admin()) else {
-        return not_found(&ctx.caller);
-    };
     view(
         &state,
         &ctx,
@@ -304,12 +301,9 @@ fn sent_table(sent: &[SentRequest]) -> Markup {
 async fn ask(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
-    session: Option<Session>,
+    AdminSession(session): AdminSession,
     Form(fields): Form<Fields>,
 ) -> Response {
-    let (Some(session), true) = (session, ctx.caller.is_admin()) else {
-        return not_found(&ctx.caller);
-    };
     let bad = |error: NotSent| {
         let (state, ctx, session, fields) = (&state, &ctx, &session, &fields);
         async move { view(state, ctx, session, fields, Some(&error), None).await }
