@@ -118,7 +118,7 @@ async fn each_persona_does_its_whole_job_from_the_dashboard() {
         node.wait_synced(supplier.log("public"), 1).await;
     }
 
-    let catalog = assure_model::Catalog::builtin().unwrap();
+    let catalog = assure_model::Catalog::builtin();
     let secret = catalog.get("ISO22340:8.2.2").unwrap();
     let nodes = json!({
         "supplier": person(&supplier, SUPPLIER),
