@@ -188,6 +188,9 @@ impl Store {
         let segments = segments::Segments::open(&db_dir)?;
         let sync = || sync_db(&db, &db_file, &db_dir);
         migrate::upgrade(&db, &trees, &segments, &sync)?;
+        // sled renames a new snapshot into place when it opens, and does
+        // not sync the directory.
+        segments::sync_dir(&db_dir)?;
         let (state, damaged) = logs::load_all(&trees, &segments)?;
         let store = Self {
             inner: Arc::new(Inner {
