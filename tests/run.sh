@@ -6,6 +6,7 @@
 #     machine; not installed here).
 #   - Debian's chromium: the dashboard tests drive it headless.
 #   - Debian's poppler-utils: pdftotext reads the PDF reports back.
+#   - Debian's strace: the durability test traces a node's syscalls.
 #   - playwright-core and axe-core (npm, pinned in tests/browser's
 #     package-lock.json): the browser scenarios of tests/browser/.
 #   - openapi-spec-validator (PyPI): checks the generated OpenAPI document.
@@ -32,6 +33,11 @@ if ! command -v pdftotext >/dev/null; then
     echo "tests/run.sh: installing poppler-utils (Debian package) to read the PDF reports"
     need_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
     need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q poppler-utils
+fi
+if ! command -v strace >/dev/null; then
+    echo "tests/run.sh: installing strace (Debian package) for the durability test"
+    need_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q strace
 fi
 if ! python3 -c 'import openapi_spec_validator' 2>/dev/null; then
     echo "tests/run.sh: installing openapi-spec-validator for the OpenAPI test"

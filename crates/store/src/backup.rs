@@ -30,7 +30,8 @@ use serde::{Deserialize, Serialize};
 use crate::grants::{Disclosure, GrantChange, from_json, to_json};
 use crate::keys::LogId;
 use crate::logs::Write as LogWrite;
-use crate::{DB_DIR, Error, Store, Trees, lock_dir, open_db};
+use crate::segments::{Segments, sync_dir};
+use crate::{DB_DIR, Error, Store, Trees, lock_dir, open_db, open_db_file, sync_db};
 
 /// The format named in a backup's header line: `assure-backup/2` may carry
 /// a `key` line after the header.
@@ -300,12 +301,15 @@ impl Store {
         let restored = (|| {
             let db = sled::Config::new().path(&staging).open()?;
             let trees = Trees::open(&db)?;
-            let (mut summary, restored) = Restorer::new(&db, &trees, owner).run(input)?;
+            let segments = Segments::open(&staging)?;
+            crate::migrate::mark(&trees)?;
+            let (mut summary, restored) =
+                Restorer::new(&db, &trees, &segments, owner).run(input)?;
             summary.rolled_back = rolled_back(&dir.join(DB_DIR), owner, &restored)?;
             if older == Older::Refuse && !summary.rolled_back.is_empty() {
                 return Err(Error::Older(summary.rolled_back));
             }
-            db.flush()?;
+            sync_db(&db, &open_db_file(&staging)?, &staging)?;
             Ok(summary)
         })();
         let summary = match restored {
@@ -330,6 +334,7 @@ impl Store {
             std::fs::rename(&live, &aside).map_err(|e| Error::io(&live, e))?;
         }
         std::fs::rename(&staging, &live).map_err(|e| Error::io(&staging, e))?;
+        sync_dir(dir)?;
         Ok(summary)
     }
 }
@@ -338,6 +343,7 @@ impl Store {
 struct Restorer<'a> {
     db: &'a sled::Db,
     trees: &'a Trees,
+    segments: &'a Segments,
     owner: Did,
     hasher: blake3::Hasher,
     lines: u64,
@@ -359,10 +365,11 @@ struct OpenLog {
 }
 
 impl<'a> Restorer<'a> {
-    fn new(db: &'a sled::Db, trees: &'a Trees, owner: Did) -> Self {
+    fn new(db: &'a sled::Db, trees: &'a Trees, segments: &'a Segments, owner: Did) -> Self {
         Self {
             db,
             trees,
+            segments,
             owner,
             hasher: blake3::Hasher::new(),
             lines: 0,
@@ -520,7 +527,7 @@ impl<'a> Restorer<'a> {
             .map_err(|e| bad(number, &format!("entry does not verify: {e}")))?;
         open.write.push(open.log, &mut open.tree, &bytes, &record);
         if open.write.entries() >= 4096 {
-            std::mem::take(&mut open.write).commit(self.trees)?;
+            std::mem::take(&mut open.write).commit(self.trees, self.segments)?;
         }
         self.summary.entries += 1;
         Ok(())
@@ -541,7 +548,7 @@ impl<'a> Restorer<'a> {
             ));
         }
         open.write.checkpoint(open.log, open.note.clone());
-        open.write.commit(self.trees)?;
+        open.write.commit(self.trees, self.segments)?;
         self.trees
             .compartments
             .insert(open.log.to_bytes(), to_json(&open.compartment)?)?;

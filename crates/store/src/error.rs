@@ -26,11 +26,14 @@ pub enum Error {
     Db(#[from] sled::Error),
     /// A stored log does not match its signed checkpoint.
     #[error(
-        "log of compartment {compartment} is damaged: {detail}; restore it with `assure restore`"
+        "log of compartment {compartment} ({log}) is damaged: {detail}; restore it with \
+         `assure restore`"
     )]
     Integrity {
         /// The compartment's label, or its id when the label is unknown.
         compartment: String,
+        /// Whose log: our own, or a replica and of whom, with its id.
+        log: String,
         /// What does not match.
         detail: String,
     },

@@ -25,13 +25,6 @@ impl Index {
         self.by_id.entry(tuple.id).or_default().push(at);
     }
 
-    /// Adds everything another index holds.
-    pub(crate) fn extend(&mut self, other: Index) {
-        for (tuple, location) in other.items {
-            self.insert(tuple, location);
-        }
-    }
-
     /// Every place a record is stored.
     pub(crate) fn locations(&self, id: &RecordId) -> Vec<Location> {
         self.by_id

@@ -8,11 +8,14 @@ pub(crate) const LOG_ID_LEN: usize = LogId::LEN;
 /// Bytes of an entry key: log id and big-endian index.
 pub(crate) const ENTRY_KEY_LEN: usize = LOG_ID_LEN + 8;
 
-/// The sled key of entry `index` of `log` (or of the page starting there).
+/// The sled key of entry `index` of `log` (or of the page starting there),
+/// in stores of the previous format.
+#[cfg(test)]
 pub(crate) trait EntryKey {
     fn entry_key(self, index: u64) -> [u8; ENTRY_KEY_LEN];
 }
 
+#[cfg(test)]
 impl EntryKey for LogId {
     fn entry_key(self, index: u64) -> [u8; ENTRY_KEY_LEN] {
         let mut out = [0u8; ENTRY_KEY_LEN];

@@ -6,10 +6,13 @@
 //!
 //! The store moves bytes; every rule about what may be stored lives in the pure
 //! crates. Every envelope it is given has been validated by
-//! [`assure_model::validate`] or was just issued; every append is durable
-//! (flushed) before the call returns, and a batch of records is one atomic
-//! transaction and one flush. Opening a store recomputes every log's root and
-//! compares it with its last signed checkpoint.
+//! [`assure_model::validate`] or was just issued. Envelopes are written once,
+//! to append-only segment files (`segments.rs`); sled holds checkpoints,
+//! compartments and the small state. Every append is durable before the call
+//! returns: its segment blocks are `fdatasync`ed (a new file and its directory
+//! `fsync`ed), then its checkpoints are committed in one sled transaction and
+//! sled's file `fdatasync`ed. Opening a store recomputes every log's root from
+//! the segments and compares it with its last signed checkpoint.
 #![deny(missing_docs)]
 
 mod backup;
@@ -19,12 +22,14 @@ mod grants;
 mod index;
 mod keys;
 mod logs;
+mod migrate;
 mod pages;
 mod peers;
 mod query;
 mod read;
 mod replica;
 mod requests;
+mod segments;
 mod webhooks;
 
 use std::collections::BTreeMap;
@@ -67,7 +72,12 @@ pub struct Store {
 struct Inner {
     dir: PathBuf,
     db: sled::Db,
+    /// sled's log file, to `fdatasync` after sled's flush (which only
+    /// starts writeback); fsync is per file, whoever wrote.
+    db_file: File,
     trees: Trees,
+    /// The envelopes.
+    segments: segments::Segments,
     /// In-memory trees and index, rebuilt and checked at open.
     state: Mutex<State>,
     /// Combines concurrent flushes of small writes into one.
@@ -96,6 +106,8 @@ struct State {
     logs: BTreeMap<LogId, LogState>,
     /// Where every record sits.
     index: index::Index,
+    /// Where each log's envelopes are in the segments, by index.
+    places: std::collections::HashMap<LogId, Vec<segments::Place>>,
     /// The last head disclosed over the network to each party, per log,
     /// with the grant version: peers poll and witness every few seconds,
     /// and the same head shown again tells them nothing new.
@@ -107,10 +119,7 @@ struct State {
 struct Trees {
     meta: sled::Tree,
     compartments: sled::Tree,
-    entries: sled::Tree,
-    leaves: sled::Tree,
     checkpoints: sled::Tree,
-    index: sled::Tree,
     grants: sled::Tree,
     grant_log: sled::Tree,
     disclosures: sled::Tree,
@@ -137,10 +146,7 @@ impl Trees {
         Ok(Self {
             meta: db.open_tree("meta")?,
             compartments: db.open_tree("compartments")?,
-            entries: db.open_tree("entries")?,
-            leaves: db.open_tree("leaves")?,
             checkpoints: db.open_tree("checkpoints")?,
-            index: db.open_tree("index")?,
             grants: db.open_tree("grants")?,
             grant_log: db.open_tree("grant_log")?,
             disclosures: db.open_tree("disclosures")?,
@@ -175,14 +181,24 @@ impl Store {
     /// name every damaged compartment.
     pub fn open_report(dir: &Path) -> Result<(Self, Vec<(LogId, Error)>), Error> {
         let lock = lock_dir(dir)?;
-        let db = open_db(&dir.join(DB_DIR))?;
+        let db_dir = dir.join(DB_DIR);
+        let db = open_db(&db_dir)?;
+        let db_file = open_db_file(&db_dir)?;
         let trees = Trees::open(&db)?;
-        let (state, damaged) = logs::load_all(&trees)?;
+        let segments = segments::Segments::open(&db_dir)?;
+        let sync = || sync_db(&db, &db_file, &db_dir);
+        migrate::upgrade(&db, &trees, &segments, &sync)?;
+        // sled renames a new snapshot into place when it opens, and does
+        // not sync the directory.
+        segments::sync_dir(&db_dir)?;
+        let (state, damaged) = logs::load_all(&trees, &segments)?;
         let store = Self {
             inner: Arc::new(Inner {
                 dir: dir.to_owned(),
                 db,
+                db_file,
                 trees,
+                segments,
                 state: Mutex::new(state),
                 flushes: GroupFlush::default(),
                 raising: Mutex::new(()),
@@ -199,15 +215,7 @@ impl Store {
 
     /// The organization that owns this store, once set by `init`.
     pub fn owner(&self) -> Result<Option<Did>, Error> {
-        match self.inner.trees.meta.get("owner")? {
-            None => Ok(None),
-            Some(bytes) => {
-                let text = std::str::from_utf8(&bytes).map_err(|_| Error::corrupt("meta/owner"))?;
-                text.parse()
-                    .map(Some)
-                    .map_err(|_| Error::corrupt("meta/owner"))
-            }
-        }
+        owner_of(&self.inner.trees)
     }
 
     /// Records the owning organization. Refuses to change an existing owner.
@@ -240,8 +248,13 @@ impl Store {
 
     /// Makes everything written so far durable.
     pub fn flush(&self) -> Result<(), Error> {
-        self.inner.db.flush()?;
-        Ok(())
+        let inner = &self.inner;
+        sync_db(&inner.db, &inner.db_file, &inner.dir.join(DB_DIR))
+    }
+
+    /// Bytes in the segment files (for benchmarks and reports).
+    pub fn segment_bytes(&self) -> Result<u64, Error> {
+        self.inner.segments.size()
     }
 
     /// Makes everything written before the call durable, sharing the flush
@@ -260,7 +273,7 @@ impl Store {
                 state.2 = true;
                 let target = state.0;
                 drop(state);
-                let flushed = self.inner.db.flush();
+                let flushed = self.flush();
                 let mut after = lock();
                 after.2 = false;
                 if flushed.is_ok() {
@@ -285,13 +298,43 @@ impl Store {
     }
 }
 
+/// The owning organization recorded in `meta`.
+pub(crate) fn owner_of(trees: &Trees) -> Result<Option<Did>, Error> {
+    match trees.meta.get("owner")? {
+        None => Ok(None),
+        Some(bytes) => {
+            let text = std::str::from_utf8(&bytes).map_err(|_| Error::corrupt("meta/owner"))?;
+            text.parse()
+                .map(Some)
+                .map_err(|_| Error::corrupt("meta/owner"))
+        }
+    }
+}
+
+/// sled's log file, opened to be `fdatasync`ed.
+pub(crate) fn open_db_file(db_dir: &Path) -> Result<File, Error> {
+    let path = db_dir.join("db");
+    File::open(&path).map_err(|e| Error::io(&path, e))
+}
+
+/// Flushes sled and makes what it wrote durable.
+pub(crate) fn sync_db(db: &sled::Db, file: &File, db_dir: &Path) -> Result<(), Error> {
+    db.flush()?;
+    file.sync_data()
+        .map_err(|e| Error::io(&db_dir.join("db"), e))
+}
+
 /// Opens sled. We hold the directory lock, so a sled lock held by someone
 /// else can only be a store of this process that was just dropped and whose
 /// background flusher has not exited yet: wait for it briefly.
 fn open_db(path: &Path) -> Result<sled::Db, Error> {
     let mut tries = 0;
     loop {
-        match sled::Config::new().path(path).open() {
+        // No background flusher: every write that must last is flushed and
+        // synced by the caller; one that is not would be written between
+        // two acknowledgements without being synced.
+        let config = sled::Config::new().path(path).flush_every_ms(None);
+        match config.open() {
             // sled reports its lock failure as an `Other` error with this text.
             Err(sled::Error::Io(e))
                 if e.to_string().contains("could not acquire lock") && tries < 200 =>

@@ -1,5 +1,11 @@
 //! Logs: appending envelopes durably, reading them back, and checking every
 //! log against its signed checkpoint when the store opens.
+//!
+//! The envelopes, their leaf hashes and index tuples live in the segment
+//! files (`segments.rs`); sled holds each log's compartment and signed
+//! checkpoint. An append writes its blocks and makes them durable, then
+//! commits the checkpoints that cover them in one sled transaction and
+//! makes that durable: a block no checkpoint covers was not acknowledged.
 
 use std::collections::BTreeMap;
 
@@ -9,9 +15,9 @@ use assure_model::{Keypair, Record, RecordId};
 use jiff::Timestamp;
 use sled::Transactional as _;
 
-use crate::index::Index;
-use crate::keys::{EntryKey as _, Location, LogId};
-use crate::pages::{self, Page, Tuple};
+use crate::keys::{Location, LogId};
+use crate::pages::{Page, TUPLE_LEN, Tuple};
+use crate::segments::{Place, Segments};
 use crate::{Error, State, Store, Trees};
 
 /// One log held in memory: its compartment, its Merkle tree and its head.
@@ -106,47 +112,45 @@ impl Write {
         self.pages.iter().map(Page::len).sum()
     }
 
-    /// Writes every page and checkpoint in one atomic transaction.
-    pub(crate) fn commit(&self, trees: &Trees) -> Result<(), Error> {
-        let set = [
-            trees.entries.clone(),
-            trees.leaves.clone(),
-            trees.index.clone(),
-            trees.checkpoints.clone(),
-            trees.compartments.clone(),
-        ];
+    /// Writes every page to the segments, durably, then every checkpoint
+    /// and compartment in one sled transaction (made durable by the
+    /// caller's flush); returns where the entries of each page are.
+    pub(crate) fn commit(
+        &self,
+        trees: &Trees,
+        segments: &Segments,
+    ) -> Result<Vec<Vec<Place>>, Error> {
+        let places = segments.append(&self.pages)?;
+        if self.checkpoints.is_empty() && self.compartments.is_empty() {
+            return Ok(places);
+        }
+        let set = [trees.checkpoints.clone(), trees.compartments.clone()];
         set.as_slice().transaction(|views| {
-            for page in &self.pages {
-                for (view, value) in views.iter().zip(page.values()) {
-                    view.insert(&page.key()[..], value)?;
-                }
-            }
             for (log, note) in &self.checkpoints {
-                views[3].insert(&log.to_bytes()[..], note.to_string().as_bytes())?;
+                views[0].insert(&log.to_bytes()[..], note.to_string().as_bytes())?;
             }
             for (log, meta) in &self.compartments {
-                views[4].insert(&log.to_bytes()[..], meta.as_slice())?;
+                views[1].insert(&log.to_bytes()[..], meta.as_slice())?;
             }
             Ok(())
         })?;
-        Ok(())
+        Ok(places)
     }
 
-    /// Records the written pages in the in-memory index.
-    pub(crate) fn index_into(&self, index: &mut Index) -> Result<(), Error> {
-        for page in &self.pages {
-            let [_, _, tuples] = page.values();
-            for (n, tuple) in pages::tuples(tuples)?.into_iter().enumerate() {
-                index.insert(
-                    tuple,
+    /// Records the written pages in the in-memory index and places.
+    pub(crate) fn index_into(&self, state: &mut State, places: Vec<Vec<Place>>) {
+        for (page, places) in self.pages.iter().zip(places) {
+            for (n, tuple) in page.tuples().iter().enumerate() {
+                state.index.insert(
+                    *tuple,
                     Location {
                         log: page.log,
                         index: page.first + n as u64,
                     },
                 );
             }
+            state.places.entry(page.log).or_default().extend(places);
         }
-        Ok(())
     }
 }
 
@@ -175,7 +179,7 @@ impl Store {
         let mut write = Write::default();
         write.compartment(log, &compartment)?;
         write.checkpoint(log, note.clone());
-        write.commit(&self.inner.trees)?;
+        write.commit(&self.inner.trees, &self.inner.segments)?;
         self.flush()?;
         state.logs.insert(
             log,
@@ -220,9 +224,9 @@ impl Store {
         for (log, tree) in &trees {
             write.checkpoint(*log, sign_checkpoint(owner, *log, tree, now)?);
         }
-        write.commit(&self.inner.trees)?;
+        let places = write.commit(&self.inner.trees, &self.inner.segments)?;
         self.flush()?;
-        write.index_into(&mut state.index)?;
+        write.index_into(&mut state, places);
         for ((log, note), (_, tree)) in write.checkpoints.into_iter().zip(trees) {
             if let Some(log) = state.logs.get_mut(&log) {
                 log.tree = tree;
@@ -246,27 +250,43 @@ impl Store {
             .collect()
     }
 
-    /// Entries `from..from+max` of a log, as stored.
+    /// Entries `from..from+max` of a log, as stored, each checked against
+    /// its leaf hash.
     pub(crate) fn entries(&self, log: LogId, from: u64, max: u64) -> Result<Vec<Vec<u8>>, Error> {
-        let end = from.saturating_add(max);
-        let mut out = Vec::new();
-        let entries = &self.inner.trees.entries;
-        // The page holding `from` starts at or before it; later pages follow.
-        let first = entries
-            .range(log.entry_key(0)..=log.entry_key(from))
-            .next_back();
-        let rest = entries.range(log.entry_key(from.saturating_add(1))..log.entry_key(end));
-        for item in first.into_iter().chain(rest) {
-            let (key, page) = item?;
-            let start = pages::page_start(&key)?.index;
-            for (n, bytes) in pages::entries(&page)?.into_iter().enumerate() {
-                let index = start + n as u64;
-                if (from..end).contains(&index) {
-                    out.push(bytes.to_vec());
-                }
+        let (places, leaves, describe) = {
+            let state = self.state();
+            let Some(held) = state.logs.get(&log) else {
+                return Ok(Vec::new());
+            };
+            let all = state
+                .places
+                .get(&log)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let start = (from as usize).min(all.len());
+            let end = (from.saturating_add(max) as usize).min(all.len());
+            let places = all[start..end].to_vec();
+            let leaves = &held.tree.leaf_hashes()[start..end];
+            let describe = (held.compartment.clone(), from);
+            (places, leaves.to_vec(), describe)
+        };
+        let entries = self.inner.segments.read(&places)?;
+        for (n, (bytes, leaf)) in entries.iter().zip(&leaves).enumerate() {
+            if Blake3::leaf(bytes) != *leaf {
+                let (compartment, from) = describe;
+                return Err(self.damaged(
+                    log,
+                    &compartment,
+                    format!("entry {} does not match its leaf hash", from + n as u64),
+                ));
             }
         }
-        Ok(out)
+        Ok(entries)
+    }
+
+    /// The error for a damaged log, saying whose it is.
+    pub(crate) fn damaged(&self, log: LogId, compartment: &Compartment, detail: String) -> Error {
+        damaged(self.owner().ok().flatten(), log, compartment, detail)
     }
 
     /// Recomputes one log from the database, as at open: every entry rehashed
@@ -279,7 +299,45 @@ impl Store {
             return Err(Error::NoCompartment(log.compartment.to_string()));
         }
         let compartment = read_compartment(&self.inner.trees, log)?;
-        rebuild(&self.inner.trees, log, compartment, &mut Index::default())
+        let scan = self.inner.segments.scan()?;
+        let mut tree: Tree<Blake3> = Tree::new();
+        let damaged = |detail: String| self.damaged(log, &compartment, detail);
+        for block in scan.blocks.iter().filter(|b| b.log == log) {
+            if block.first != tree.len() {
+                break;
+            }
+            let Some(bytes) = self.inner.segments.body(block)? else {
+                return Err(damaged(format!(
+                    "entries from {} do not match their checksum",
+                    block.first
+                )));
+            };
+            for (bytes, leaf) in bytes.iter().zip(&block.leaves) {
+                if Blake3::leaf(bytes) != *leaf {
+                    let at = tree.len();
+                    return Err(damaged(format!("entry {at} does not match its leaf hash")));
+                }
+                tree.push_leaf_hash(*leaf);
+            }
+        }
+        let note = read_checkpoint(&self.inner.trees, log).map_err(damaged)?;
+        let head = note.checkpoint();
+        // Blocks beyond the checkpoint were never acknowledged.
+        if tree.len() < head.size() {
+            return Err(damaged(format!("entries from {} are missing", tree.len())));
+        }
+        let tree = Tree::from_leaf_hashes(tree.leaf_hashes()[..head.size() as usize].to_vec());
+        if *head.root() != tree.root() {
+            return Err(damaged(format!(
+                "recomputed root over {} entries differs from the checkpoint",
+                tree.len()
+            )));
+        }
+        Ok(LogState {
+            compartment,
+            tree,
+            checkpoint: note,
+        })
     }
 }
 
@@ -308,94 +366,192 @@ fn read_compartment(trees: &Trees, log: LogId) -> Result<Compartment, Error> {
 /// Every log checked and loaded with the index, and the logs that failed.
 pub(crate) type Loaded = (State, Vec<(LogId, Error)>);
 
-/// Loads and checks every log (see [`Store::verify_log`]).
-pub(crate) fn load_all(trees: &Trees) -> Result<Loaded, Error> {
-    let mut state = State::default();
-    let mut damaged = Vec::new();
+/// The error for a damaged log: which compartment, and whether the log is
+/// ours or a replica and whose.
+pub(crate) fn damaged(
+    owner: Option<assure_model::Did>,
+    log: LogId,
+    compartment: &Compartment,
+    detail: String,
+) -> Error {
+    let whose = match owner == Some(log.origin) {
+        true => format!("our own log, id {}", log.compartment),
+        false => format!("replica of {}'s log, id {}", log.origin, log.compartment),
+    };
+    Error::Integrity {
+        compartment: compartment.label.clone(),
+        log: whose,
+        detail,
+    }
+}
+
+/// One log as the open rebuilds it from the segments.
+struct Loading {
+    compartment: Compartment,
+    note: Result<SignedCheckpoint, String>,
+    leaves: Vec<[u8; 32]>,
+    places: Vec<Place>,
+    tuples: Vec<Tuple>,
+    problem: Option<String>,
+}
+
+impl Loading {
+    /// Whether the log's checkpoint covers the block: a log whose
+    /// checkpoint cannot be read keeps all it has.
+    fn covers(&self, end: u64) -> bool {
+        self.note
+            .as_ref()
+            .ok()
+            .is_none_or(|note| end <= note.checkpoint().size())
+    }
+}
+
+/// Loads and checks every log: rebuilds each from the segments, compares
+/// its root with its checkpoint, and cuts the segments back past the last
+/// block a checkpoint covers (an append that was not acknowledged).
+pub(crate) fn load_all(trees: &Trees, segments: &Segments) -> Result<Loaded, Error> {
+    let owner = crate::owner_of(trees)?;
+    let mut logs = BTreeMap::new();
     for item in trees.compartments.iter() {
         let (key, value) = item?;
         let log = LogId::from_bytes(&key).ok_or_else(|| Error::corrupt("compartment key"))?;
         let compartment: Compartment = serde_json::from_slice(&value)
             .map_err(|_| Error::corrupt(format!("compartment {log:?}")))?;
-        let mut index = Index::default();
-        match rebuild(trees, log, compartment, &mut index) {
-            Ok(log_state) => {
-                state.logs.insert(log, log_state);
-                state.index.extend(index);
-            }
-            Err(error) if error.is_integrity() => damaged.push((log, error)),
-            Err(error) => return Err(error),
+        logs.insert(
+            log,
+            Loading {
+                compartment,
+                note: read_checkpoint(trees, log),
+                leaves: Vec::new(),
+                places: Vec::new(),
+                tuples: Vec::new(),
+                problem: None,
+            },
+        );
+    }
+    let scan = segments.scan()?;
+    let mut subjects = std::collections::HashMap::new();
+    // Where the last covered block ends, and uncovered blocks before it.
+    let mut cut: Option<(u32, u64)> = None;
+    let mut uncovered: Vec<(LogId, (u32, u64))> = Vec::new();
+    for block in &scan.blocks {
+        let Some(loading) = logs.get_mut(&block.log) else {
+            uncovered.push((block.log, (block.segment, block.offset)));
+            continue;
+        };
+        if !loading.covers(block.first + block.count()) {
+            uncovered.push((block.log, (block.segment, block.offset)));
+            continue;
+        }
+        cut = Some((block.segment, block.end));
+        if loading.problem.is_some() {
+            continue;
+        }
+        if block.first != loading.leaves.len() as u64 {
+            loading.problem = Some(format!("entries from {} are missing", loading.leaves.len()));
+            continue;
+        }
+        loading.leaves.extend_from_slice(&block.leaves);
+        loading.places.extend(block.places());
+        for bytes in block.tuples.chunks_exact(TUPLE_LEN) {
+            let tuple = Tuple::decode_cached(bytes, &mut subjects)
+                .ok_or_else(|| Error::corrupt("index tuple"))?;
+            loading.tuples.push(tuple);
         }
     }
-    Ok((state, damaged))
+    // Torn or damaged blocks: damage if a checkpoint covers them (or if
+    // acknowledged blocks follow, for one whose log cannot be told).
+    let mut torn = Vec::new();
+    for damage in &scan.torn {
+        let at = (damage.segment, damage.offset);
+        let place = format!(
+            "segment {} at byte {}: {}",
+            damage.segment, damage.offset, damage.what
+        );
+        match &damage.block {
+            Some(block) => match logs.get_mut(&block.log) {
+                Some(loading) if loading.covers(block.first + block.count()) => {
+                    loading.problem = Some(place);
+                    cut = cut.max(Some((block.segment, block.end)));
+                }
+                _ => uncovered.push((block.log, at)),
+            },
+            None => torn.push((at, place)),
+        }
+    }
+    let torn: Vec<String> = torn
+        .into_iter()
+        .filter(|(at, _)| cut.is_some_and(|cut| *at < cut))
+        .map(|(_, place)| place)
+        .collect();
+    let mut state = State::default();
+    let mut damage = Vec::new();
+    for (log, mut loading) in logs {
+        match check(&mut loading) {
+            Ok(tree) => {
+                for (n, tuple) in loading.tuples.into_iter().enumerate() {
+                    state.index.insert(
+                        tuple,
+                        Location {
+                            log,
+                            index: n as u64,
+                        },
+                    );
+                }
+                state.places.insert(log, loading.places);
+                state.logs.insert(
+                    log,
+                    LogState {
+                        compartment: loading.compartment,
+                        tree,
+                        checkpoint: loading.note.map_err(Error::corrupt)?,
+                    },
+                );
+            }
+            Err(mut detail) => {
+                if let Some(first) = torn.first() {
+                    detail = format!("{detail} ({first})");
+                }
+                damage.push((log, damaged(owner, log, &loading.compartment, detail)));
+            }
+        }
+    }
+    let first_file = cut.map_or(0, |c| c.0);
+    let cut = cut.unwrap_or((first_file, 0));
+    let beyond = uncovered.iter().any(|(_, at)| *at >= cut)
+        || scan.torn.iter().any(|d| (d.segment, d.offset) >= cut)
+        || segments.ends_after(cut)?;
+    if let Some((log, _)) = uncovered.iter().find(|(_, at)| *at < cut) {
+        // Entries beyond a checkpoint with acknowledged ones after them:
+        // not an interrupted append. Keep everything as it is.
+        segments.refuse(format!("entries of {log:?} beyond its checkpoint"));
+    } else if beyond && damage.is_empty() {
+        segments.cut(cut)?;
+    } else if beyond {
+        segments.refuse("damaged".into());
+    }
+    Ok((state, damage))
 }
 
-fn rebuild(
-    trees: &Trees,
-    log: LogId,
-    compartment: Compartment,
-    index: &mut Index,
-) -> Result<LogState, Error> {
-    let damaged = |detail: String| Error::Integrity {
-        compartment: compartment.label.clone(),
-        detail,
-    };
-    let prefix = pages::log_prefix(log);
-    let mut tree = Tree::new();
-    let mut leaves = trees.leaves.scan_prefix(prefix);
-    let mut tuples = trees.index.scan_prefix(prefix);
-    for item in trees.entries.scan_prefix(prefix) {
-        let (key, page) = item?;
-        let start = pages::page_start(&key)?.index;
-        if start != tree.len() {
-            return Err(damaged(format!("entries from {} are missing", tree.len())));
-        }
-        let entries = pages::entries(&page).map_err(|e| damaged(e.to_string()))?;
-        let stored_leaves = match leaves.next().transpose()? {
-            Some((k, v)) if k == key => pages::leaves(&v).map_err(|e| damaged(e.to_string()))?,
-            _ => {
-                return Err(damaged(format!(
-                    "leaf hashes of entries from {start} are missing"
-                )));
-            }
-        };
-        let page_tuples = match tuples.next().transpose()? {
-            Some((k, v)) if k == key => pages::tuples(&v).map_err(|e| damaged(e.to_string()))?,
-            _ => return Err(damaged(format!("index of entries from {start} is missing"))),
-        };
-        if stored_leaves.len() != entries.len() || page_tuples.len() != entries.len() {
-            return Err(damaged(format!("page at {start} has mismatched parts")));
-        }
-        for ((bytes, stored), tuple) in entries.iter().zip(stored_leaves).zip(page_tuples) {
-            let leaf = Blake3::leaf(bytes);
-            if leaf != stored {
-                let at = tree.len();
-                return Err(damaged(format!("entry {at} does not match its leaf hash")));
-            }
-            let at = tree.push_leaf_hash(leaf);
-            index.insert(tuple, Location { log, index: at });
-        }
+/// The log's tree, if it matches its checkpoint; what is wrong otherwise.
+fn check(loading: &mut Loading) -> Result<Tree<Blake3>, String> {
+    if let Some(problem) = &loading.problem {
+        return Err(problem.clone());
     }
-    if leaves.next().is_some() || tuples.next().is_some() {
-        return Err(damaged(format!(
-            "leaf hashes or index beyond entry {}",
-            tree.len()
-        )));
-    }
-    let note = read_checkpoint(trees, log).map_err(damaged)?;
+    let note = loading.note.as_ref().map_err(Clone::clone)?;
     let head = note.checkpoint();
-    if head.size() != tree.len() || *head.root() != tree.root() {
-        return Err(damaged(format!(
-            "recomputed root over {} entries differs from the checkpoint of size {}",
-            tree.len(),
-            head.size()
-        )));
+    let held = loading.leaves.len() as u64;
+    if held < head.size() {
+        return Err(format!("entries from {held} are missing"));
     }
-    Ok(LogState {
-        compartment,
-        tree,
-        checkpoint: note,
-    })
+    let tree = Tree::from_leaf_hashes(std::mem::take(&mut loading.leaves));
+    if *head.root() != tree.root() {
+        return Err(format!(
+            "recomputed root over {held} entries differs from the checkpoint of size {}",
+            head.size()
+        ));
+    }
+    Ok(tree)
 }
 
 pub(crate) fn read_checkpoint(trees: &Trees, log: LogId) -> Result<SignedCheckpoint, String> {

@@ -1,26 +1,25 @@
-//! Pages: the unit in which log entries, their leaf hashes and their index
-//! tuples are written.
+//! Pages: the unit in which log entries are written, with their leaf hashes
+//! and the compact index tuples from which the in-memory record index is
+//! rebuilt at open. A page is written as one block of the segment files
+//! (`segments.rs`).
 //!
-//! sled 0.34 costs about 10 µs per inserted key on the reference machine
-//! (BENCHMARKS.md), whatever the value size, so one key per record in each of
-//! several keyspaces would cap publishing far below the target. A batch of
-//! records appended to one log is therefore written as one page per keyspace,
-//! keyed by the log and the index of the page's first entry: the envelopes
-//! (`entries`), their leaf hashes (`leaves`) and the compact index tuples from
-//! which the in-memory record index is rebuilt at open (`index`).
+//! Stores of the previous format kept each page in three sled trees
+//! (`entries`, `leaves`, `index`), keyed by the log and the index of the
+//! page's first entry; the decoders of those values remain for the
+//! migration (`migrate.rs`).
 
 use assure_model::{Did, Kind, Record, RecordId};
 use jiff::Timestamp;
 
 use crate::Error;
-use crate::keys::{ENTRY_KEY_LEN, EntryKey as _, LOG_ID_LEN, Location, LogId};
+use crate::keys::{ENTRY_KEY_LEN, Location, LogId};
 
 /// Most entries in one page (the sync protocol's page size).
 pub(crate) const MAX_PAGE_ENTRIES: usize = 512;
 /// Most envelope bytes in one page.
 pub(crate) const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 /// Bytes of one index tuple: id, subject key, kind, issued-at microseconds.
-const TUPLE_LEN: usize = 32 + 32 + 1 + 8;
+pub(crate) const TUPLE_LEN: usize = 32 + 32 + 1 + 8;
 
 /// What the in-memory index keeps about a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,16 +40,30 @@ impl Tuple {
         }
     }
 
-    fn encode(&self, out: &mut Vec<u8>) {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.id.0);
         out.extend_from_slice(self.subject.public_bytes());
         out.push(Kind::ALL.iter().position(|k| *k == self.kind).unwrap_or(0) as u8);
         out.extend_from_slice(&self.issued_at.as_microsecond().to_be_bytes());
     }
 
-    fn decode(bytes: &[u8]) -> Option<Self> {
+    /// Decodes a tuple, checking each subject key once: a key's check
+    /// (decompressing its curve point) costs more than the rest of a
+    /// store's open per record, and a store holds few subjects.
+    pub(crate) fn decode_cached(
+        bytes: &[u8],
+        subjects: &mut std::collections::HashMap<[u8; 32], Did>,
+    ) -> Option<Self> {
         let id = RecordId(bytes.get(..32)?.try_into().ok()?);
-        let subject = Did::from_public_bytes(bytes.get(32..64)?.try_into().ok()?).ok()?;
+        let key: [u8; 32] = bytes.get(32..64)?.try_into().ok()?;
+        let subject = match subjects.get(&key) {
+            Some(did) => *did,
+            None => {
+                let did = Did::from_public_bytes(key).ok()?;
+                subjects.insert(key, did);
+                did
+            }
+        };
         let kind = *Kind::ALL.get(usize::from(*bytes.get(64)?))?;
         let micros = i64::from_be_bytes(bytes.get(65..73)?.try_into().ok()?);
         let issued_at = Timestamp::from_microsecond(micros).ok()?;
@@ -68,10 +81,10 @@ impl Tuple {
 pub(crate) struct Page {
     pub(crate) log: LogId,
     pub(crate) first: u64,
-    entries: Vec<u8>,
-    leaves: Vec<u8>,
-    tuples: Vec<u8>,
-    count: usize,
+    body: Vec<u8>,
+    lens: Vec<u32>,
+    leaves: Vec<[u8; 32]>,
+    tuples: Vec<Tuple>,
 }
 
 impl Page {
@@ -79,40 +92,47 @@ impl Page {
         Self {
             log,
             first,
-            entries: Vec::new(),
+            body: Vec::new(),
+            lens: Vec::new(),
             leaves: Vec::new(),
             tuples: Vec::new(),
-            count: 0,
         }
     }
 
     /// Whether another entry of `len` bytes would overflow the page.
     pub(crate) fn is_full_for(&self, len: usize) -> bool {
-        self.count > 0
-            && (self.count >= MAX_PAGE_ENTRIES || self.entries.len() + len > MAX_PAGE_BYTES)
+        !self.lens.is_empty()
+            && (self.lens.len() >= MAX_PAGE_ENTRIES || self.body.len() + len > MAX_PAGE_BYTES)
     }
 
     pub(crate) fn push(&mut self, bytes: &[u8], leaf: &[u8; 32], tuple: &Tuple) {
         // Envelopes are at most 256 KiB, so the length fits in a u32.
-        self.entries
-            .extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-        self.entries.extend_from_slice(bytes);
-        self.leaves.extend_from_slice(leaf);
-        tuple.encode(&mut self.tuples);
-        self.count += 1;
+        self.lens.push(bytes.len() as u32);
+        self.body.extend_from_slice(bytes);
+        self.leaves.push(*leaf);
+        self.tuples.push(*tuple);
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.count
+        self.lens.len()
     }
 
-    pub(crate) fn key(&self) -> [u8; ENTRY_KEY_LEN] {
-        self.log.entry_key(self.first)
+    /// The envelopes, back to back.
+    pub(crate) fn body(&self) -> &[u8] {
+        &self.body
     }
 
-    /// The page's three values: entries, leaf hashes, index tuples.
-    pub(crate) fn values(&self) -> [&[u8]; 3] {
-        [&self.entries, &self.leaves, &self.tuples]
+    /// The length of each envelope.
+    pub(crate) fn lens(&self) -> &[u32] {
+        &self.lens
+    }
+
+    pub(crate) fn leaves(&self) -> &[[u8; 32]] {
+        &self.leaves
+    }
+
+    pub(crate) fn tuples(&self) -> &[Tuple] {
+        &self.tuples
     }
 }
 
@@ -158,12 +178,8 @@ pub(crate) fn tuples(page: &[u8]) -> Result<Vec<Tuple>, Error> {
     if !page.len().is_multiple_of(TUPLE_LEN) {
         return Err(Error::corrupt("index page"));
     }
+    let mut subjects = std::collections::HashMap::new();
     page.chunks_exact(TUPLE_LEN)
-        .map(|c| Tuple::decode(c).ok_or_else(|| Error::corrupt("index page")))
+        .map(|c| Tuple::decode_cached(c, &mut subjects).ok_or_else(|| Error::corrupt("index page")))
         .collect()
-}
-
-/// The key range of every page of a log.
-pub(crate) fn log_prefix(log: LogId) -> [u8; LOG_ID_LEN] {
-    log.to_bytes()
 }

@@ -150,9 +150,9 @@ impl Store {
         if existing.is_none() {
             write.compartment(log, compartment)?;
         }
-        write.commit(&self.inner.trees)?;
+        let places = write.commit(&self.inner.trees, &self.inner.segments)?;
         self.flush()?;
-        write.index_into(&mut state.index)?;
+        write.index_into(&mut state, places);
         state.logs.insert(
             log,
             LogState {

@@ -284,17 +284,81 @@ fn log_key(log: LogId) -> Vec<u8> {
     .concat()
 }
 
-fn page_key(log: LogId, first: u64) -> Vec<u8> {
-    [log_key(log), first.to_be_bytes().to_vec()].concat()
+/// A block of the segment files, as laid out in `segments.rs`.
+struct Block {
+    path: std::path::PathBuf,
+    offset: u64,
+    log: Vec<u8>,
+    first: u64,
+    count: u64,
+    end: u64,
 }
 
-fn page_starts(db: &sled::Db, log: LogId) -> Vec<u64> {
-    db.open_tree("entries")
+/// Bytes of a block header, and of one entry's meta.
+const HEADER_LEN: u64 = 92;
+const META_LEN: u64 = 109;
+
+/// Every block of the segment files of a closed store, in order.
+fn blocks(dir: &Path) -> Vec<Block> {
+    let segments = dir.join("db").join("segments");
+    let mut files: Vec<_> = std::fs::read_dir(&segments)
         .unwrap()
-        .scan_prefix(log_key(log))
-        .keys()
-        .map(|k| u64::from_be_bytes(k.unwrap()[48..].try_into().unwrap()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        let bytes = std::fs::read(&path).unwrap();
+        let mut at = 0usize;
+        while at + HEADER_LEN as usize <= bytes.len() {
+            let h = &bytes[at..at + HEADER_LEN as usize];
+            assert_eq!(&h[..4], b"ASG1");
+            let count = u32::from_be_bytes(h[4..8].try_into().unwrap()) as u64;
+            let body = u32::from_be_bytes(h[8..12].try_into().unwrap()) as u64;
+            let first = u64::from_be_bytes(h[12..20].try_into().unwrap());
+            let end = at as u64 + HEADER_LEN + count * META_LEN + body;
+            out.push(Block {
+                path: path.clone(),
+                offset: at as u64,
+                log: h[20..68].to_vec(),
+                first,
+                count,
+                end,
+            });
+            at = end as usize;
+        }
+    }
+    out
+}
+
+fn page_starts(dir: &Path, log: LogId) -> Vec<u64> {
+    blocks(dir)
+        .into_iter()
+        .filter(|b| b.log == log_key(log))
+        .map(|b| b.first)
         .collect()
+}
+
+/// Flips one byte of a file.
+fn flip_file(path: &Path, at: u64) {
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes[at as usize] ^= 0x01;
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// The block of `log` whose first entry is `first`.
+fn block_of(dir: &Path, log: LogId, first: u64) -> Block {
+    blocks(dir)
+        .into_iter()
+        .find(|b| b.log == log_key(log) && b.first == first)
+        .unwrap()
+}
+
+/// Runs `change` on the sled database of a closed store.
+fn with_db(dir: &Path, change: impl FnOnce(&sled::Db)) {
+    let db = raw_db(dir);
+    change(&db);
+    db.flush().unwrap();
 }
 
 #[test]
@@ -323,10 +387,11 @@ fn appended_logs_read_back_identically_after_reopen() {
     f.append(&entries_of(f.partners, 0..5));
     let before = heads(&f.store);
     let f = f.reopen_with(|dir| {
-        let db = raw_db(dir);
         let mut expected: Vec<u64> = vec![0, 512, 1024];
         expected.extend(1100..1120);
-        assert_eq!(page_starts(&db, log), expected);
+        assert_eq!(page_starts(dir, log), expected);
+        let counts: u64 = blocks(dir).iter().map(|b| b.count).sum();
+        assert_eq!(counts, 1125);
     });
     assert_eq!(heads(&f.store), before);
     assert_eq!(before.len(), 3);
@@ -693,149 +758,127 @@ fn unknown_compartments_and_taken_labels_are_refused_without_change() {
 }
 
 /// One way of damaging a closed store's log of `public`.
-type Damage = fn(&sled::Db, LogId, &Keypair);
+type Damage = fn(&Path, LogId, &Keypair);
 
 /// A damage, its name and what the integrity error says.
 type Case = (&'static str, &'static str, Damage);
 
-fn flip(db: &sled::Db, tree: &str, key: &[u8], at: fn(usize) -> usize) {
-    let tree = db.open_tree(tree).unwrap();
-    let mut value = tree.get(key).unwrap().unwrap().to_vec();
-    let at = at(value.len());
-    value[at] ^= 0x01;
-    tree.insert(key, value).unwrap();
-}
-
-fn remove_page(db: &sled::Db, log: LogId, first: u64) {
-    for tree in ["entries", "leaves", "index"] {
-        let removed = db
-            .open_tree(tree)
-            .unwrap()
-            .remove(page_key(log, first))
-            .unwrap();
-        assert!(removed.is_some());
-    }
-}
-
 fn damages() -> Vec<Case> {
     vec![
         (
-            "entry byte",
-            "entry 256 does not match its leaf hash",
-            |db, log, _| flip(db, "entries", &page_key(log, 0), |len| len / 2),
+            "envelope at the end of the segment",
+            "the envelopes from 601 do not match their checksum",
+            |dir, log, _| {
+                let last = block_of(dir, log, 601);
+                flip_file(&last.path, last.end - 1);
+            },
         ),
         (
-            "entry length",
-            "entries page cannot be decoded",
-            |db, log, _| flip(db, "entries", &page_key(log, 512), |_| 1),
+            "segment cut short",
+            "entries from 601 are missing",
+            |dir, log, _| {
+                let last = block_of(dir, log, 601);
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&last.path)
+                    .unwrap();
+                file.set_len(last.end - 3).unwrap();
+            },
         ),
         (
-            "entry in one-entry page",
-            "entry 601 does not match its leaf hash",
-            |db, log, _| flip(db, "entries", &page_key(log, 601), |len| len - 1),
+            "block header",
+            "entries from 512 are missing",
+            |dir, log, _| {
+                let block = block_of(dir, log, 512);
+                flip_file(&block.path, block.offset + 30);
+            },
         ),
         (
             "leaf hash",
-            "entry 599 does not match its leaf hash",
-            |db, log, _| flip(db, "leaves", &page_key(log, 512), |len| len - 1),
-        ),
-        (
-            "index page deleted",
-            "index of entries from 512 is missing",
-            |db, log, _| {
-                let index = db.open_tree("index").unwrap();
-                assert!(index.remove(page_key(log, 512)).unwrap().is_some());
+            "the leaf hashes of the entries from 512 do not match their checksum",
+            |dir, log, _| {
+                let block = block_of(dir, log, 512);
+                flip_file(&block.path, block.offset + HEADER_LEN + 5);
             },
-        ),
-        (
-            "leaves page deleted",
-            "leaf hashes of entries from 600 are missing",
-            |db, log, _| {
-                let leaves = db.open_tree("leaves").unwrap();
-                assert!(leaves.remove(page_key(log, 600)).unwrap().is_some());
-            },
-        ),
-        (
-            "entries page deleted",
-            "leaf hashes or index beyond entry 601",
-            |db, log, _| {
-                let entries = db.open_tree("entries").unwrap();
-                assert!(entries.remove(page_key(log, 601)).unwrap().is_some());
-            },
-        ),
-        (
-            "truncated",
-            "over 601 entries differs from the checkpoint of size 602",
-            |db, log, _| remove_page(db, log, 601),
-        ),
-        (
-            "middle page missing",
-            "entries from 512 are missing",
-            |db, log, _| remove_page(db, log, 512),
         ),
         (
             "checkpoint by another key",
             "checkpoint signature does not verify",
-            |db, log, owner| {
-                let checkpoints = db.open_tree("checkpoints").unwrap();
-                let text = checkpoints.get(log_key(log)).unwrap().unwrap();
-                let note = SignedCheckpoint::parse(std::str::from_utf8(&text).unwrap()).unwrap();
-                let forged = SignedCheckpoint::sign(
-                    note.checkpoint().clone(),
-                    &owner.did().to_string(),
-                    stranger().signing_key(),
-                )
-                .unwrap();
-                checkpoints
-                    .insert(log_key(log), forged.to_string().as_bytes())
+            |dir, log, owner| {
+                with_db(dir, |db| {
+                    let checkpoints = db.open_tree("checkpoints").unwrap();
+                    let text = checkpoints.get(log_key(log)).unwrap().unwrap();
+                    let note =
+                        SignedCheckpoint::parse(std::str::from_utf8(&text).unwrap()).unwrap();
+                    let forged = SignedCheckpoint::sign(
+                        note.checkpoint().clone(),
+                        &owner.did().to_string(),
+                        stranger().signing_key(),
+                    )
                     .unwrap();
+                    checkpoints
+                        .insert(log_key(log), forged.to_string().as_bytes())
+                        .unwrap();
+                })
             },
         ),
         (
             "checkpoint of another log",
             "checkpoint names another log",
-            |db, log, owner| {
-                // Validly signed by the owner, for another compartment, with the
-                // same size and root.
-                let checkpoints = db.open_tree("checkpoints").unwrap();
-                let text = checkpoints.get(log_key(log)).unwrap().unwrap();
-                let note = SignedCheckpoint::parse(std::str::from_utf8(&text).unwrap()).unwrap();
-                let head = note.checkpoint();
-                let other = LogId {
-                    compartment: CompartmentId::from_bytes([0x77; 16]),
-                    ..log
-                };
-                let moved =
-                    Checkpoint::new(other.origin_line(), head.size(), *head.root(), 1).unwrap();
-                let signed =
-                    SignedCheckpoint::sign(moved, &owner.did().to_string(), owner.signing_key())
-                        .unwrap();
-                checkpoints
-                    .insert(log_key(log), signed.to_string().as_bytes())
+            |dir, log, owner| {
+                with_db(dir, |db| {
+                    // Validly signed by the owner, for another compartment, with the
+                    // same size and root.
+                    let checkpoints = db.open_tree("checkpoints").unwrap();
+                    let text = checkpoints.get(log_key(log)).unwrap().unwrap();
+                    let note =
+                        SignedCheckpoint::parse(std::str::from_utf8(&text).unwrap()).unwrap();
+                    let head = note.checkpoint();
+                    let other = LogId {
+                        compartment: CompartmentId::from_bytes([0x77; 16]),
+                        ..log
+                    };
+                    let moved =
+                        Checkpoint::new(other.origin_line(), head.size(), *head.root(), 1).unwrap();
+                    let signed = SignedCheckpoint::sign(
+                        moved,
+                        &owner.did().to_string(),
+                        owner.signing_key(),
+                    )
                     .unwrap();
+                    checkpoints
+                        .insert(log_key(log), signed.to_string().as_bytes())
+                        .unwrap();
+                })
             },
         ),
         (
             "checkpoint unparsable",
             "checkpoint cannot be parsed",
-            |db, log, _| {
-                let checkpoints = db.open_tree("checkpoints").unwrap();
-                checkpoints
-                    .insert(log_key(log), &b"not a note\n"[..])
-                    .unwrap();
+            |dir, log, _| {
+                with_db(dir, |db| {
+                    let checkpoints = db.open_tree("checkpoints").unwrap();
+                    checkpoints
+                        .insert(log_key(log), &b"not a note\n"[..])
+                        .unwrap();
+                })
             },
         ),
         (
             "checkpoint not utf-8",
             "checkpoint cannot be parsed",
-            |db, log, _| {
-                let checkpoints = db.open_tree("checkpoints").unwrap();
-                checkpoints.insert(log_key(log), &[0xff, 0xfe][..]).unwrap();
+            |dir, log, _| {
+                with_db(dir, |db| {
+                    let checkpoints = db.open_tree("checkpoints").unwrap();
+                    checkpoints.insert(log_key(log), &[0xff, 0xfe][..]).unwrap();
+                })
             },
         ),
-        ("checkpoint deleted", "no checkpoint", |db, log, _| {
-            let checkpoints = db.open_tree("checkpoints").unwrap();
-            assert!(checkpoints.remove(log_key(log)).unwrap().is_some());
+        ("checkpoint deleted", "no checkpoint", |dir, log, _| {
+            with_db(dir, |db| {
+                let checkpoints = db.open_tree("checkpoints").unwrap();
+                assert!(checkpoints.remove(log_key(log)).unwrap().is_some());
+            })
         }),
     ]
 }
@@ -844,11 +887,12 @@ fn damages() -> Vec<Case> {
 fn damaged_logs_are_refused_at_open_and_left_out_by_open_report() {
     for (name, expected, damage) in damages() {
         let f = Fixture::new();
-        // public: pages at 0 and 512 from one batch, then 600 and 601.
+        // public: pages at 0 and 512 from one batch, then 600 and 601,
+        // the last block of the segment.
         f.append(&entries_of(f.public, 0..600));
+        f.append(&entries_of(f.partners, 700..703));
         f.append(&entries_of(f.public, 600..601));
         f.append(&entries_of(f.public, 601..602));
-        f.append(&entries_of(f.partners, 700..703));
         let public = log_of(f.public);
         let intact: Vec<Head> = heads(&f.store)
             .into_iter()
@@ -858,20 +902,19 @@ fn damaged_logs_are_refused_at_open_and_left_out_by_open_report() {
             dir, store, owner, ..
         } = f;
         drop(store);
-        {
-            let db = raw_db(dir.path());
-            assert_eq!(page_starts(&db, public), vec![0, 512, 600, 601]);
-            damage(&db, public, &owner);
-            db.flush().unwrap();
-        }
+        assert_eq!(page_starts(dir.path(), public), vec![0, 512, 600, 601]);
+        damage(dir.path(), public, &owner);
 
         let refused = Store::open(dir.path());
         match &refused {
             Err(Error::Integrity {
                 compartment,
+                log,
                 detail,
+                ..
             }) => {
                 assert_eq!(compartment, "public", "{name}");
+                assert!(log.starts_with("our own log"), "{name}: {log}");
                 assert!(detail.contains(expected), "{name}: {detail}");
             }
             other => panic!("{name}: expected an integrity error, got {other:?}"),

@@ -16,8 +16,23 @@ pub(crate) struct Running {
 
 impl Running {
     pub(crate) fn start(node: &Node, config: &str) -> Self {
+        Self::start_under(node, config, &[])
+    }
+
+    /// Starts `assure run` under another program (`wrapper` and its
+    /// arguments, the binary's path appended), such as `strace`.
+    pub(crate) fn start_under(node: &Node, config: &str, wrapper: &[&str]) -> Self {
         let path = node.file("node.toml", config);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_assure"))
+        let assure = env!("CARGO_BIN_EXE_assure");
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(assure);
+                command
+            }
+            None => Command::new(assure),
+        };
+        let mut child = command
             .args(["run", "--config", &path])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -89,6 +104,27 @@ impl Running {
                 .unwrap()
                 .success()
         );
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "assure run exited with {status}");
+    }
+}
+
+impl Running {
+    /// Stops a node started under a wrapper (`start_under`): SIGTERM to
+    /// the node, the wrapper's child, then a clean exit of both.
+    pub(crate) fn stop_under(mut self) {
+        let pid = self.child.id();
+        let children =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        for child in children.split_whitespace() {
+            assert!(
+                Command::new("kill")
+                    .args(["-TERM", child])
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+        }
         let status = self.child.wait().unwrap();
         assert!(status.success(), "assure run exited with {status}");
     }
