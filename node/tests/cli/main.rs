@@ -14,6 +14,7 @@ mod config;
 mod crash;
 mod daily;
 mod demo;
+mod durable;
 mod export;
 mod guard;
 mod network;
