@@ -7,36 +7,17 @@
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpListener;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::Node;
+use crate::common::{Node, eventually, free_port, json};
 use crate::network::{Running, config};
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
-/// A loopback port no one listens on now.
-fn free_port() -> u16 {
-    let probe = TcpListener::bind("127.0.0.1:0").unwrap();
-    probe.local_addr().unwrap().port()
-}
 
 /// The node's configuration with its API on `port`, so that it keeps its
 /// address across restarts.
 fn config_on(node: &Node, port: u16) -> String {
     config(node, None).replace("127.0.0.1:0\"", &format!("127.0.0.1:{port}\""))
-}
-
-/// Retries `check` for at most `seconds`.
-fn eventually(what: &str, seconds: u64, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 fn start(node: &Node, port: u16) -> Running {
