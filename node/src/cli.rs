@@ -640,6 +640,14 @@ pub(crate) enum RequestsCommand {
         #[command(flatten)]
         output: Output,
     },
+    /// Ask now how a request we sent was decided, once (the running node
+    /// otherwise asks with a backoff).
+    Check {
+        /// The id of the request we sent (see `assure requests --sent`).
+        id: String,
+        #[command(flatten)]
+        output: Output,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -418,6 +418,13 @@ impl assure_api::Control for ApiControl {
         Box::pin(on_store(&self.0, |ops| ops.sent_requests()))
     }
 
+    fn check_sent_request(
+        &self,
+        id: String,
+    ) -> assure_api::BoxFuture<'_, Result<assure_api::SentRequest, assure_api::Refused>> {
+        Box::pin(async move { self.0.check_sent_request(id).await.map_err(refused) })
+    }
+
     fn peers(&self) -> assure_api::BoxFuture<'_, Vec<assure_api::PeerView>> {
         Box::pin(async move {
             let Some(network) = self.0.network() else {

@@ -5,13 +5,17 @@
 //!
 //! A dispatcher wakes when an alert is raised (and every minute, for the
 //! computed ones: a certification or grant comes within its window as time
-//! passes), hands each alert not dispatched before to a bounded queue, and
-//! marks it dispatched. A worker takes jobs from the queue and delivers up
-//! to [`CONCURRENT`] at once. What a full queue cannot take is logged as
-//! failed rather than waited for; what is in the queue when the node stops
-//! is not delivered.
+//! passes), and hands each alert not dispatched before to a bounded queue,
+//! one job per webhook. A worker takes jobs from the queue and delivers up
+//! to [`CONCURRENT`] at once. An alert is marked dispatched, durably, only
+//! once every one of its jobs is through (delivered, or given up and logged
+//! as failed): what is queued or being retried when the node stops, or is
+//! killed, is delivered after it starts again (a receiver may then get an
+//! event twice; its id tells). What a full queue cannot take is logged as
+//! failed rather than waited for.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -48,11 +52,16 @@ struct Job {
     alert: AlertView,
 }
 
+/// The alerts handed to the queue and not dispatched yet: how many of
+/// their jobs (one per webhook) are still to go through.
+type InFlight = Arc<Mutex<HashMap<String, usize>>>;
+
 /// Starts delivering until `cancel`; join the handle after cancelling.
 pub(crate) fn spawn(ops: Ops, cancel: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
         let (queue, jobs) = mpsc::channel(QUEUE);
-        let worker = tokio::spawn(work(ops.clone(), jobs, cancel.clone()));
+        let in_flight = InFlight::default();
+        let worker = tokio::spawn(work(ops.clone(), jobs, in_flight.clone(), cancel.clone()));
         let mut raised = ops.store().watch_alerts();
         let mut rescan = tokio::time::interval(RESCAN);
         loop {
@@ -62,8 +71,8 @@ pub(crate) fn spawn(ops: Ops, cancel: CancellationToken) -> JoinHandle<()> {
                 () = raised.raised() => {}
                 _ = rescan.tick() => {}
             }
-            let (ops, queue) = (ops.clone(), queue.clone());
-            match tokio::task::spawn_blocking(move || dispatch(&ops, &queue)).await {
+            let (ops, queue, in_flight) = (ops.clone(), queue.clone(), in_flight.clone());
+            match tokio::task::spawn_blocking(move || dispatch(&ops, &queue, &in_flight)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => warn!(error = %format!("{error:#}"), "webhook dispatch failed"),
                 Err(error) => warn!(%error, "webhook dispatch failed"),
@@ -74,48 +83,85 @@ pub(crate) fn spawn(ops: Ops, cancel: CancellationToken) -> JoinHandle<()> {
     })
 }
 
-/// Hands every alert not dispatched before to the queue, once per webhook,
-/// and marks it dispatched. Runs on a blocking thread.
-fn dispatch(ops: &Ops, queue: &mpsc::Sender<Job>) -> Result<()> {
+/// Hands every alert not dispatched before (nor in flight) to the queue,
+/// once per webhook; an alert no job is left for is marked dispatched at
+/// once. Runs on a blocking thread.
+fn dispatch(ops: &Ops, queue: &mpsc::Sender<Job>, in_flight: &InFlight) -> Result<()> {
     let store = ops.store();
     let now = Timestamp::now();
     let hooks = store.webhooks()?;
     let mut fresh = Vec::new();
     for alert in ops.every_alert(now)? {
-        if !store.is_dispatched(&alert.id)? {
+        if !store.is_dispatched(&alert.id)? && !lock(in_flight).contains_key(&alert.id) {
             fresh.push(alert);
         }
     }
-    for alert in &fresh {
+    let mut done = Vec::new();
+    for alert in fresh {
+        if hooks.is_empty() {
+            done.push(alert.id);
+            continue;
+        }
+        // Counted before the first job is queued, so that the worker
+        // always finds the count it takes its finished jobs from.
+        lock(in_flight).insert(alert.id.clone(), hooks.len());
         for hook in &hooks {
             let job = Job {
                 url: hook.url.clone(),
                 alert: alert.clone(),
             };
-            if let Err(
-                mpsc::error::TrySendError::Full(job) | mpsc::error::TrySendError::Closed(job),
-            ) = queue.try_send(job)
-            {
-                store.log_attempt(&Attempt {
-                    at: now,
-                    url: job.url,
-                    event: job.alert.id,
-                    kind: job.alert.kind,
-                    attempt: 0,
-                    status: None,
-                    error: Some(format!("not sent: {QUEUE} events are waiting already")),
-                    outcome: "failed".into(),
-                })?;
+            match queue.try_send(job) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(job)) => {
+                    store.log_attempt(&Attempt {
+                        at: now,
+                        url: job.url,
+                        event: job.alert.id,
+                        kind: job.alert.kind,
+                        attempt: 0,
+                        status: None,
+                        error: Some(format!("not sent: {QUEUE} events are waiting already")),
+                        outcome: "failed".into(),
+                    })?;
+                    if finish(in_flight, &alert.id).is_none() {
+                        done.push(alert.id.clone());
+                    }
+                }
+                // The node is stopping: the alert is dispatched after it
+                // starts again.
+                Err(mpsc::error::TrySendError::Closed(_)) => return Ok(()),
             }
         }
     }
-    store.mark_dispatched(fresh.iter().map(|a| a.id.as_str()), now)?;
+    store.mark_dispatched(done.iter().map(String::as_str), now)?;
     Ok(())
 }
 
+fn lock(in_flight: &InFlight) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+    in_flight.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Counts one job of `alert` through; `None` when it was its last (the
+/// alert is then no longer in flight), else how many are left.
+fn finish(in_flight: &InFlight, alert: &str) -> Option<usize> {
+    let mut in_flight = lock(in_flight);
+    let left = in_flight.get_mut(alert)?;
+    *left = left.saturating_sub(1);
+    if *left == 0 {
+        in_flight.remove(alert);
+        return None;
+    }
+    Some(*left)
+}
+
 /// Delivers jobs, [`CONCURRENT`] at a time, until the queue closes or
-/// `cancel`.
-async fn work(ops: Ops, mut jobs: mpsc::Receiver<Job>, cancel: CancellationToken) {
+/// `cancel`; marks an alert dispatched once its last job is through.
+async fn work(
+    ops: Ops,
+    mut jobs: mpsc::Receiver<Job>,
+    in_flight: InFlight,
+    cancel: CancellationToken,
+) {
     let sender = Sender::new(TIMEOUT);
     let permits = Arc::new(Semaphore::new(CONCURRENT));
     let mut running = JoinSet::new();
@@ -130,8 +176,20 @@ async fn work(ops: Ops, mut jobs: mpsc::Receiver<Job>, cancel: CancellationToken
             break;
         };
         let (ops, sender, cancel) = (ops.clone(), sender.clone(), cancel.clone());
+        let in_flight = in_flight.clone();
         running.spawn(async move {
-            deliver(&ops, &sender, job, &cancel).await;
+            let alert = job.alert.id.clone();
+            if deliver(&ops, &sender, job, &cancel).await && finish(&in_flight, &alert).is_none() {
+                let store = ops.store().clone();
+                let marked = tokio::task::spawn_blocking(move || {
+                    store.mark_dispatched([alert.as_str()], Timestamp::now())
+                });
+                match marked.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => warn!(%error, "marking a webhook event dispatched"),
+                    Err(error) => warn!(%error, "marking a webhook event dispatched"),
+                }
+            }
             drop(permit);
         });
         while running.try_join_next().is_some() {}
@@ -170,8 +228,9 @@ pub fn backoff(n: u32) -> Duration {
         .min(MAX_RETRY)
 }
 
-/// Delivers one event to one webhook, retrying, logging every attempt.
-async fn deliver(ops: &Ops, sender: &Sender, job: Job, cancel: &CancellationToken) {
+/// Delivers one event to one webhook, retrying, logging every attempt;
+/// `false` when the node stopped first.
+async fn deliver(ops: &Ops, sender: &Sender, job: Job, cancel: &CancellationToken) -> bool {
     let event = Event {
         kind: job.alert.kind.clone(),
         id: job.alert.id.clone(),
@@ -179,7 +238,7 @@ async fn deliver(ops: &Ops, sender: &Sender, job: Job, cancel: &CancellationToke
         alert: job.alert.clone(),
     };
     let Ok(body) = serde_json::to_vec(&event) else {
-        return;
+        return true;
     };
     for attempt in 1..=MAX_ATTEMPTS {
         let result = sender
@@ -213,14 +272,15 @@ async fn deliver(ops: &Ops, sender: &Sender, job: Job, cancel: &CancellationToke
             Err(error) => warn!(%error, "writing the webhook delivery log"),
         }
         if !matches!(next, Next::Retry) {
-            return;
+            return true;
         }
         tokio::select! {
             biased;
-            () = cancel.cancelled() => return,
+            () = cancel.cancelled() => return false,
             () = tokio::time::sleep(backoff(attempt)) => {}
         }
     }
+    true
 }
 
 #[cfg(test)]

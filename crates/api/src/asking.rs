@@ -16,10 +16,10 @@ use std::sync::Arc;
 
 use assure_model::Did;
 use axum::Form;
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -33,12 +33,16 @@ use crate::{AccessAsk, NotSent, SentRequest};
 
 /// Where the page lives.
 pub(crate) const PATH: &str = "/requests/sent";
+/// "Check now": one follow-up of the pending request `id`.
+const CHECK: &str = "/requests/sent/{id}/check";
 
 const CLEARANCES: &[&str] = &["partner", "confidential", "secret"];
 const ROLES: &[&str] = &["customer", "supplier", "logistics", "auditor", "regulator"];
 
 pub(crate) fn routes() -> Table<Arc<AppState>> {
-    Table::new().route(PATH, &["GET", "POST"], get(sent_page).post(ask))
+    Table::new()
+        .route(PATH, &["GET", "POST"], get(sent_page).post(ask))
+        .route(CHECK, &["POST"], post(check))
 }
 
 /// The form as sent: every field, in order.
@@ -263,14 +267,14 @@ async fn view(
         }
         h2 { "Our requests" }
         @if sent.is_empty() { p class="muted" { "None yet." } }
-        @else { (sent_table(&sent)) }
+        @else { (sent_table(session, &sent)) }
         h2 id="request-access" { "Request access" }
         (form(session, None, fields, error))
     };
     page("Asking for access", &ctx.caller, body)
 }
 
-fn sent_table(sent: &[SentRequest]) -> Markup {
+fn sent_table(session: &Session, sent: &[SentRequest]) -> Markup {
     let day = |t: &str| {
         t.parse::<jiff::Timestamp>()
             .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
@@ -289,11 +293,40 @@ fn sent_table(sent: &[SentRequest]) -> Markup {
                             span class=(match s.status.as_str() { "approved" => "pass", "declined" => "fail", _ => "inconclusive" }) { (s.status) }
                             @if let Some(at) = &s.decided_at { " " span class="muted" { (day(at)) } }
                             @if let Some(reason) = &s.reason { ": " (reason) }
+                            @if s.status == "pending" {
+                                form method="post" action=(CHECK.replace("{id}", &s.id)) style="display:inline" {
+                                    (csrf::field(session))
+                                    " " button type="submit" aria-label=(format!("Check now how {} decided", s.node_name)) { "Check now" }
+                                }
+                            }
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// Asks the other node now how our request `id` was decided (one
+/// follow-up, as the node's own), then shows the page again.
+async fn check(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<Ctx>,
+    AdminSession(session): AdminSession,
+    Path(id): Path<String>,
+) -> Response {
+    match state.config.control.check_sent_request(id).await {
+        Ok(_) => Redirect::to(PATH).into_response(),
+        Err(refused) if refused.not_found => {
+            let error = NotSent {
+                field: None,
+                message: refused.message,
+            };
+            let mut response = view(&state, &ctx, &session, &Vec::new(), Some(&error), None).await;
+            *response.status_mut() = StatusCode::NOT_FOUND;
+            response
+        }
+        Err(refused) => failed(&ctx.caller, &refused.message),
     }
 }
 

@@ -167,6 +167,9 @@ pub trait Control: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<SentRequest, NotSent>>;
     /// The access requests we sent, oldest first, with their outcomes.
     fn sent_requests(&self) -> BoxFuture<'_, Result<Vec<SentRequest>, Refused>>;
+    /// Follows up our request `id` now, once (the node otherwise does so
+    /// with a backoff), and answers it as it then stands.
+    fn check_sent_request(&self, id: String) -> BoxFuture<'_, Result<SentRequest, Refused>>;
     /// The alerts that pass `filter`, stored and computed, with who
     /// acknowledged each.
     fn alerts(&self, filter: AlertFilter) -> BoxFuture<'_, Result<AlertList, Refused>>;

@@ -309,6 +309,9 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
                 },
                 output,
             ),
+            Some(RequestsCommand::Check { id, output }) => {
+                (Request::CheckSentRequest { id }, output)
+            }
         },
         Command::RequestAccess(ask) => (
             Request::RequestAccess {

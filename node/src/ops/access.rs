@@ -50,6 +50,9 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serialises the check of the rate limits with the store write.
 static ASKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// Serialises storing a follow-up's answer with the check that no other
+/// follow-up (the node's, or "Check now") stored a decision meanwhile.
+static FOLLOWING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A request we sent, as `assure request-access`, `assure requests
 /// --sent` and the dashboard show it.
@@ -542,44 +545,88 @@ impl Ops {
             .into_iter()
             .filter(|s| s.decided.is_none() && s.next_poll <= now)
             .collect();
-        for mut sent in due {
-            let path = format!("/v1/access-requests/{}", sent.id);
-            let client = Client::new(&sent.url);
-            let answer = tokio::time::timeout(
-                ANSWER_TIMEOUT,
-                client.send(
-                    "GET",
-                    &path,
-                    Vec::new(),
-                    Auth::Sign(self.keypair()),
-                    // A node that granted us the regulator role wants a purpose.
-                    Some("following up our access request"),
-                ),
-            )
-            .await;
-            let outcome = match &answer {
-                Ok(Ok(a)) if a.status.is_success() => {
-                    serde_json::from_slice::<AccessOutcome>(&a.body).ok()
+        for sent in due {
+            self.ask_outcome(sent).await?;
+        }
+        Ok(())
+    }
+
+    /// Follows up our request `id` now, once, whenever it is due (the
+    /// dashboard's "Check now"); a request decided already is only shown.
+    pub async fn check_sent_request(&self, id: String) -> Result<SentRow> {
+        let wanted = id.clone();
+        let found = self
+            .blocking(move |ops| {
+                Ok(ops
+                    .store
+                    .outgoing_requests()?
+                    .into_iter()
+                    .find(|s| s.id == wanted))
+            })
+            .await?
+            .ok_or_else(|| {
+                NotFound(format!(
+                    "we sent no access request `{id}` (see `assure requests --sent`)"
+                ))
+            })?;
+        let sent = match found.decided {
+            Some(_) => found,
+            None => self.ask_outcome(found).await?,
+        };
+        self.blocking(move |ops| Ok(ops.sent_row(&sent, &ops.names()?)))
+            .await
+    }
+
+    /// Asks `sent`'s node how it was decided, once, and stores the answer
+    /// (the next follow-up backed off; an alert when it is decided). A
+    /// follow-up that finds the request decided meanwhile by another one
+    /// changes nothing. The request as stored then.
+    async fn ask_outcome(&self, mut sent: OutgoingRequest) -> Result<OutgoingRequest> {
+        let path = format!("/v1/access-requests/{}", sent.id);
+        let client = Client::new(&sent.url);
+        let answer = tokio::time::timeout(
+            ANSWER_TIMEOUT,
+            client.send(
+                "GET",
+                &path,
+                Vec::new(),
+                Auth::Sign(self.keypair()),
+                // A node that granted us the regulator role wants a purpose.
+                Some("following up our access request"),
+            ),
+        )
+        .await;
+        let outcome = match &answer {
+            Ok(Ok(a)) if a.status.is_success() => {
+                serde_json::from_slice::<AccessOutcome>(&a.body).ok()
+            }
+            _ => None,
+        };
+        sent.polls = sent.polls.saturating_add(1);
+        let backoff = FIRST_POLL
+            .saturating_mul(1 << sent.polls.min(20))
+            .min(MAX_BACKOFF);
+        sent.next_poll = Timestamp::now() + backoff;
+        sent.decided = outcome
+            .filter(|o| o.status != "pending" && o.node == sent.node.to_string())
+            .map(|o| Decided {
+                at: Timestamp::now(),
+                approved: o.status == "approved",
+                reason: o.reason,
+                grant_version: None,
+            });
+        let node = sent.node;
+        let (stored, newly_approved) = self
+            .blocking(move |ops| {
+                let _one = FOLLOWING.lock().unwrap_or_else(|e| e.into_inner());
+                let before = ops
+                    .store
+                    .outgoing_requests()?
+                    .into_iter()
+                    .find(|s| s.node == sent.node && s.id == sent.id);
+                if let Some(before) = before.filter(|b| b.decided.is_some()) {
+                    return Ok((before, false));
                 }
-                _ => None,
-            };
-            sent.polls = sent.polls.saturating_add(1);
-            let backoff = FIRST_POLL
-                .saturating_mul(1 << sent.polls.min(20))
-                .min(MAX_BACKOFF);
-            sent.next_poll = Timestamp::now() + backoff;
-            let decided = outcome
-                .filter(|o| o.status != "pending" && o.node == sent.node.to_string())
-                .map(|o| Decided {
-                    at: Timestamp::now(),
-                    approved: o.status == "approved",
-                    reason: o.reason,
-                    grant_version: None,
-                });
-            sent.decided = decided;
-            let approved = sent.decided.as_ref().is_some_and(|d| d.approved);
-            let node = sent.node;
-            self.blocking(move |ops| {
                 ops.store.put_outgoing_request(&sent)?;
                 if let Some(decided) = &sent.decided {
                     let who = named(&sent.node, &ops.names()?);
@@ -604,18 +651,18 @@ impl Ops {
                         log: None,
                     })?;
                 }
-                Ok(())
+                let approved = sent.decided.as_ref().is_some_and(|d| d.approved);
+                Ok((sent, approved))
             })
             .await?;
-            // Granted: fetch what we may now read, if we are connected.
-            if approved
-                && let Some(network) = self.network()
-                && let Err(error) = network.pull(node).await
-            {
-                tracing::debug!(%error, %node, "pulling after an approved access request");
-            }
+        // Granted: fetch what we may now read, if we are connected.
+        if newly_approved
+            && let Some(network) = self.network()
+            && let Err(error) = network.pull(node).await
+        {
+            tracing::debug!(%error, %node, "pulling after an approved access request");
         }
-        Ok(())
+        Ok(stored)
     }
 }
 

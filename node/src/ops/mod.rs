@@ -173,6 +173,8 @@ pub enum Request {
     },
     /// The access requests we sent, with their outcomes.
     SentAccessRequests,
+    /// Follow up the access request `id` we sent, now, once.
+    CheckSentRequest { id: String },
     /// Acknowledge an alert, as `by`.
     AlertAck { id: String, by: String },
     /// Register a webhook, as `by`.
@@ -519,6 +521,9 @@ impl Ops {
             }
             Request::SentAccessRequests => {
                 Reply::SentAccessRequests(self.blocking(|ops| ops.sent_requests()).await?)
+            }
+            Request::CheckSentRequest { id } => {
+                Reply::SentAccessRequests(vec![self.check_sent_request(id).await?])
             }
             Request::AlertAck { id, by } => Reply::AlertAcked(Box::new(
                 self.blocking(move |ops| ops.acknowledge(&id, &by)).await?,

@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::common::{Node, example};
+use crate::common::{Node, example, free_port};
 use crate::network::{Running, compartment_id, config};
 
 /// A node whose data directory does not exist yet.
@@ -36,11 +36,6 @@ fn backup(node: &Node, passphrase: &str) -> String {
 fn restore(node: &Node, file: &str, passphrase: &str) -> std::process::Output {
     let passphrase = node.file("passphrase", passphrase);
     node.run(&["restore", file, "--passphrase-file", &passphrase])
-}
-
-fn free_port() -> u16 {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    probe.local_addr().unwrap().port()
 }
 
 /// Whether `openssl pkey` accepts a key file; `None` without openssl.

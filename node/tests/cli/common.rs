@@ -2,6 +2,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use crate::network::{Running, config};
 
 /// A temporary data directory and the commands run against it.
 pub(crate) struct Node {
@@ -99,4 +102,50 @@ pub(crate) fn record_ids(text: &str) -> Vec<String> {
         .filter(|word| word.len() == 64)
         .map(str::to_owned)
         .collect()
+}
+
+/// Two fresh nodes, the first granting the second partner access (basis
+/// "NDA"): the author, its DID, the partner, its DID.
+pub(crate) fn granted(author: &str, partner: &str) -> (Node, String, Node, String) {
+    let (node, did) = Node::init(author);
+    let (other, other_did) = Node::init(partner);
+    node.ok(&[
+        "grant",
+        "add",
+        &other_did,
+        "--basis",
+        "NDA",
+        "--unknown-party",
+    ]);
+    (node, did, other, other_did)
+}
+
+/// Runs `node` with its API on a free loopback port: the process and the
+/// API's base URL.
+pub(crate) fn serve(node: &Node) -> (Running, String) {
+    let running = Running::start(node, &config(node, None));
+    let line = running.wait_for(&["api http://"]);
+    let url = line.trim_start_matches("api ").to_owned();
+    (running, url)
+}
+
+/// A loopback port no one listens on now, for a node that keeps its
+/// address across restarts.
+pub(crate) fn free_port() -> u16 {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap().port()
+}
+
+/// A command's JSON output.
+pub(crate) fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// Retries `check` for at most `seconds`.
+pub(crate) fn eventually(what: &str, seconds: u64, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

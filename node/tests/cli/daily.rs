@@ -3,25 +3,8 @@
 //! twice, names instead of DIDs, our own name never shown, disclosure
 //! ranges that read wrong, and `api-request` answering from the wrong node.
 
-use std::time::{Duration, Instant};
-
-use serde_json::Value;
-
-use crate::common::{Node, example};
+use crate::common::{Node, eventually, example, granted, json, serve};
 use crate::network::{Running, config};
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
-/// Retries `check` for at most 30 s.
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 #[test]
 fn an_audit_about_us_is_acknowledged_by_record_id_while_the_node_runs() {
@@ -52,7 +35,7 @@ fn an_audit_about_us_is_acknowledged_by_record_id_while_the_node_runs() {
     let running = Running::start(&auditee, &config(&auditee, Some((&auditor_did, &address))));
     running.wait_for(&["synced", &auditor_did]);
     // The audit arrived: an alert says it awaits our acknowledgement.
-    eventually("the acknowledgement alert", || {
+    eventually("the acknowledgement alert", 30, || {
         let alerts = json(&auditee.ok(&["alerts", "--json"]));
         alerts["alerts"]
             .as_array()
@@ -142,7 +125,7 @@ fn a_node_on_a_deep_data_directory_still_takes_commands() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    eventually("the running node to answer", || {
+    eventually("the running node to answer", 30, || {
         let out = run(&["status", "--json"]);
         String::from_utf8_lossy(&out.stdout).contains("\"running\": true")
     });
@@ -294,21 +277,10 @@ fn control(node: &Node) -> String {
 
 #[test]
 fn disclosure_ranges_read_as_first_and_last_entry_with_a_count() {
-    let (node, did) = Node::init("Acme Logistics");
-    let (partner, partner_did) = Node::init("Partner");
-    node.ok(&[
-        "grant",
-        "add",
-        &partner_did,
-        "--basis",
-        "NDA",
-        "--unknown-party",
-    ]);
+    let (node, did, partner, _) = granted("Acme Logistics", "Partner");
     node.ok(&["publish", "-c", "partners", &control(&node)]);
     node.ok(&["publish", "-c", "partners", &example("scope.toml")]);
-    let running = Running::start(&node, &config(&node, None));
-    let line = running.wait_for(&["api http://"]);
-    let url = line.trim_start_matches("api ").to_owned();
+    let (running, url) = serve(&node);
     let host_port = url.trim_start_matches("http://").to_owned();
     // The partner asks with host:port alone; the answer decoded as statements.
     let decoded = partner.ok(&[
@@ -332,7 +304,7 @@ fn disclosure_ranges_read_as_first_and_last_entry_with_a_count() {
     );
     assert!(table.contains("0–1 (2)"), "first–last and a count: {table}");
     let rows = json(&node.ok(&["disclosures", "--json"]));
-    let served: Vec<&Value> = rows
+    let served: Vec<&serde_json::Value> = rows
         .as_array()
         .unwrap()
         .iter()

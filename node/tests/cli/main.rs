@@ -19,6 +19,7 @@ mod export;
 mod guard;
 mod network;
 mod new;
+mod nothing_lost;
 mod pipe;
 mod readme;
 mod reports;

@@ -4,8 +4,7 @@
 
 use std::process::Command;
 
-use crate::common::Node;
-use crate::network::{Running, config};
+use crate::common::{Node, granted, serve};
 
 fn profile() -> String {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -97,25 +96,14 @@ fn a_verification_report_names_the_provider_each_outcome_and_what_to_do() {
 
 #[test]
 fn the_disclosure_log_of_a_period_is_a_csv_the_same_while_running() {
-    let (node, did) = Node::init("Acme Logistics");
-    let (partner, partner_did) = Node::init("Partner");
-    node.ok(&[
-        "grant",
-        "add",
-        &partner_did,
-        "--basis",
-        "NDA",
-        "--unknown-party",
-    ]);
+    let (node, did, partner, partner_did) = granted("Acme Logistics", "Partner");
     let control = node.file(
         "control.toml",
         "kind = \"control\"\ncontrolId = \"ISO22340:8.2.1\"\nstatus = \"implemented\"\n\
          statement = \"Classified\"\n",
     );
     node.ok(&["publish", "-c", "partners", &control]);
-    let running = Running::start(&node, &config(&node, None));
-    let line = running.wait_for(&["api http://"]);
-    let url = line.trim_start_matches("api ").to_owned();
+    let (running, url) = serve(&node);
     partner.ok(&[
         "api-request",
         "GET",

@@ -5,14 +5,8 @@
 
 use std::time::Instant;
 
-use crate::common::{Node, example};
+use crate::common::{Node, example, free_port};
 use crate::network::{Running, compartment_id, config};
-
-/// A loopback port no one listens on now, for a hub that keeps its address.
-fn free_port() -> u16 {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    probe.local_addr().unwrap().port()
-}
 
 /// `GET /metrics` from the API at `address`, with the admin token or
 /// without; the body.

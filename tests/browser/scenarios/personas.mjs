@@ -5,7 +5,9 @@
 // confidential compartment, an incident and its update, and its
 // relationship with its haulier. The auditor grants the supplier and
 // publishes an audit of it; the supplier co-signs it from its alert,
-// approves the haulier's access request, sees who has received each record
+// approves the access request its haulier's administrator sends from the
+// haulier's own dashboard (who checks it at once, sees it approved and then
+// reads the supplier's partner records), sees who has received each record
 // and hands management the PDF report. The partner customer sees the
 // partner control and nothing of the confidential one; the confidential
 // customer sees both. The regulator finds the supplier among its
@@ -25,7 +27,7 @@ import {
   until,
 } from "../harness.mjs";
 
-const { supplier, partner, confidant, auditor, regulator, haulier, request, secret } = scenario;
+const { supplier, partner, confidant, auditor, regulator, haulier, secret } = scenario;
 
 const PARTNER_STATEMENT = "Security events are watched day and night from the Rotterdam control room.";
 const SECRET_STATEMENT = "Customer files are kept in a vault that only the account team opens.";
@@ -192,16 +194,52 @@ await run(async (a, another) => {
   expect(signers.includes(auditor.short) && signers.includes(supplier.short), `signed by both: ${signers}`);
   await check(a, "audit-cosigned");
 
-  // ...approves the haulier's access request...
+  // The haulier's administrator asks the supplier for access from the
+  // supplier's page on its own dashboard: previewed, then sent.
+  const f = await another();
+  await signIn(f, haulier.url, haulier.token);
+  await f.goto(`${haulier.url}/orgs/${supplier.did}`);
+  expect((await text(f)).includes(`To ${supplier.name} (${supplier.short})`), "the haulier's form names the supplier");
+  await f.fill("#url", supplier.url);
+  await f.selectOption("#role", "supplier");
+  await f.fill("#purpose", "planning the road haulage we do for Northsea Logistics");
+  await f.fill("#basis", "Haulage contract HC-2026-4");
+  await submit(f, 'button:has-text("Preview the request")');
+  let asked = await text(f);
+  expect(asked.includes("What they will learn") && asked.includes(haulier.short), `the haulier previews its request: ${asked}`);
+  await check(f, "haulier-ask-preview");
+  await submit(f, 'button:has-text("Send the request")');
+  asked = await text(f);
+  expect(asked.includes("Sent: the request awaits their decision.") && asked.includes("pending"), `the request is sent: ${asked}`);
+  await check(f, "haulier-asking");
+
+  // ...the supplier approves the haulier's access request...
   await a.goto(`${supplier.url}/requests`);
-  expect((await text(a)).includes(haulier.short), "the request names the haulier");
+  const card = a.locator(`div.card:has-text("${haulier.short}")`);
+  expect((await card.count()) === 1, "the request names the haulier");
+  expect((await card.innerText()).includes("Haulage contract HC-2026-4"), "with the haulier's basis");
   await check(a, "supplier-requests");
-  await a.fill(`#until-${request}`, "2027-12-31");
-  await submit(a, `form[action="/requests/${request}"] button:has-text("Preview approval")`);
+  await card.locator("input[type=date]").fill("2027-12-31");
+  await submit(a, `div.card:has-text("${haulier.short}") button:has-text("Preview approval")`);
   expect((await readable(a)).includes("partners"), "the approval is previewed");
   await check(a, "approval-preview");
   await submit(a, 'button:has-text("Approve and grant")');
   expect((await text(a)).includes("approved"), "the request is approved");
+
+  // ...the haulier checks at once rather than waiting for its node's next
+  // follow-up, sees it approved, then reads the supplier's partner records.
+  // (Its node may have asked already on its own: then there is no button.)
+  await f.goto(`${haulier.url}/requests/sent`);
+  if ((await f.locator('button:has-text("Check now")').count()) === 1) {
+    await submit(f, 'button:has-text("Check now")');
+    expect(f.url().endsWith("/requests/sent"), `back on the sent requests (${f.url()})`);
+  }
+  asked = await text(f);
+  expect(asked.includes("approved") && !asked.includes("Check now"), `the haulier sees it approved: ${asked}`);
+  await check(f, "haulier-approved");
+  await until(f, `${haulier.url}/orgs/${supplier.did}`, (shown) => shown.includes(PARTNER_STATEMENT),
+    "the haulier reads the supplier's partner control");
+  await check(f, "haulier-supplier");
 
   // ...sees who has received each record...
   await received(a, supplier.url, shared, [partner, confidant], "the partner control");

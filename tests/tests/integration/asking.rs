@@ -227,3 +227,87 @@ async fn asking_needs_a_session_and_the_csrf_token_and_bad_fields_send_nothing()
     );
     assert_eq!(sent(&maker).await.len(), limit);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_now_follows_a_request_up_at_once_for_the_administrator_only() {
+    let supplier = TestNode::start(230, "supplier").await;
+    let maker = TestNode::start(231, "maker").await;
+    let at = addr(&maker);
+    let (cookie, csrf) = sign_in(&maker).await;
+    let ask = encode(&[
+        ("node", supplier.did().to_string()),
+        ("url", supplier.api()),
+        ("clearance", "partner".to_owned()),
+        ("role", "customer".to_owned()),
+        ("purpose", "supplier qualification".to_owned()),
+        ("basis", "NDA-2026-17".to_owned()),
+        ("confirm", "yes".to_owned()),
+        ("csrf", csrf.clone()),
+    ]);
+    assert_eq!(post(at, "/requests/sent", &cookie, &ask).await.status, 303);
+    let id = sent(&maker).await[0].id.clone();
+    // Let the node's own follow-ups back off until the next one is
+    // seconds away.
+    let backed_off = async {
+        loop {
+            let stored = maker.node().store().outgoing_requests().unwrap();
+            if stored[0].polls >= 4 {
+                return stored[0].next_poll;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    let next_poll = tokio::time::timeout(std::time::Duration::from_secs(30), backed_off)
+        .await
+        .expect("the node follows its request up");
+    let decided = supplier
+        .node()
+        .ops()
+        .run(Request::AccessDecide {
+            id: id.clone(),
+            decision: assure_api::AccessDecision::Approve { valid_until: None },
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(decided, OpsReply::AccessRequests(_)),
+        "{decided:?}"
+    );
+    let check = format!("/requests/sent/{id}/check");
+    // Without the CSRF token, without a session, or for a request we never
+    // sent: refused, and nothing is asked.
+    assert_eq!(post(at, &check, &cookie, "").await.status, 403);
+    let csrf_form = format!("csrf={csrf}");
+    let anonymous = post(at, &check, "", &csrf_form).await;
+    assert!(
+        anonymous.status == 403 || anonymous.status == 404,
+        "{anonymous:?}"
+    );
+    let unknown = format!("/requests/sent/{}/check", "0".repeat(32));
+    let reply = post(at, &unknown, &cookie, &csrf_form).await;
+    assert_eq!(reply.status, 404, "{}", reply.body);
+    assert!(
+        reply.body.contains("we sent no access request"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(sent(&maker).await[0].status, "pending");
+    // Check now: approved at once, before the node would have asked again.
+    let reply = post(at, &check, &cookie, &csrf_form).await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    assert!(
+        jiff::Timestamp::now() < next_poll,
+        "the node's own follow-up was not due yet"
+    );
+    assert_eq!(sent(&maker).await[0].status, "approved");
+    let page = send(at, "GET", "/requests/sent", &[("Cookie", &cookie)], "").await;
+    assert!(page.body.contains("approved"), "{}", page.body);
+    assert!(!page.body.contains("Check now"), "{}", page.body);
+    // Checking a decided request again asks nothing and changes nothing.
+    let polls = maker.node().store().outgoing_requests().unwrap()[0].polls;
+    assert_eq!(post(at, &check, &cookie, &csrf_form).await.status, 303);
+    assert_eq!(
+        maker.node().store().outgoing_requests().unwrap()[0].polls,
+        polls
+    );
+}

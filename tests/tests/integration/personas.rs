@@ -5,12 +5,12 @@
 //! and the haulier it subcontracts, which asks it for access.
 //!
 //! The setup only starts the nodes, connects them, and does what other
-//! organizations do on their own nodes (profiles, the haulier's records and
-//! its access request, the regulator's own verification); every step of
-//! the supplier, the auditor, the customers and the regulator is clicked.
+//! organizations do on their own nodes (profiles, the haulier's records,
+//! the regulator's own verification); every step of the supplier, the
+//! auditor, the customers, the regulator and the haulier's access request
+//! is clicked.
 
 use assure_access::{Clearance, Role};
-use assure_api::AccessAsk;
 use assure_node::ops::{Reply, Request};
 use assure_node::publish::Placement;
 use assure_tests::{TestNode, control, relationship};
@@ -50,7 +50,7 @@ async fn each_persona_does_its_whole_job_from_the_dashboard() {
     let mut confidant = TestNode::start(212, "confidant").await;
     let auditor = TestNode::start(213, "auditor").await;
     let mut regulator = TestNode::start(214, "regulator").await;
-    let haulier = TestNode::start(215, "haulier").await;
+    let mut haulier = TestNode::start(215, "haulier").await;
     let a = supplier.did();
     for (node, name) in [
         (&supplier, SUPPLIER),
@@ -85,18 +85,9 @@ async fn each_persona_does_its_whole_job_from_the_dashboard() {
         .await;
     supplier.wait_synced(haulier.log("partners"), 2).await;
     supplier.wait_synced(haulier.log("public"), 1).await;
-    let request = haulier
-        .request_access(
-            &supplier,
-            AccessAsk {
-                clearance: "partner".into(),
-                role: "supplier".into(),
-                purpose: "planning the road haulage we do for Northsea Logistics".into(),
-                basis: Some("Haulage contract HC-2026-4".into()),
-                legal_basis: None,
-            },
-        )
-        .await;
+    // The haulier knows the supplier's name before asking it: its
+    // profile is public.
+    haulier.wait_synced(supplier.log("public"), 1).await;
 
     // The regulator's own verification of the operator, on its node.
     let verified = regulator
@@ -127,7 +118,6 @@ async fn each_persona_does_its_whole_job_from_the_dashboard() {
         "auditor": person(&auditor, AUDITOR),
         "regulator": person(&regulator, REGULATOR),
         "haulier": person(&haulier, HAULIER),
-        "request": request,
         "secret": { "control": secret.id, "title": secret.title },
     });
     tokio::task::spawn_blocking(move || assure_tests::browser::scenario("personas", &nodes))
@@ -150,4 +140,12 @@ async fn each_persona_does_its_whole_job_from_the_dashboard() {
         assert_eq!(grant.clearance, clearance, "{grant:?}");
         assert!(grant.roles.contains(&role), "{grant:?}");
     }
+    // The haulier sent exactly one request, and holds it approved.
+    let sent = haulier.node().store().outgoing_requests().unwrap();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].decided.as_ref().is_some_and(|d| d.approved),
+        "{sent:?}"
+    );
+    assert_eq!(store.access_requests().unwrap().len(), 1);
 }
