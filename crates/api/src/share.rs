@@ -164,7 +164,7 @@ fn readable_list(readable: &[Readable]) -> Markup {
         @if readable.is_empty() {
             p { strong { "nothing" } " of ours." }
         } @else {
-            ul { @for r in readable { li { strong { (r.label) } " " span class="muted" { "(TLP:" (r.tlp) ")" } } } }
+            ul { @for r in readable { li { strong { (r.label) } " " span class="muted" { "(" (r.tlp) ")" } } } }
         }
     }
 }

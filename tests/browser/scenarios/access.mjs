@@ -22,6 +22,7 @@ await run(async (page) => {
   shown = await text(page);
   expect(shown.includes("This party will be able to read:"), "the approval is previewed");
   expect(shown.includes("partners"), "the preview names the partners compartment");
+  expect(shown.includes("(TLP:GREEN)") && !shown.includes("TLP:TLP"), "each compartment's TLP label, once");
   await check(page, "approve-preview");
   await submit(page, 'button:has-text("Approve and grant")');
   shown = await text(page);
