@@ -1,7 +1,9 @@
-//! Backups that restore a node: the store's logs, grants and disclosures and,
-//! unless left out, the organization's key under a passphrase.
+//! Backups that restore a node: the store's logs, grants, disclosures and
+//! working state (access requests, alert acknowledgements, webhooks and
+//! their deliveries, the peer book) and, unless left out, the
+//! organization's key under a passphrase.
 //!
-//! One file, the store's line format (`assure-backup/2`, see
+//! One file, the store's line format (`assure-backup/3`, see
 //! [`assure_store::BackupHeader`]): the key is one `key` line right after the
 //! header, holding the PKCS#8 v1 PEM encrypted with age to a passphrase
 //! (scrypt) and ASCII-armored. The end line's digest covers it like every

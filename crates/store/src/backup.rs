@@ -1,10 +1,13 @@
-//! Backups: a portable, self-verifying archive of the owner's logs, grants and
-//! disclosure log, as JSON lines; and restoring one into a data directory.
+//! Backups: a portable, self-verifying archive of the owner's logs, grants,
+//! disclosure log and the node's working state, as JSON lines; and restoring
+//! one into a data directory.
 //!
 //! Each line is one JSON object: a header, then per compartment its
 //! description and signed checkpoint followed by its entries (base64, so that
 //! every envelope comes back byte for byte), then grants, the grant log and
-//! the disclosure log, and last an `end` line carrying the line count and the
+//! the disclosure log, then the working state (access requests received and
+//! sent, alert acknowledgements, webhooks, their delivery log and what was
+//! dispatched, the peer book; [`STATE`]), and last an `end` line carrying the line count and the
 //! blake3 digest of every byte before it. A backup may carry, right after its
 //! header, a `key` line: the owner's secret key encrypted by the node, which
 //! the store keeps opaque and covers by the digest like every other line. Restoring checks every envelope,
@@ -33,13 +36,48 @@ use crate::logs::Write as LogWrite;
 use crate::segments::{Segments, sync_dir};
 use crate::{DB_DIR, Error, Store, Trees, lock_dir, open_db, open_db_file, sync_db};
 
-/// The format named in a backup's header line: `assure-backup/2` may carry
-/// a `key` line after the header.
-pub const RESTORE_FORMAT: &str = "assure-backup/2";
+/// The format named in a backup's header line: `assure-backup/3` may carry
+/// a `key` line after the header and `state` lines after the disclosures.
+pub const RESTORE_FORMAT: &str = "assure-backup/3";
 
-/// The formats a restore reads: this one, and `assure-backup/1`, which is the
-/// same without the `key` line.
-const READ_FORMATS: [&str; 2] = [RESTORE_FORMAT, "assure-backup/1"];
+/// The formats a restore reads: this one; `assure-backup/2`, the same
+/// without `state` lines; and `assure-backup/1`, without the `key` line.
+const READ_FORMATS: [&str; 3] = [RESTORE_FORMAT, "assure-backup/2", "assure-backup/1"];
+
+/// The trees of working state a backup carries, by name, and how a
+/// restore checks each value before it is kept.
+const STATE: [(&str, Check); 7] = [
+    (
+        "access_requests",
+        Check::Keyed(json::<crate::AccessRequest>),
+    ),
+    (
+        "outgoing_requests",
+        Check::Keyed(json::<crate::OutgoingRequest>),
+    ),
+    ("alert_acks", Check::Keyed(json::<crate::Acknowledgement>)),
+    ("webhooks", Check::Keyed(json::<crate::Webhook>)),
+    // Numbered like live attempts on restore, so later ones never collide.
+    ("webhook_log", Check::Numbered(json::<crate::Attempt>)),
+    (
+        "dispatched",
+        Check::Keyed(|v| (v.len() == 8).then_some(()).ok_or(())),
+    ),
+    ("peers", Check::Keyed(json::<crate::Peer>)),
+];
+
+/// How a restore checks one state value.
+#[derive(Clone, Copy)]
+enum Check {
+    /// Kept under its key once the value passes.
+    Keyed(fn(&[u8]) -> Result<(), ()>),
+    /// Kept under a fresh sequence number once the value passes.
+    Numbered(fn(&[u8]) -> Result<(), ()>),
+}
+
+fn json<T: for<'de> Deserialize<'de>>(value: &[u8]) -> Result<(), ()> {
+    serde_json::from_slice::<T>(value).map(drop).map_err(drop)
+}
 
 /// A backup's first lines: whose it is and, if it carries one, its key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -185,6 +223,13 @@ enum Line {
     Grant(Grant),
     GrantChange(GrantChange),
     Disclosure(Disclosure),
+    /// One entry of a tree of working state ([`STATE`]), key and value in
+    /// base64.
+    State {
+        tree: String,
+        key: String,
+        value: String,
+    },
     End {
         lines: u64,
         digest: String,
@@ -273,6 +318,16 @@ impl Store {
         }
         for disclosure in self.disclosures(0, usize::MAX)? {
             w.line(&Line::Disclosure(disclosure))?;
+        }
+        for (name, _) in STATE {
+            for kv in self.inner.db.open_tree(name)?.iter() {
+                let (key, value) = kv?;
+                w.line(&Line::State {
+                    tree: name.to_owned(),
+                    key: BASE64.encode(key),
+                    value: BASE64.encode(value),
+                })?;
+            }
         }
         let digest = w.hasher.finalize().to_hex().to_string();
         let lines = w.lines;
@@ -448,7 +503,7 @@ impl<'a> Restorer<'a> {
             }
             _ if number == 0 => return Err(bad(0, "missing header")),
             Line::Key(_) => {
-                if number != 1 || self.format != RESTORE_FORMAT {
+                if number != 1 || self.format == "assure-backup/1" {
                     return Err(bad(number, "a key line belongs right after the header"));
                 }
             }
@@ -481,6 +536,34 @@ impl<'a> Restorer<'a> {
                 self.trees
                     .disclosures
                     .insert(key.to_be_bytes(), to_json(&disclosure)?)?;
+            }
+            Line::State { tree, key, value } => {
+                self.close_log(number)?;
+                if self.format != RESTORE_FORMAT {
+                    return Err(bad(number, "state lines belong to a newer format"));
+                }
+                let (Some((name, check)), Ok(key), Ok(value)) = (
+                    STATE.iter().find(|(name, _)| *name == tree),
+                    BASE64.decode(key),
+                    BASE64.decode(value),
+                ) else {
+                    return Err(bad(
+                        number,
+                        &format!("not a state entry of a known tree (`{tree}`)"),
+                    ));
+                };
+                let what = || bad(number, &format!("a {name} entry that does not read"));
+                let tree = self.db.open_tree(name)?;
+                match check {
+                    Check::Keyed(check) => {
+                        check(&value).map_err(|()| what())?;
+                        tree.insert(key, value)?;
+                    }
+                    Check::Numbered(check) => {
+                        check(&value).map_err(|()| what())?;
+                        tree.insert(self.db.generate_id()?.to_be_bytes(), value)?;
+                    }
+                }
             }
             Line::End { .. } => {}
         }

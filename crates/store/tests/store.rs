@@ -1880,3 +1880,123 @@ fn an_older_backup_is_not_restored_over_newer_logs_unless_asked() {
         assert_eq!((logs[0].held, logs[0].backup, logs[0].forked), (4, 5, true));
     });
 }
+
+#[test]
+fn a_backup_carries_the_working_state_and_refuses_a_damaged_state_line() {
+    use assure_access::{Clearance, Role};
+    use assure_store::{AccessRequest, Acknowledgement, Asked, Attempt, OutgoingRequest, Webhook};
+    let (f, _) = backed_up_fixture();
+    let asked = Asked {
+        clearance: Clearance::Partner,
+        role: Role::Customer,
+        purpose: "planning deliveries".into(),
+        basis: "NDA 7".into(),
+        legal_basis: false,
+    };
+    let partner = stranger().did();
+    f.store
+        .put_access_request(&AccessRequest {
+            id: "req-1".into(),
+            party: partner,
+            asked: asked.clone(),
+            at: t(10),
+            decided: None,
+        })
+        .unwrap();
+    f.store
+        .put_outgoing_request(&OutgoingRequest {
+            id: "sent-1".into(),
+            node: partner,
+            url: "http://127.0.0.1:9".into(),
+            asked,
+            at: t(11),
+            decided: None,
+            polls: 2,
+            next_poll: t(12),
+        })
+        .unwrap();
+    let ack = Acknowledgement {
+        by: "admin".into(),
+        at: t(13),
+    };
+    f.store.acknowledge("alert-1", &ack).unwrap();
+    let hook = Webhook {
+        url: "http://127.0.0.1:9/hook".into(),
+        added_at: t(14),
+        added_by: "admin".into(),
+    };
+    f.store.add_webhook(&hook).unwrap();
+    let attempt = Attempt {
+        at: t(15),
+        url: hook.url.clone(),
+        event: "alert-1".into(),
+        kind: "equivocation".into(),
+        attempt: 1,
+        status: Some(200),
+        error: None,
+        outcome: "delivered".into(),
+    };
+    f.store.log_attempt(&attempt).unwrap();
+    f.store.mark_dispatched(["alert-1"], t(16)).unwrap();
+    f.store
+        .peer_connected(partner, Some("/ip4/127.0.0.1/tcp/4001"), t(17))
+        .unwrap();
+    let state = |s: &Store| {
+        (
+            s.access_requests().unwrap(),
+            s.outgoing_requests().unwrap(),
+            s.acknowledgements().unwrap(),
+            s.webhooks().unwrap(),
+            s.attempts(10).unwrap(),
+            s.is_dispatched("alert-1").unwrap(),
+            s.peers().unwrap(),
+        )
+    };
+    let before = state(&f.store);
+    assert_eq!(before.0.len(), 1);
+    assert_eq!(before.6.len(), 1);
+    let mut bytes = Vec::new();
+    f.store.backup(&mut bytes, t(50_000)).unwrap();
+
+    let target = tempfile::tempdir().unwrap();
+    Store::restore(target.path(), f.owner.did(), &bytes[..], Older::Refuse).unwrap();
+    assert_eq!(state(&Store::open(target.path()).unwrap()), before);
+
+    // A state line of a tree the format does not carry, or whose value
+    // does not read, is refused and nothing is restored.
+    let lines: Vec<String> = String::from_utf8(bytes)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    for (from, to) in [
+        ("\"webhooks\"", "\"grants\""),
+        ("\"alert_acks\"", "\"alert_acks\""),
+    ] {
+        let mut changed = lines.clone();
+        let at = changed
+            .iter()
+            .position(|l| l.contains("\"state\"") && l.contains(from))
+            .unwrap();
+        let mut line: serde_json::Value = serde_json::from_str(&changed[at]).unwrap();
+        line["state"]["tree"] = serde_json::Value::String(to.trim_matches('"').into());
+        if from == to {
+            line["state"]["value"] = BASE64.encode(b"{\"by\": 7}").into();
+        }
+        changed[at] = line.to_string();
+        let empty = tempfile::tempdir().unwrap();
+        let err = Store::restore(
+            empty.path(),
+            f.owner.did(),
+            &reseal(&changed)[..],
+            Older::Refuse,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("state entry") || err.contains("does not read"),
+            "{err}"
+        );
+        assert!(!empty.path().join("db").exists(), "nothing restored: {err}");
+    }
+}
