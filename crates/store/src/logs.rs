@@ -62,6 +62,9 @@ pub(crate) struct Write {
     pages: Vec<Page>,
     checkpoints: Vec<(LogId, SignedCheckpoint)>,
     compartments: Vec<(LogId, Vec<u8>)>,
+    /// Replicas held in part: the proof that the entries held are a prefix
+    /// of the checkpoint's tree, or `None` to drop it once all are held.
+    prefixes: Vec<(LogId, Option<Vec<u8>>)>,
 }
 
 impl Write {
@@ -89,6 +92,12 @@ impl Write {
 
     pub(crate) fn checkpoint(&mut self, log: LogId, note: SignedCheckpoint) {
         self.checkpoints.push((log, note));
+    }
+
+    /// Records the proof that a replica's entries are a prefix of its
+    /// checkpoint's tree (`None`: the replica holds every entry).
+    pub(crate) fn prefix(&mut self, log: LogId, proof: Option<Vec<u8>>) {
+        self.prefixes.push((log, proof));
     }
 
     /// Records a log's compartment (for a new log).
@@ -126,6 +135,13 @@ impl Write {
             }
             for (log, meta) in &self.compartments {
                 views[4].insert(&log.to_bytes()[..], meta.as_slice())?;
+            }
+            for (log, proof) in &self.prefixes {
+                let key = crate::replica::prefix_key(*log);
+                match proof {
+                    Some(proof) => views[3].insert(key, proof.as_slice())?,
+                    None => views[3].remove(key)?,
+                };
             }
             Ok(())
         })?;
@@ -384,7 +400,8 @@ fn rebuild(
     }
     let note = read_checkpoint(trees, log).map_err(damaged)?;
     let head = note.checkpoint();
-    if head.size() != tree.len() || *head.root() != tree.root() {
+    let in_part = crate::replica::held_in_part(trees, log, &tree, &note)?;
+    if !in_part && (head.size() != tree.len() || *head.root() != tree.root()) {
         return Err(damaged(format!(
             "recomputed root over {} entries differs from the checkpoint of size {}",
             tree.len(),

@@ -116,6 +116,7 @@ fn serving(compartment: Compartment, note: SignedCheckpoint, entries: Vec<String
             checkpoint: note.to_string(),
             from,
             entries: entries.iter().skip(from as usize).cloned().collect(),
+            proof: Vec::new(),
         },
         _ => Response::NotFound,
     })
