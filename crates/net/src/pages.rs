@@ -3,22 +3,24 @@
 //! that memory holds the pages in flight rather than the whole pull, and a
 //! member stopped half way keeps what it committed.
 //!
-//! Three stages overlap: requests for the next pages are out while earlier
-//! ones are verified (signature batches on every core, on blocking threads),
-//! and verified pages are committed in order on a blocking thread, as many
-//! at a time as are ready, each commit one atomic, flushed write.
+//! Three stages overlap: requests for the next pages are out while the page
+//! due next is verified (in order, one page at a time, its signature batches
+//! on every core, on a blocking thread), and verified pages are committed in
+//! order on a blocking thread, as many at a time as are ready, each commit
+//! one atomic, flushed write. What a member holds and has not committed is
+//! at most the pages in flight and the two short queues between the stages.
 
 use assure_access::{Compartment, LogId};
 use assure_log::{Hash, SignedCheckpoint};
 use assure_model::{Did, Record};
-use assure_store::Store;
+use assure_store::{Alert, Store};
 use futures::StreamExt as _;
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
 use crate::protocol::{MAX_PAGE_ENTRIES, Request, Response};
-use crate::{Client, Error, notices};
+use crate::{Client, Error, Event, notices};
 
 /// Page requests in flight to one author during a pull.
 pub(crate) const PAGES_IN_FLIGHT: usize = 4;
@@ -33,6 +35,34 @@ struct Page {
     entries: Vec<(Vec<u8>, Record)>,
     /// The consistency proof from the tree its last entry ends to the target.
     proof: Vec<Hash>,
+}
+
+/// A page as received, not verified yet.
+struct Fetched {
+    from: u64,
+    entries: Vec<String>,
+    proof: Vec<Hash>,
+}
+
+impl Fetched {
+    /// Checks every envelope (blocking: signature batches on every core).
+    fn verify(self) -> Result<Page, Error> {
+        let Fetched {
+            from,
+            entries,
+            proof,
+        } = self;
+        let records = crate::verify::verify_entries(from, &entries, Timestamp::now())?;
+        Ok(Page {
+            from,
+            entries: entries
+                .into_iter()
+                .map(String::into_bytes)
+                .zip(records)
+                .collect(),
+            proof,
+        })
+    }
 }
 
 /// What a pull adds to one replica.
@@ -66,7 +96,8 @@ impl Pull<'_> {
                 )
                 .await;
         }
-        let (queue, mut ready) = mpsc::channel::<Page>(COMMIT_QUEUE);
+        let (fetched, mut to_verify) = mpsc::channel::<Fetched>(1);
+        let (verified, mut ready) = mpsc::channel::<Page>(COMMIT_QUEUE);
         let fetch = async move {
             let ranges = (held..size)
                 .step_by(MAX_PAGE_ENTRIES as usize)
@@ -74,12 +105,25 @@ impl Pull<'_> {
             let mut pages = futures::stream::iter(ranges)
                 .map(|(from, count)| self.fetch(from, count, size))
                 .buffered(PAGES_IN_FLIGHT);
-            while let Some(fetched) = pages.next().await {
-                for page in fetched? {
-                    if queue.send(page).await.is_err() {
-                        // The store refused a page: the pull stops there.
+            while let Some(pages) = pages.next().await {
+                for page in pages? {
+                    if fetched.send(page).await.is_err() {
+                        // A page was refused: the pull stops there.
                         return Ok(());
                     }
+                }
+            }
+            Ok::<(), Error>(())
+        };
+        // In order, one page at a time on every core: the page committed
+        // next is verified first.
+        let verify = async move {
+            while let Some(page) = to_verify.recv().await {
+                let page = tokio::task::spawn_blocking(move || page.verify())
+                    .await
+                    .map_err(|e| Error::Protocol(e.to_string()))??;
+                if verified.send(page).await.is_err() {
+                    return Ok(());
                 }
             }
             Ok::<(), Error>(())
@@ -88,7 +132,7 @@ impl Pull<'_> {
             let mut at = held;
             while let Some(first) = ready.recv().await {
                 let mut batch = vec![first];
-                while batch.len() < 2 * COMMIT_QUEUE
+                while batch.len() <= COMMIT_QUEUE
                     && let Ok(page) = ready.try_recv()
                 {
                     batch.push(page);
@@ -97,15 +141,16 @@ impl Pull<'_> {
             }
             Ok::<u64, Error>(at)
         };
-        let (fetched, committed) = futures::join!(fetch, commit);
+        let (fetched, verified, committed) = futures::join!(fetch, verify, commit);
         let at = committed?;
+        verified?;
         fetched?;
         Ok(at)
     }
 
-    /// Fetches and verifies entries `from..from + count`, in as many pages
-    /// as the author's size cap needs, each with its proof to `size`.
-    async fn fetch(&self, mut from: u64, count: u64, size: u64) -> Result<Vec<Page>, Error> {
+    /// Fetches entries `from..from + count`, in as many pages as the
+    /// author's size cap needs, each with its proof to `size`.
+    async fn fetch(&self, mut from: u64, count: u64, size: u64) -> Result<Vec<Fetched>, Error> {
         let (client, log) = (self.client, self.log);
         let end = from + count;
         let mut out = Vec::new();
@@ -140,16 +185,9 @@ impl Pull<'_> {
                 // An author that predates proofs in pages is asked apart.
                 proof = self.consistency(sent, size).await?;
             }
-            let verified = tokio::task::spawn_blocking(move || {
-                crate::verify::verify_entries(from, &entries, Timestamp::now())
-                    .map(|records| entries.into_iter().map(String::into_bytes).zip(records))
-                    .map(Iterator::collect)
-            })
-            .await
-            .map_err(|e| Error::Protocol(e.to_string()))??;
-            out.push(Page {
+            out.push(Fetched {
                 from,
-                entries: verified,
+                entries,
                 proof,
             });
             from = sent;
@@ -172,31 +210,47 @@ impl Pull<'_> {
 
     /// Commits consecutive verified pages as one write, proven by the last
     /// one's proof, and raises the notices they carry; the size held after.
+    /// A batch refused is committed again page by page, so that the pages
+    /// before a bad one are kept and nothing of the bad one is.
     async fn commit(&self, batch: Vec<Page>, target: &SignedCheckpoint) -> Result<u64, Error> {
         let from = batch.first().map_or(0, |p| p.from);
-        let mut proof = Vec::new();
+        // Where each page ends in the batch, with its proof.
+        let mut ends = Vec::with_capacity(batch.len());
         let mut entries = Vec::new();
         for page in batch {
             if page.from != from + entries.len() as u64 {
                 return Err(Error::Protocol("entries out of order".into()));
             }
             entries.extend(page.entries);
-            proof = page.proof;
+            ends.push((entries.len(), page.proof));
         }
         let (store, me, regulator, log) = (self.store.clone(), self.me, self.regulator, self.log);
         let (compartment, note) = (self.compartment.clone(), target.clone());
         let (size, raised) = tokio::task::spawn_blocking(move || {
-            let notices = notices::notices(me, regulator, &entries, |record| {
-                notices::cosigned_by_us(&store, me, record)
-            });
-            let size = store.commit_prefix(log, &compartment, from, &entries, &note, &proof)?;
-            let mut raised = Vec::new();
-            for (alert, event) in notices {
-                if store.raise_once(&alert)? {
-                    raised.push((alert, event));
+            let commit = |start: usize, end: usize, proof: &[Hash]| {
+                let slice = &entries[start..end];
+                store.commit_prefix(log, &compartment, from + start as u64, slice, &note, proof)
+            };
+            let whole = match ends.last() {
+                Some((end, proof)) => commit(0, *end, proof),
+                None => commit(0, 0, &[]),
+            };
+            let (size, kept) = match whole {
+                Ok(size) => (size, entries.len()),
+                Err(error) if ends.len() < 2 => return Err(Error::from(error)),
+                Err(_) => {
+                    let mut start = 0;
+                    for (end, proof) in &ends {
+                        if let Err(error) = commit(start, *end, proof) {
+                            raise(&store, me, regulator, &entries[..start])?;
+                            return Err(Error::from(error));
+                        }
+                        start = *end;
+                    }
+                    (from + start as u64, start)
                 }
-            }
-            Ok::<_, Error>((size, raised))
+            };
+            Ok::<_, Error>((size, raise(&store, me, regulator, &entries[..kept])?))
         })
         .await
         .map_err(|e| Error::Protocol(e.to_string()))??;
@@ -212,4 +266,24 @@ impl Pull<'_> {
         debug!(origin = %log.origin.fmt_short(), compartment = %log.compartment.fmt_short(), size, "committed");
         Ok(size)
     }
+}
+
+/// Raises, once each, the alerts that committed records carry; returns
+/// those raised now.
+fn raise(
+    store: &Store,
+    me: Did,
+    regulator: bool,
+    committed: &[(Vec<u8>, Record)],
+) -> Result<Vec<(Alert, Event)>, Error> {
+    let notices = notices::notices(me, regulator, committed, |record| {
+        notices::cosigned_by_us(store, me, record)
+    });
+    let mut raised = Vec::new();
+    for (alert, event) in notices {
+        if store.raise_once(&alert)? {
+            raised.push((alert, event));
+        }
+    }
+    Ok(raised)
 }

@@ -22,6 +22,7 @@ mod pipe;
 mod readme;
 mod reports;
 mod restart;
+mod resume;
 mod sharing;
 mod verify;
 mod walkthrough;
