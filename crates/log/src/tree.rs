@@ -131,6 +131,24 @@ impl<H: Hasher> Tree<H> {
         Ok(self.root_of_prefix(size))
     }
 
+    /// Drops every leaf from `size` on, so that the tree is again the one it
+    /// was at `size` (a tree shorter than `size` is left as it is). A caller
+    /// that appended to a tree in place undoes the append with it when what
+    /// it appended is refused.
+    pub fn truncate(&mut self, size: u64) {
+        let Ok(size) = usize::try_from(size) else {
+            return;
+        };
+        // `levels[k][i]` covers leaves `i·2^k .. (i+1)·2^k`: it survives
+        // exactly when that range ends at or before `size`.
+        for (height, level) in self.levels.iter_mut().enumerate() {
+            level.truncate(size >> height);
+        }
+        while self.levels.len() > 1 && self.levels.last().is_some_and(Vec::is_empty) {
+            self.levels.pop();
+        }
+    }
+
     /// The inclusion proof of leaf `index` in the tree of size `size`, per
     /// RFC 9162 §2.1.3.1 (`PATH`): sibling hashes from the leaf upwards.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, TreeError> {
@@ -412,5 +430,24 @@ mod tests {
     fn debug_shows_the_size_only() {
         let tree = Tree::<Blake3>::from_leaf_hashes(leaves(3));
         assert_eq!(format!("{tree:?}"), "Tree { len: 3, .. }");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn truncating_gives_back_the_tree_of_that_size(n in 0u32..300, cut in 0u32..320, more in 0u32..40) {
+            let all = leaves(n);
+            let mut tree = Tree::<Blake3>::from_leaf_hashes(all.clone());
+            tree.truncate(u64::from(cut));
+            let kept = cut.min(n) as usize;
+            let expected = Tree::<Blake3>::from_leaf_hashes(all[..kept].to_vec());
+            proptest::prop_assert_eq!(&tree.levels, &expected.levels);
+            // It grows again like any tree.
+            let mut grown = expected;
+            for leaf in leaves(more) {
+                tree.push_leaf_hash(leaf);
+                grown.push_leaf_hash(leaf);
+            }
+            proptest::prop_assert_eq!(tree.levels, grown.levels);
+        }
     }
 }

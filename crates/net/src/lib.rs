@@ -16,6 +16,7 @@ mod codec;
 mod config;
 mod event_loop;
 mod notices;
+mod pages;
 mod peer;
 pub mod protocol;
 mod serve;

@@ -3,6 +3,13 @@
 //! Every request is answered only from what the asking party may read now. A
 //! compartment the party may not read and a compartment that does not exist
 //! get the same answer, [`Response::NotFound`], byte for byte.
+//!
+//! Fields added since the protocol's first version are optional and left
+//! out when empty, so that the protocol name stays: a node that does not
+//! know a field ignores it, and a message without it decodes as before.
+//! `Entries` gained `prove_to` (request) and `proof` (response): a member
+//! commits each page as it arrives, proven a prefix of the signed tree; an
+//! author that sends no proof is asked with `Consistency`.
 
 use assure_access::{CompartmentId, Tlp};
 use serde::{Deserialize, Serialize};
@@ -30,6 +37,11 @@ pub enum Request {
         from: u64,
         /// Most entries wanted (capped at [`MAX_PAGE_ENTRIES`]).
         max: u32,
+        /// The size of the author's checkpoint the asker holds: the answer
+        /// then stops at it and carries the consistency proof from the tree
+        /// its entries end to that size.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prove_to: Option<u64>,
     },
     /// An RFC 9162 consistency proof between two sizes of a compartment.
     Consistency {
@@ -114,6 +126,11 @@ pub enum Response {
         from: u64,
         /// The envelopes.
         entries: Vec<String>,
+        /// For a request with `prove_to`: the RFC 9162 consistency proof
+        /// from the tree of the entries up to the last one sent to the tree
+        /// of size `prove_to` (empty when they reach it).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        proof: Vec<[u8; 32]>,
     },
     /// A consistency proof.
     Consistency(Vec<[u8; 32]>),
@@ -125,4 +142,90 @@ pub enum Response {
     NotFound,
     /// The request was refused (rate limit, malformed).
     Refused(String),
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// `Entries` as the first version of the protocol had it.
+    mod first {
+        use super::*;
+
+        #[derive(Debug, PartialEq, Serialize, Deserialize)]
+        pub(super) enum Request {
+            Entries {
+                compartment: CompartmentId,
+                from: u64,
+                max: u32,
+            },
+        }
+
+        #[derive(Debug, PartialEq, Serialize, Deserialize)]
+        pub(super) enum Response {
+            Entries {
+                checkpoint: String,
+                from: u64,
+                entries: Vec<String>,
+            },
+        }
+    }
+
+    fn cbor(value: &impl Serialize) -> Vec<u8> {
+        cbor4ii::serde::to_vec(Vec::new(), value).unwrap()
+    }
+
+    #[test]
+    fn pages_with_proofs_and_pages_without_decode_on_both_versions() {
+        let compartment = CompartmentId::from_bytes([3; 16]);
+        let old = first::Request::Entries {
+            compartment,
+            from: 512,
+            max: 512,
+        };
+        let new = Request::Entries {
+            compartment,
+            from: 512,
+            max: 512,
+            prove_to: Some(2048),
+        };
+        let read: Request = cbor4ii::serde::from_slice(&cbor(&old)).unwrap();
+        assert_eq!(
+            read,
+            Request::Entries {
+                compartment,
+                from: 512,
+                max: 512,
+                prove_to: None
+            }
+        );
+        let read: first::Request = cbor4ii::serde::from_slice(&cbor(&new)).unwrap();
+        assert_eq!(read, old);
+        // Without a size to prove to, the request is the first version's, byte for byte.
+        let unproven = Request::Entries {
+            compartment,
+            from: 512,
+            max: 512,
+            prove_to: None,
+        };
+        assert_eq!(cbor(&unproven), cbor(&old));
+
+        let old = first::Response::Entries {
+            checkpoint: "note".into(),
+            from: 512,
+            entries: vec!["{}".into()],
+        };
+        let new = Response::Entries {
+            checkpoint: "note".into(),
+            from: 512,
+            entries: vec!["{}".into()],
+            proof: vec![[7; 32], [8; 32]],
+        };
+        let read: Response = cbor4ii::serde::from_slice(&cbor(&old)).unwrap();
+        assert!(matches!(read, Response::Entries { proof, .. } if proof.is_empty()));
+        let read: first::Response = cbor4ii::serde::from_slice(&cbor(&new)).unwrap();
+        assert_eq!(read, old);
+    }
 }

@@ -64,15 +64,13 @@ pub(crate) fn answer(
             compartment,
             from,
             max,
-        } => entries(store, &own, log(compartment), from, max)?,
+            prove_to,
+        } => entries(store, &own, log(compartment), from, max, prove_to)?,
         Request::Consistency {
             compartment,
             old_size,
             new_size,
-        } => match store
-            .tree(&own, log(compartment))
-            .map(|t| t.consistency_proof(old_size, new_size))
-        {
+        } => match store.consistency_proof(&own, log(compartment), old_size, new_size) {
             Some(Ok(proof)) => Response::Consistency(proof),
             _ => Response::NotFound,
         },
@@ -82,19 +80,24 @@ pub(crate) fn answer(
     Ok((response, FollowUp::None))
 }
 
-/// Up to `max` entries of `log` from `from`, within the page caps.
+/// Up to `max` entries of `log` from `from`, within the page caps; with
+/// `prove_to`, none beyond it, and the proof that they lead to it.
 fn entries(
     store: &Store,
     own: &Visible,
     log: LogId,
     from: u64,
     max: u32,
+    prove_to: Option<u64>,
 ) -> Result<Response, assure_store::Error> {
     let Some(summary) = store.log(own, log) else {
         return Ok(Response::NotFound);
     };
     let size = summary.checkpoint.checkpoint().size();
-    let max = u64::from(max.min(MAX_PAGE_ENTRIES)).min(size.saturating_sub(from));
+    // A size beyond ours is one we never signed: entries then stop at ours,
+    // and no proof can be made.
+    let end = prove_to.map_or(size, |to| to.min(size));
+    let max = u64::from(max.min(MAX_PAGE_ENTRIES)).min(end.saturating_sub(from));
     let envelopes = store
         .read_entries(own, log, from, max, MAX_PAGE_BYTES)?
         .unwrap_or_default();
@@ -102,9 +105,18 @@ fn entries(
         // No entries, but the checkpoint: the head is shown.
         store.disclose_heads(own, [log])?;
     }
+    let sent = from + envelopes.len() as u64;
+    let proof = match prove_to {
+        Some(to) if to <= size && sent < to && !envelopes.is_empty() => store
+            .consistency_proof(own, log, sent, to)
+            .and_then(Result::ok)
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
     Ok(Response::Entries {
         checkpoint: summary.checkpoint.to_string(),
         from,
+        proof,
         // Stored envelopes passed validation, which parsed them as JSON text.
         entries: envelopes
             .into_iter()

@@ -1,18 +1,17 @@
-//! Pulling from an author: offers, entries page by page, full verification,
+//! Pulling from an author: offers, entries page by page (see [`pages`]),
 //! and the equivocation checks every member makes as a witness.
 
 use assure_log::{Blake3, SignedCheckpoint, verify_consistency};
-use assure_model::{Did, Record};
-use assure_store::{Evidence, LogId, Store};
-use futures::{StreamExt as _, TryStreamExt as _};
+use assure_model::Did;
+use assure_store::{Evidence, LogId, LogState, Store};
 use jiff::Timestamp;
 use tracing::{info, warn};
 
 use assure_access::{Compartment, Reader, Rule};
 
-use crate::protocol::{MAX_PAGE_ENTRIES, Offer, Request, Response, WITNESS_ASKS, Witnessed};
+use crate::protocol::{Offer, Request, Response, WITNESS_ASKS, Witnessed};
 use crate::serve::checked_note;
-use crate::{Client, Error, Event, Shared, notices, witness};
+use crate::{Client, Error, Event, Shared, pages, witness};
 
 /// Pulls every compartment `author` lets this node read.
 pub(crate) async fn pull(shared: &Shared, author: Did) -> Result<(), Error> {
@@ -54,38 +53,29 @@ async fn pull_one(
     };
     let note = checked_note(log, &offer.checkpoint)
         .ok_or_else(|| Error::Protocol("checkpoint not signed by its author".into()))?;
-    let ours = store.gate(Reader::Owner, Timestamp::now(), "network")?;
-    if store.evidence(&ours, log)?.is_some() {
+    let Some(held) = held(store, log).await? else {
         return Ok(());
-    }
-    let (size, tree) = match store.log_state(&ours, log) {
-        Some(state) => (state.tree.len(), Some(state)),
-        None => (0, None),
     };
-    let target = note.checkpoint().size();
-    if let Some(state) = &tree
-        && let Some(reason) = conflict(&state.tree, &state.checkpoint, &note)
-    {
-        return equivocation(client, store, log, &state.checkpoint, &note, &reason);
-    }
-    if tree.is_some() && target <= size {
-        return Ok(());
-    }
-    // Pages are fetched and verified a few at a time, in order.
-    let ranges: Vec<(u64, u64)> = (size..target)
-        .step_by(MAX_PAGE_ENTRIES as usize)
-        .map(|from| (from, (target - from).min(u64::from(MAX_PAGE_ENTRIES))))
-        .collect();
-    let pages: Vec<Vec<(Vec<u8>, Record)>> = futures::stream::iter(ranges)
-        .map(|(from, count)| fetch_range(client, author, log, from, count))
-        .buffered(PAGES_IN_FLIGHT)
-        .try_collect()
-        .await?;
-    let received: Vec<(Vec<u8>, Record)> = pages.into_iter().flatten().collect();
-    let notices = notices::notices(me, offer.regulator, &received, |record| {
-        notices::cosigned_by_us(store, me, record)
-    });
-    let stored = store.clone();
+    let target = match &held {
+        None => note,
+        Some(state) => {
+            if let Some(reason) = conflict(client, log, state, &note, Check::Pull).await {
+                return equivocation(client, store, log, &state.checkpoint, &note, &reason);
+            }
+            let mine = state.checkpoint.checkpoint().size();
+            if state.tree.len() >= mine.max(note.checkpoint().size()) {
+                return Ok(());
+            }
+            // Pull towards the larger of the two: they are consistent.
+            match note.checkpoint().size() > mine {
+                true => note,
+                false => state.checkpoint.clone(),
+            }
+        }
+    };
+    let size = target.checkpoint().size();
+    let from = held.as_ref().map_or(0, |state| state.tree.len());
+    drop(held);
     // We keep only what the author tells every reader: the id and the TLP
     // label, under a local label of our own, which says whether we read it
     // as the author's regulator.
@@ -95,98 +85,106 @@ async fn pull_one(
     };
     let compartment = Compartment::new(offer.compartment, label, Rule::as_received(offer.tlp, me))
         .map_err(|e| Error::Protocol(e.to_string()))?;
-    let appended = note.clone();
-    tokio::task::spawn_blocking(move || {
-        stored.append_replica(log, &compartment, &received, &appended)
-    })
-    .await
-    .map_err(|e| Error::Protocol(e.to_string()))??;
-    for (alert, event) in notices {
-        if store.raise_once(&alert)? {
-            warn!(
-                kind = %alert.kind,
-                from = %author.fmt_short(),
-                record = alert.record.as_deref().unwrap_or_default(),
-                "alert raised: see `assure alerts`"
-            );
-            client.emit(event);
-        }
-    }
-    info!(author = %author.fmt_short(), compartment = %log.compartment.fmt_short(), size = target, "replicated");
-    client.emit(Event::Synced { log, size: target });
+    let pull = pages::Pull {
+        client,
+        store,
+        me,
+        regulator: offer.regulator,
+        log,
+        compartment,
+    };
+    pull.run(from, &target).await?;
+    info!(author = %author.fmt_short(), compartment = %log.compartment.fmt_short(), size, "replicated");
+    client.emit(Event::Synced { log, size });
     Ok(())
 }
 
-/// Page requests in flight to one author during a pull.
-const PAGES_IN_FLIGHT: usize = 4;
-
-/// Fetches and verifies entries `from..from + count`, in as many pages as the
-/// author's size cap needs.
-async fn fetch_range(
-    client: &Client,
-    author: Did,
-    log: LogId,
-    mut from: u64,
-    count: u64,
-) -> Result<Vec<(Vec<u8>, Record)>, Error> {
-    let end = from + count;
-    let mut out = Vec::with_capacity(count as usize);
-    let mut backoff = 0;
-    while from < end {
-        let max = (end - from).min(u64::from(MAX_PAGE_ENTRIES)) as u32;
-        let request = Request::Entries {
-            compartment: log.compartment,
-            from,
-            max,
-        };
-        let (entries, got_from) = match client.request(author, request).await? {
-            Response::Entries { entries, from, .. } => (entries, from),
-            Response::Refused(reason) if reason.contains("rate limit") && backoff < 5 => {
-                // Slow down rather than fail: the author is busy, not refusing.
-                backoff += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(100 << backoff)).await;
-                continue;
-            }
-            _ => return Err(Error::Protocol("entries refused".into())),
-        };
-        if got_from != from || entries.is_empty() || entries.len() as u64 > end - from {
-            return Err(Error::Protocol("entries out of order".into()));
+/// What this node holds of `log`: `None` when the replica is frozen, else
+/// its state if it holds any. Read on a blocking thread (it copies the tree).
+async fn held(store: &Store, log: LogId) -> Result<Option<Option<LogState>>, Error> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || {
+        let ours = store.gate(Reader::Owner, Timestamp::now(), "network")?;
+        if store.evidence(&ours, log)?.is_some() {
+            return Ok(None);
         }
-        let got = entries.len() as u64;
-        let (entries, records) = tokio::task::spawn_blocking(move || {
-            crate::verify::verify_entries(from, &entries, Timestamp::now())
-                .map(|records| (entries, records))
-        })
-        .await
-        .map_err(|e| Error::Protocol(e.to_string()))??;
-        out.extend(entries.into_iter().map(String::into_bytes).zip(records));
-        from += got;
-    }
-    Ok(out)
+        Ok(Some(store.log_state(&ours, log)))
+    })
+    .await
+    .map_err(|e| Error::Protocol(e.to_string()))?
 }
 
-/// Why two validly signed checkpoints of one log cannot both be true, given the
-/// tree this node holds at `held`.
-fn conflict(
-    tree: &assure_log::Tree<Blake3>,
-    held: &SignedCheckpoint,
+/// Who proves what the tree held cannot show.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// A pull: the pages that follow prove that a larger checkpoint extends
+    /// the entries held; the author is asked only about a checkpoint the
+    /// replica is held against in part.
+    Pull,
+    /// A witness's checkpoint: the author is asked to prove every size the
+    /// tree held cannot show.
+    Witness,
+}
+
+/// Why `other` and the checkpoint of `held` cannot both be true, both validly
+/// signed by the log's author. The tree held (every entry of its checkpoint,
+/// or a proven prefix of them) shows sizes up to its own; beyond it the
+/// author is asked for a consistency proof, and one that does not verify is
+/// a conflict (an author that does not answer is not).
+async fn conflict(
+    client: &Client,
+    log: LogId,
+    held: &LogState,
     other: &SignedCheckpoint,
+    check: Check,
 ) -> Option<String> {
-    let (mine, theirs) = (held.checkpoint(), other.checkpoint());
-    if theirs.size() == mine.size() && theirs.root() != mine.root() {
-        return Some(format!("two different roots at size {}", mine.size()));
+    let (mine, theirs) = (held.checkpoint.checkpoint(), other.checkpoint());
+    if theirs.size() == mine.size() {
+        return (theirs.root() != mine.root())
+            .then(|| format!("two different roots at size {}", mine.size()));
     }
-    if theirs.size() < mine.size() {
+    let tree = &held.tree;
+    if theirs.size() < mine.size() && theirs.size() <= tree.len() {
         let ours_then = tree.root_at(theirs.size()).ok()?;
-        if ours_then != *theirs.root() {
-            return Some(format!(
+        return (ours_then != *theirs.root()).then(|| {
+            format!(
                 "size {} does not match the history of size {}",
                 theirs.size(),
                 mine.size()
-            ));
-        }
+            )
+        });
     }
-    None
+    let (older, newer) = match theirs.size() < mine.size() {
+        true => (theirs, mine),
+        false => (mine, theirs),
+    };
+    let shown = older.size() <= tree.len();
+    if older.size() == 0 || (shown && check == Check::Pull) {
+        return None;
+    }
+    let request = Request::Consistency {
+        compartment: log.compartment,
+        old_size: older.size(),
+        new_size: newer.size(),
+    };
+    let Ok(Response::Consistency(proof)) = client.request(log.origin, request).await else {
+        return None;
+    };
+    verify_consistency::<Blake3>(
+        older.size(),
+        newer.size(),
+        older.root(),
+        newer.root(),
+        &proof,
+    )
+    .is_err()
+    .then(|| {
+        format!(
+            "size {} does not extend size {}",
+            newer.size(),
+            older.size()
+        )
+    })
 }
 
 fn equivocation(
@@ -261,37 +259,14 @@ async fn check_witnessed(
     {
         return equivocation(client, store, log, &a, &b, "evidence shared by a witness");
     }
-    let ours = store.gate(Reader::Owner, Timestamp::now(), "network")?;
-    let (Some(state), Some(theirs)) = (
-        store.log_state(&ours, log),
+    let (Some(Some(state)), Some(theirs)) = (
+        held(store, log).await?,
         checked_note(log, &answer.checkpoint),
     ) else {
         return Ok(());
     };
-    if let Some(reason) = conflict(&state.tree, &state.checkpoint, &theirs) {
+    if let Some(reason) = conflict(client, log, &state, &theirs, Check::Witness).await {
         return equivocation(client, store, log, &state.checkpoint, &theirs, &reason);
-    }
-    let (mine, newer) = (state.checkpoint.checkpoint(), theirs.checkpoint());
-    if newer.size() > mine.size() && mine.size() > 0 {
-        // Ask the author to prove the newer head extends ours.
-        let request = Request::Consistency {
-            compartment: log.compartment,
-            old_size: mine.size(),
-            new_size: newer.size(),
-        };
-        if let Ok(Response::Consistency(proof)) = client.request(log.origin, request).await
-            && verify_consistency::<Blake3>(
-                mine.size(),
-                newer.size(),
-                mine.root(),
-                newer.root(),
-                &proof,
-            )
-            .is_err()
-        {
-            let reason = format!("size {} does not extend size {}", newer.size(), mine.size());
-            return equivocation(client, store, log, &state.checkpoint, &theirs, &reason);
-        }
     }
     Ok(())
 }

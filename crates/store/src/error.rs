@@ -71,6 +71,16 @@ pub enum Error {
         /// The checkpoint's size.
         size: u64,
     },
+    /// Replicated entries do not start where the replica ends.
+    #[error("entries received for {origin} start at {from}, but the replica holds {held}")]
+    Gap {
+        /// The log's origin line.
+        origin: String,
+        /// Entries the replica holds.
+        held: u64,
+        /// Index of the first entry received.
+        from: u64,
+    },
     /// The replica is frozen by equivocation evidence.
     #[error("replica {0} is frozen: its author equivocated")]
     Frozen(String),

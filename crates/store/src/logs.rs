@@ -17,6 +17,7 @@ use sled::Transactional as _;
 
 use crate::keys::{Location, LogId};
 use crate::pages::{Page, TUPLE_LEN, Tuple};
+use crate::replica::Prefix;
 use crate::segments::{Place, Segments};
 use crate::{Error, State, Store, Trees};
 
@@ -68,6 +69,9 @@ pub(crate) struct Write {
     pages: Vec<Page>,
     checkpoints: Vec<(LogId, SignedCheckpoint)>,
     compartments: Vec<(LogId, Vec<u8>)>,
+    /// Replicas held in part: the proof that the entries held are a prefix
+    /// of the checkpoint's tree, or `None` to drop it once all are held.
+    prefixes: Vec<(LogId, Option<Vec<u8>>)>,
 }
 
 impl Write {
@@ -97,6 +101,12 @@ impl Write {
         self.checkpoints.push((log, note));
     }
 
+    /// Records the proof that a replica's entries are a prefix of its
+    /// checkpoint's tree (`None`: the replica holds every entry).
+    pub(crate) fn prefix(&mut self, log: LogId, proof: Option<Vec<u8>>) {
+        self.prefixes.push((log, proof));
+    }
+
     /// Records a log's compartment (for a new log).
     pub(crate) fn compartment(
         &mut self,
@@ -121,7 +131,7 @@ impl Write {
         segments: &Segments,
     ) -> Result<Vec<Vec<Place>>, Error> {
         let places = segments.append(&self.pages)?;
-        if self.checkpoints.is_empty() && self.compartments.is_empty() {
+        if self.checkpoints.is_empty() && self.compartments.is_empty() && self.prefixes.is_empty() {
             return Ok(places);
         }
         let set = [trees.checkpoints.clone(), trees.compartments.clone()];
@@ -131,6 +141,13 @@ impl Write {
             }
             for (log, meta) in &self.compartments {
                 views[1].insert(&log.to_bytes()[..], meta.as_slice())?;
+            }
+            for (log, proof) in &self.prefixes {
+                let key = crate::replica::prefix_key(*log);
+                match proof {
+                    Some(proof) => views[0].insert(key, proof.as_slice())?,
+                    None => views[0].remove(key)?,
+                };
             }
             Ok(())
         })?;
@@ -392,13 +409,20 @@ struct Loading {
     leaves: Vec<[u8; 32]>,
     places: Vec<Place>,
     tuples: Vec<Tuple>,
+    /// For a replica held in part, how many entries were committed and
+    /// the proof that they are a prefix of the checkpoint's tree.
+    prefix: Option<Prefix>,
     problem: Option<String>,
 }
 
 impl Loading {
-    /// Whether the log's checkpoint covers the block: a log whose
-    /// checkpoint cannot be read keeps all it has.
+    /// Whether what was committed covers the block: the checkpoint, or for
+    /// a replica held in part its committed prefix. A log whose checkpoint
+    /// cannot be read keeps all it has.
     fn covers(&self, end: u64) -> bool {
+        if let Some(prefix) = &self.prefix {
+            return end <= prefix.size;
+        }
         self.note
             .as_ref()
             .ok()
@@ -425,6 +449,7 @@ pub(crate) fn load_all(trees: &Trees, segments: &Segments) -> Result<Loaded, Err
                 leaves: Vec::new(),
                 places: Vec::new(),
                 tuples: Vec::new(),
+                prefix: Prefix::read(trees, log)?,
                 problem: None,
             },
         );
@@ -541,6 +566,16 @@ fn check(loading: &mut Loading) -> Result<Tree<Blake3>, String> {
     let note = loading.note.as_ref().map_err(Clone::clone)?;
     let head = note.checkpoint();
     let held = loading.leaves.len() as u64;
+    if let Some(prefix) = &loading.prefix {
+        let tree = Tree::from_leaf_hashes(std::mem::take(&mut loading.leaves));
+        if !prefix.proves(&tree, note) {
+            return Err(format!(
+                "the {held} entries held are not proven a prefix of the checkpoint of size {}",
+                head.size()
+            ));
+        }
+        return Ok(tree);
+    }
     if held < head.size() {
         return Err(format!("entries from {held} are missing"));
     }

@@ -2,7 +2,7 @@
 //! freezes one, and the alerts a node raises.
 
 use assure_access::Compartment;
-use assure_log::SignedCheckpoint;
+use assure_log::{Blake3, Hash, SignedCheckpoint, Tree, verify_consistency};
 use assure_model::Record;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::grants::{from_json, to_json};
 use crate::keys::LogId;
 use crate::logs::{LogState, Write};
-use crate::{Error, Store};
+use crate::{Error, Store, Trees};
 
 /// Two validly signed checkpoints of one log that cannot both be true.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,6 +164,120 @@ impl Store {
         Ok(())
     }
 
+    /// Appends verified entries `from..` to a replica (creating it on first
+    /// use) and holds them, atomically and durably, as a prefix of `note`'s
+    /// tree; returns how many entries the replica holds now.
+    ///
+    /// `proof` is the RFC 9162 consistency proof from the tree the entries
+    /// make to `note`'s: with it, the entries held are proven to be the first
+    /// entries of the tree the author signed, and they are indexed and read
+    /// like any other. When the entries reach the note's size the proof is
+    /// empty, the root must be the note's, and the replica holds the whole
+    /// log as [`Store::append_replica`] leaves it.
+    ///
+    /// The caller has verified every envelope and the note's signature, and,
+    /// when `note` replaces a checkpoint the replica was held against in part,
+    /// that the two are consistent (the entries held prove that for a
+    /// checkpoint held whole). Refused, nothing of the entries is stored: a
+    /// frozen replica, entries that do not start where the replica ends, more
+    /// entries than the note's size, or a proof that does not lead from their
+    /// tree to the note's.
+    pub fn commit_prefix(
+        &self,
+        log: LogId,
+        compartment: &Compartment,
+        from: u64,
+        entries: &[(Vec<u8>, Record)],
+        note: &SignedCheckpoint,
+        proof: &[Hash],
+    ) -> Result<u64, Error> {
+        if self.evidence_of(log)?.is_some() {
+            return Err(Error::Frozen(log.origin_line()));
+        }
+        let mut state = self.state();
+        let held = state.logs.get(&log).map_or(0, |s| s.tree.len());
+        if held != from {
+            return Err(Error::Gap {
+                origin: log.origin_line(),
+                held,
+                from,
+            });
+        }
+        let mut fresh = Tree::new();
+        let existing = state.logs.get_mut(&log);
+        let is_new = existing.is_none();
+        // Appended in place (a copy would cost the whole tree per page), and
+        // cut back if the write is refused or fails.
+        let tree = existing.map_or(&mut fresh, |s| &mut s.tree);
+        let mut write = Write::default();
+        for (bytes, record) in entries {
+            write.push(log, tree, bytes, record);
+        }
+        let written = (|| {
+            let head = note.checkpoint();
+            let size = tree.len();
+            if size > head.size()
+                || verify_consistency::<Blake3>(size, head.size(), &tree.root(), head.root(), proof)
+                    .is_err()
+            {
+                return Err(Error::RootMismatch {
+                    origin: log.origin_line(),
+                    size: head.size(),
+                });
+            }
+            write.checkpoint(log, note.clone());
+            let in_part = (size < head.size()).then(|| Prefix::encode(size, proof));
+            write.prefix(log, in_part);
+            if is_new {
+                write.compartment(log, compartment)?;
+            }
+            let places = write.commit(&self.inner.trees, &self.inner.segments)?;
+            self.flush()?;
+            Ok((size, places))
+        })();
+        let (size, places) = match written {
+            Ok(written) => written,
+            Err(error) => {
+                tree.truncate(held);
+                return Err(error);
+            }
+        };
+        write.index_into(&mut state, places);
+        match state.logs.get_mut(&log) {
+            Some(held) => held.checkpoint = note.clone(),
+            None => {
+                state.logs.insert(
+                    log,
+                    LogState {
+                        compartment: compartment.clone(),
+                        tree: fresh,
+                        checkpoint: note.clone(),
+                    },
+                );
+            }
+        }
+        Ok(size)
+    }
+
+    /// The RFC 9162 consistency proof between two sizes of a readable log,
+    /// made under the lock rather than from a copy of its tree (a page
+    /// served to a member carries one). `None` for a log outside the set;
+    /// an error for sizes the log cannot prove.
+    pub fn consistency_proof(
+        &self,
+        visible: &assure_access::Visible,
+        log: LogId,
+        old_size: u64,
+        new_size: u64,
+    ) -> Option<Result<Vec<Hash>, assure_log::TreeError>> {
+        if !visible.contains(&log) {
+            return None;
+        }
+        let state = self.state();
+        let held = state.logs.get(&log)?;
+        Some(held.tree.consistency_proof(old_size, new_size))
+    }
+
     /// Records equivocation evidence: the replica is frozen from now on, and an
     /// alert is raised. Keeps the first evidence found for a log.
     pub fn freeze(&self, log: LogId, evidence: &Evidence) -> Result<bool, Error> {
@@ -249,5 +363,63 @@ impl Store {
             .iter()
             .map(|kv| from_json(&kv?.1, "alert"))
             .collect()
+    }
+}
+
+/// The key, in the checkpoints tree, of the proof that a replica held in
+/// part is a prefix of its checkpoint's tree: the log's key and a suffix, so
+/// that it never reads as a log's checkpoint.
+pub(crate) fn prefix_key(log: LogId) -> Vec<u8> {
+    [&log.to_bytes()[..], b"/prefix"].concat()
+}
+
+/// What a replica held in part keeps beside its checkpoint: how many
+/// entries it holds, and the RFC 9162 consistency proof from the tree they
+/// make to the checkpoint's. The open takes the size as what the
+/// checkpoint covers (entries beyond it were never committed) and checks
+/// the proof as it checks a whole log's root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Prefix {
+    pub(crate) size: u64,
+    proof: Vec<Hash>,
+}
+
+impl Prefix {
+    /// The stored form: the size (8 bytes, big-endian), then the proof's
+    /// hashes.
+    fn encode(size: u64, proof: &[Hash]) -> Vec<u8> {
+        [&size.to_be_bytes()[..], &proof.concat()].concat()
+    }
+
+    /// The prefix stored for `log`, if it is held in part.
+    pub(crate) fn read(trees: &Trees, log: LogId) -> Result<Option<Self>, Error> {
+        let Some(bytes) = trees.checkpoints.get(prefix_key(log))? else {
+            return Ok(None);
+        };
+        let corrupt = || Error::corrupt("prefix proof");
+        let (size, proof) = bytes.split_first_chunk::<8>().ok_or_else(corrupt)?;
+        let proof = proof
+            .chunks(32)
+            .map(|chunk| chunk.try_into().map_err(|_| corrupt()))
+            .collect::<Result<_, _>>()?;
+        Ok(Some(Self {
+            size: u64::from_be_bytes(*size),
+            proof,
+        }))
+    }
+
+    /// Whether `tree` is this prefix of `note`'s tree.
+    pub(crate) fn proves(&self, tree: &Tree<Blake3>, note: &SignedCheckpoint) -> bool {
+        let head = note.checkpoint();
+        tree.len() == self.size
+            && self.size < head.size()
+            && verify_consistency::<Blake3>(
+                self.size,
+                head.size(),
+                &tree.root(),
+                head.root(),
+                &self.proof,
+            )
+            .is_ok()
     }
 }

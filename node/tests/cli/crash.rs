@@ -15,10 +15,10 @@ use crate::common::{Node, example, record_ids};
 
 /// A small xorshift generator, seeded from the clock and printed, so a failing
 /// run can be repeated with `ASSURE_CRASH_SEED`.
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let seed = std::env::var("ASSURE_CRASH_SEED")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -33,7 +33,7 @@ impl Rng {
         Self(seed)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;

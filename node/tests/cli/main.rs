@@ -24,6 +24,7 @@ mod pipe;
 mod readme;
 mod reports;
 mod restart;
+mod resume;
 mod sharing;
 mod verify;
 mod walkthrough;

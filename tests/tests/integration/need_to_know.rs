@@ -114,6 +114,7 @@ async fn an_uncleared_party_receives_only_public_and_learns_nothing_else() {
             compartment,
             from: 0,
             max: 10,
+            prove_to: None,
         };
         assert_eq!(
             client.request(author_did, entries).await.unwrap(),

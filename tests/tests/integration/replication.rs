@@ -76,6 +76,7 @@ async fn revocation_in_the_middle_of_a_sync_stops_serving_at_once() {
         compartment: partners.compartment,
         from: 0,
         max: 512,
+        prove_to: None,
     };
     let Response::Entries { entries, .. } = client.request(author, first).await.unwrap() else {
         panic!("first page refused")
@@ -102,6 +103,7 @@ async fn revocation_in_the_middle_of_a_sync_stops_serving_at_once() {
         compartment: partners.compartment,
         from: 512,
         max: 512,
+        prove_to: None,
     };
     let after = client.request(author, next).await;
     assert!(

@@ -116,6 +116,7 @@ fn serving(compartment: Compartment, note: SignedCheckpoint, entries: Vec<String
             checkpoint: note.to_string(),
             from,
             entries: entries.iter().skip(from as usize).cloned().collect(),
+            proof: Vec::new(),
         },
         _ => Response::NotFound,
     })
@@ -284,4 +285,123 @@ async fn malformed_and_oversized_requests_cut_the_peer_off() {
     net.nodes[0].publish("partners", &[control(1)]).await;
     net.nodes[1].wait_synced(partners, 1).await;
     net.stop().await;
+}
+
+/// `count` valid records of `author` and the tree over them.
+fn envelopes(author: &Keypair, count: usize, salt: usize) -> (Vec<String>, Tree<Blake3>) {
+    let catalog = assure_model::Catalog::builtin();
+    let entries: Vec<String> = (0..count)
+        .map(|n| {
+            let draft = assure_model::Draft::from_toml(&control(salt + n)).unwrap();
+            let (_, predicate) = draft
+                .into_predicate(author.did(), jiff::Timestamp::now(), catalog)
+                .unwrap();
+            let (bytes, _) =
+                assure_model::issue(author, &SubjectRef::org(author.did()), &predicate).unwrap();
+            String::from_utf8(bytes).unwrap()
+        })
+        .collect();
+    let mut tree: Tree<Blake3> = Tree::new();
+    for entry in &entries {
+        tree.push_leaf_hash(Blake3::leaf(entry.as_bytes()));
+    }
+    (entries, tree)
+}
+
+/// Entries of the rogue's log: three pages.
+const SIZE: u64 = 1100;
+
+/// How a rogue makes its second page from the honest entries and proof.
+type Lie = Box<dyn Fn(Vec<String>, Vec<[u8; 32]>) -> (Vec<String>, Vec<[u8; 32]>) + Send + Sync>;
+
+/// A rogue holding three pages that serves the first and the last honestly,
+/// with the proof to the checkpoint asked for, and lies in the second: `lie`
+/// makes its entries and proof from the honest ones.
+fn second_page_lies(author: &Keypair, lie: Lie) -> (Compartment, Answer) {
+    let (entries, tree) = envelopes(author, SIZE as usize, 0);
+    let compartment =
+        Compartment::new(CompartmentId::random().unwrap(), "partners", Rule::public()).unwrap();
+    let origin = format!("assure/{}/{}", author.did(), compartment.id);
+    let checkpoint = Checkpoint::new(origin, SIZE, tree.root(), 1_800_000_000).unwrap();
+    let note = SignedCheckpoint::sign(checkpoint, &author.did().to_string(), author.signing_key())
+        .unwrap();
+    let id = compartment.id;
+    let answer: Answer = Arc::new(move |request| match request {
+        Request::Compartments => Response::Compartments(vec![Offer {
+            compartment: id,
+            checkpoint: note.to_string(),
+            tlp: Rule::public().tlp(),
+            ticket: Vec::new(),
+            regulator: false,
+        }]),
+        Request::Entries {
+            from,
+            max,
+            prove_to,
+            ..
+        } => {
+            let end = (from + u64::from(max)).min(prove_to.unwrap_or(SIZE));
+            let page = entries[from as usize..end as usize].to_vec();
+            let proof = match end < SIZE {
+                true => tree.consistency_proof(end, SIZE).unwrap(),
+                false => Vec::new(),
+            };
+            let (page, proof) = match from {
+                512 => lie(page, proof),
+                _ => (page, proof),
+            };
+            Response::Entries {
+                checkpoint: note.to_string(),
+                from,
+                entries: page,
+                proof,
+            }
+        }
+        _ => Response::NotFound,
+    });
+    (compartment, answer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_with_a_wrong_proof_or_other_entries_is_refused_and_nothing_of_it_is_stored() {
+    let mut member = TestNode::start(73, "member").await;
+    // The second page's proof with one hash changed; then entries validly
+    // signed by the author that are not those of its checkpoint, with the
+    // honest proof. Were either taken, the honest last page would complete
+    // the log to its signed root.
+    let forger = Keypair::from_seed([74; 32]);
+    let (other, _) = envelopes(&forger, 512, 10_000);
+    let liars: Vec<(Keypair, Lie)> = vec![
+        (
+            Keypair::from_seed([75; 32]),
+            Box::new(|page, mut proof| {
+                proof[0][0] ^= 1;
+                (page, proof)
+            }),
+        ),
+        (forger, Box::new(move |_, proof| (other.clone(), proof))),
+    ];
+    for (liar, lie) in liars {
+        let (compartment, answer) = second_page_lies(&liar, lie);
+        let address = rogue_author(&liar, answer).await;
+        member
+            .node()
+            .client()
+            .dial(liar.did(), address)
+            .await
+            .unwrap();
+        let event = wait(
+            &mut member.events,
+            |e| matches!(e, Event::Rejected { peer, .. } if *peer == liar.did()),
+        )
+        .await;
+        assert!(format!("{event:?}").contains("do not match"), "{event:?}");
+        let log = assure_store::LogId {
+            origin: liar.did(),
+            compartment: compartment.id,
+        };
+        // The honest first page is held; nothing of the second, nor after.
+        assert_eq!(member.size(log), Some(512), "{event:?}");
+    }
+    member.stop().await;
 }

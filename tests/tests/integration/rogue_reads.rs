@@ -132,6 +132,7 @@ fn battery(compartment: CompartmentId, size: u64, checkpoint: &str) -> Vec<Reque
             compartment,
             from,
             max,
+            prove_to: None,
         });
     }
     for (old_size, new_size) in [
@@ -251,6 +252,7 @@ async fn interrogate(
                         checkpoint,
                         from: echoed,
                         entries,
+                        ..
                     },
                 ) => {
                     assert_eq!(echoed, from);

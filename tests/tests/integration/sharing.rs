@@ -47,6 +47,7 @@ async fn ask(asker: &TestNode, author: Did, compartment: CompartmentId) -> Respo
         compartment,
         from: 0,
         max: 10,
+        prove_to: None,
     };
     asker
         .node()
