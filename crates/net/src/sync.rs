@@ -56,6 +56,22 @@ async fn pull_one(
     let Some(held) = held(store, log).await? else {
         return Ok(());
     };
+    // We keep only what the author tells every reader: the id and the TLP
+    // label, under a local label of our own, which says whether we read it
+    // as the author's regulator (that follows our grant, so a replica held
+    // already is relabelled when it changes).
+    let label = match offer.regulator {
+        true => assure_store::RECEIVED_AS_REGULATOR,
+        false => "received",
+    };
+    let compartment = Compartment::new(offer.compartment, label, Rule::as_received(offer.tlp, me))
+        .map_err(|e| Error::Protocol(e.to_string()))?;
+    if held.is_some() {
+        let (store, compartment) = (store.clone(), compartment.clone());
+        tokio::task::spawn_blocking(move || store.relabel_replica(log, &compartment))
+            .await
+            .map_err(|e| Error::Protocol(e.to_string()))??;
+    }
     let target = match &held {
         None => note,
         Some(state) => {
@@ -76,15 +92,6 @@ async fn pull_one(
     let size = target.checkpoint().size();
     let from = held.as_ref().map_or(0, |state| state.tree.len());
     drop(held);
-    // We keep only what the author tells every reader: the id and the TLP
-    // label, under a local label of our own, which says whether we read it
-    // as the author's regulator.
-    let label = match offer.regulator {
-        true => assure_store::RECEIVED_AS_REGULATOR,
-        false => "received",
-    };
-    let compartment = Compartment::new(offer.compartment, label, Rule::as_received(offer.tlp, me))
-        .map_err(|e| Error::Protocol(e.to_string()))?;
     let pull = pages::Pull {
         client,
         store,

@@ -278,6 +278,31 @@ impl Store {
         Some(held.tree.consistency_proof(old_size, new_size))
     }
 
+    /// Gives a replica the compartment `compartment` (the same id, the
+    /// label and rule the member keeps), durably, when it differs from the
+    /// one held: whether we read a log as its author's regulator follows
+    /// our grant, which may change after the first pull. `false` when the
+    /// replica is not held or already has it.
+    pub fn relabel_replica(&self, log: LogId, compartment: &Compartment) -> Result<bool, Error> {
+        if log.compartment != compartment.id {
+            return Err(Error::corrupt("a replica keeps its compartment's id"));
+        }
+        let mut state = self.state();
+        let Some(held) = state.logs.get_mut(&log) else {
+            return Ok(false);
+        };
+        if held.compartment == *compartment {
+            return Ok(false);
+        }
+        self.inner
+            .trees
+            .compartments
+            .insert(log.to_bytes(), to_json(compartment)?)?;
+        self.flush()?;
+        held.compartment = compartment.clone();
+        Ok(true)
+    }
+
     /// Records equivocation evidence: the replica is frozen from now on, and an
     /// alert is raised. Keeps the first evidence found for a log.
     pub fn freeze(&self, log: LogId, evidence: &Evidence) -> Result<bool, Error> {

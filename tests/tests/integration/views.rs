@@ -314,3 +314,40 @@ async fn the_read_side_passes_the_browser_checks() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_made_regulator_finds_the_operator_supervised() {
+    // The regulator pulls the supplier's partner log as a customer first;
+    // granted the regulator role later, the replica it holds already is
+    // relabelled and the supplier appears on its home.
+    let mut supplier = TestNode::start(231, "supplier").await;
+    let mut regulator = TestNode::start(232, "regulator").await;
+    let r = regulator.did();
+    supplier
+        .grant(r, Clearance::Partner, &[Role::Customer])
+        .await;
+    regulator.connect(&supplier).await;
+    let partners = supplier.log("partners");
+    supplier.publish("partners", &[control(1)]).await;
+    regulator.wait_synced(partners, 1).await;
+    let before = get(&regulator, "/supervised", true);
+    assert!(before.contains("No operator has granted"), "{before}");
+
+    supplier
+        .grant(r, Clearance::Partner, &[Role::Regulator])
+        .await;
+    supplier.publish("partners", &[control(2)]).await;
+    regulator.wait_synced(partners, 2).await;
+    let short = supplier.did().fmt_short();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let home = get(&regulator, "/supervised", true);
+        if home.contains(&short) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{home}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    supplier.stop().await;
+    regulator.stop().await;
+}
