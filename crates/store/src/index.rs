@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use assure_access::Visible;
-use assure_model::RecordId;
+use assure_model::{Domain, RecordId};
 
 use crate::keys::Location;
 use crate::pages::Tuple;
@@ -14,7 +14,35 @@ use crate::query::Filter;
 #[derive(Debug, Default)]
 pub(crate) struct Index {
     items: Vec<(Tuple, Location)>,
+    /// The domain of each item, once a read decoded it ([`Known`]): the
+    /// tuples on disk hold none, and decoding every candidate of a domain
+    /// filter on every listing would cost what the index saves.
+    domains: Vec<Known>,
     by_id: HashMap<RecordId, Vec<u32>>,
+}
+
+/// What the index knows of a record's domain: 0 not yet known, 1 none,
+/// `2 + n` the n-th of [`Domain::ALL`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Known(u8);
+
+impl Known {
+    fn of(domain: Option<Domain>) -> Self {
+        match domain {
+            None => Self(1),
+            // Five domains: the position fits in a u8.
+            Some(d) => Self(2 + Domain::ALL.iter().position(|x| *x == d).unwrap_or(0) as u8),
+        }
+    }
+
+    /// The domain, once known.
+    pub(crate) fn get(self) -> Option<Option<Domain>> {
+        match self.0 {
+            0 => None,
+            1 => Some(None),
+            n => Domain::ALL.get(usize::from(n - 2)).copied().map(Some),
+        }
+    }
 }
 
 impl Index {
@@ -22,6 +50,7 @@ impl Index {
         // More than 4 billion records in one node is far beyond any supply chain.
         let at = self.items.len() as u32;
         self.items.push((tuple, location));
+        self.domains.push(Known::default());
         self.by_id.entry(tuple.id).or_default().push(at);
     }
 
@@ -33,25 +62,45 @@ impl Index {
             .unwrap_or_default()
     }
 
+    /// Learns the domain of the record at `at`, as decoded.
+    pub(crate) fn learn(&mut self, id: &RecordId, at: Location, domain: Option<Domain>) {
+        let Some(slots) = self.by_id.get(id) else {
+            return;
+        };
+        for &slot in slots {
+            if self.items[slot as usize].1 == at {
+                self.domains[slot as usize] = Known::of(domain);
+            }
+        }
+    }
+
     /// Readable records matching `filter` and coming after `filter.after` in the
-    /// order newest first, at most `limit`, in that order. Selects the first
-    /// `limit` without sorting everything.
+    /// order newest first, at most `limit`, in that order, each with what
+    /// is known of its domain. Selects the first `limit` without sorting
+    /// everything. A domain filter leaves out the records known to be of
+    /// another domain; those not yet known are kept for the caller to
+    /// decode and check.
     pub(crate) fn page(
         &self,
         visible: &Visible,
         filter: &Filter,
         limit: usize,
-    ) -> Vec<(Tuple, Location)> {
-        let key = |(tuple, location): &&(Tuple, Location)| {
-            std::cmp::Reverse((tuple.issued_at, *location))
+    ) -> Vec<(Tuple, Location, Known)> {
+        let key = |(tuple, location, _): &(&Tuple, &Location, Known)| {
+            std::cmp::Reverse((tuple.issued_at, **location))
         };
-        let mut found: Vec<&(Tuple, Location)> = self
+        let mut found: Vec<(&Tuple, &Location, Known)> = self
             .items
             .iter()
+            .zip(&self.domains)
+            .map(|((tuple, location), known)| (tuple, location, *known))
             .filter(|item| {
-                let (tuple, location) = item;
+                let (tuple, location, known) = item;
                 visible.contains(&location.log)
                     && matches(filter, tuple)
+                    && filter
+                        .domain
+                        .is_none_or(|want| known.get().is_none_or(|domain| domain == Some(want)))
                     && filter
                         .after
                         .is_none_or(|after| key(item) > std::cmp::Reverse(after))
@@ -65,7 +114,10 @@ impl Index {
             found.truncate(limit);
         }
         found.sort_unstable_by_key(key);
-        found.into_iter().copied().collect()
+        found
+            .into_iter()
+            .map(|(tuple, location, known)| (*tuple, *location, known))
+            .collect()
     }
 
     /// How many readable records there are per subject, and the logs they
@@ -100,6 +152,6 @@ impl Index {
 fn matches(filter: &Filter, tuple: &Tuple) -> bool {
     filter.kind.is_none_or(|kind| tuple.kind == kind)
         && filter.subject.is_none_or(|s| tuple.subject == s)
-        // The index does not hold domains: the store filters them on read.
+        // Domains are known only once read: `Index::page` applies them.
         && filter.since.is_none_or(|since| tuple.issued_at >= since)
 }
