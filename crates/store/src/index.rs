@@ -19,6 +19,13 @@ pub(crate) struct Index {
     /// filter on every listing would cost what the index saves.
     domains: Vec<Known>,
     by_id: HashMap<RecordId, Vec<u32>>,
+    /// The items in the order (issued at, place), oldest first: a page
+    /// newest first walks it from its end (or its cursor) and stops once
+    /// full, instead of looking at every record.
+    order: Vec<u32>,
+    /// Items inserted out of that order, not yet merged into it (records
+    /// mostly arrive newest last; a replica's history may not).
+    pending: Vec<u32>,
 }
 
 /// What the index knows of a record's domain: 0 not yet known, 1 none,
@@ -52,6 +59,46 @@ impl Index {
         self.items.push((tuple, location));
         self.domains.push(Known::default());
         self.by_id.entry(tuple.id).or_default().push(at);
+        let in_order = self.pending.is_empty()
+            && self
+                .order
+                .last()
+                .is_none_or(|&last| self.key(last) <= self.key(at));
+        match in_order {
+            true => self.order.push(at),
+            false => self.pending.push(at),
+        }
+    }
+
+    /// What the items are ordered by.
+    fn key(&self, slot: u32) -> (jiff::Timestamp, Location) {
+        let (tuple, location) = &self.items[slot as usize];
+        (tuple.issued_at, *location)
+    }
+
+    /// Merges the items inserted out of order into the order.
+    fn settle(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.sort_unstable_by_key(|&slot| self.key(slot));
+        let order = std::mem::take(&mut self.order);
+        let mut merged = Vec::with_capacity(order.len() + pending.len());
+        let (mut a, mut b) = (order.into_iter().peekable(), pending.into_iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(&x), Some(&y)) if self.key(x) <= self.key(y) => a.next(),
+                (Some(_), Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, _) => b.next(),
+            };
+            match next {
+                Some(slot) => merged.push(slot),
+                None => break,
+            }
+        }
+        self.order = merged;
     }
 
     /// Every place a record is stored.
@@ -76,48 +123,39 @@ impl Index {
 
     /// Readable records matching `filter` and coming after `filter.after` in the
     /// order newest first, at most `limit`, in that order, each with what
-    /// is known of its domain. Selects the first `limit` without sorting
-    /// everything. A domain filter leaves out the records known to be of
+    /// is known of its domain; it looks at the records in that order until
+    /// the page is full. A domain filter leaves out the records known to be of
     /// another domain; those not yet known are kept for the caller to
     /// decode and check.
     pub(crate) fn page(
-        &self,
+        &mut self,
         visible: &Visible,
         filter: &Filter,
         limit: usize,
     ) -> Vec<(Tuple, Location, Known)> {
-        let key = |(tuple, location, _): &(&Tuple, &Location, Known)| {
-            std::cmp::Reverse((tuple.issued_at, **location))
+        self.settle();
+        // Newest first after the cursor: everything ordered before it.
+        let end = match filter.after {
+            None => self.order.len(),
+            Some(after) => self.order.partition_point(|&slot| self.key(slot) < after),
         };
-        let mut found: Vec<(&Tuple, &Location, Known)> = self
-            .items
-            .iter()
-            .zip(&self.domains)
-            .map(|((tuple, location), known)| (tuple, location, *known))
-            .filter(|item| {
-                let (tuple, location, known) = item;
-                visible.contains(&location.log)
-                    && matches(filter, tuple)
-                    && filter
-                        .domain
-                        .is_none_or(|want| known.get().is_none_or(|domain| domain == Some(want)))
-                    && filter
-                        .after
-                        .is_none_or(|after| key(item) > std::cmp::Reverse(after))
-            })
-            .collect();
-        if limit == 0 {
-            return Vec::new();
+        let mut found = Vec::with_capacity(limit.min(1024));
+        for &slot in self.order[..end].iter().rev() {
+            if found.len() == limit {
+                break;
+            }
+            let (tuple, location) = &self.items[slot as usize];
+            let known = self.domains[slot as usize];
+            let kept = visible.contains(&location.log)
+                && matches(filter, tuple)
+                && filter
+                    .domain
+                    .is_none_or(|want| known.get().is_none_or(|domain| domain == Some(want)));
+            if kept {
+                found.push((*tuple, *location, known));
+            }
         }
-        if found.len() > limit {
-            found.select_nth_unstable_by_key(limit - 1, key);
-            found.truncate(limit);
-        }
-        found.sort_unstable_by_key(key);
         found
-            .into_iter()
-            .map(|(tuple, location, known)| (*tuple, *location, known))
-            .collect()
     }
 
     /// How many readable records there are per subject, and the logs they

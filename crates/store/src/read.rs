@@ -381,7 +381,7 @@ impl Store {
     /// [`Store::disclose`] when it is sent.
     pub fn seen(&self, visible: &Visible) -> Result<Vec<assure_verify::Seen>, Error> {
         let (found, sizes) = {
-            let state = self.state();
+            let mut state = self.state();
             let found: Vec<Location> = state
                 .index
                 .page(visible, &Filter::default(), usize::MAX)
