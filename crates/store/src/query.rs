@@ -34,8 +34,9 @@ pub struct Filter {
     /// Only records issued at or after this time.
     pub since: Option<Timestamp>,
     /// Only records whose predicate names this domain (applied by
-    /// [`Store::page`], which reads the envelopes; the index knows no
-    /// domains).
+    /// [`Store::page`] and [`Store::scan`]: the tuples on disk hold no
+    /// domain, so the index learns each record's as a read decodes it, and
+    /// a page decodes only the candidates whose domain is not known yet).
     pub domain: Option<assure_model::Domain>,
     /// Only records after this one in the order newest first (a page
     /// cursor: the last record of the previous page).
