@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use assure_access::Visible;
-use assure_model::RecordId;
+use assure_model::{Domain, RecordId};
 
 use crate::keys::Location;
 use crate::pages::Tuple;
@@ -14,7 +14,42 @@ use crate::query::Filter;
 #[derive(Debug, Default)]
 pub(crate) struct Index {
     items: Vec<(Tuple, Location)>,
+    /// The domain of each item, once a read decoded it ([`Known`]): the
+    /// tuples on disk hold none, and decoding every candidate of a domain
+    /// filter on every listing would cost what the index saves.
+    domains: Vec<Known>,
     by_id: HashMap<RecordId, Vec<u32>>,
+    /// The items in the order (issued at, place), oldest first: a page
+    /// newest first walks it from its end (or its cursor) and stops once
+    /// full, instead of looking at every record.
+    order: Vec<u32>,
+    /// Items inserted out of that order, not yet merged into it (records
+    /// mostly arrive newest last; a replica's history may not).
+    pending: Vec<u32>,
+}
+
+/// What the index knows of a record's domain: 0 not yet known, 1 none,
+/// `2 + n` the n-th of [`Domain::ALL`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Known(u8);
+
+impl Known {
+    fn of(domain: Option<Domain>) -> Self {
+        match domain {
+            None => Self(1),
+            // Five domains: the position fits in a u8.
+            Some(d) => Self(2 + Domain::ALL.iter().position(|x| *x == d).unwrap_or(0) as u8),
+        }
+    }
+
+    /// The domain, once known.
+    pub(crate) fn get(self) -> Option<Option<Domain>> {
+        match self.0 {
+            0 => None,
+            1 => Some(None),
+            n => Domain::ALL.get(usize::from(n - 2)).copied().map(Some),
+        }
+    }
 }
 
 impl Index {
@@ -22,7 +57,48 @@ impl Index {
         // More than 4 billion records in one node is far beyond any supply chain.
         let at = self.items.len() as u32;
         self.items.push((tuple, location));
+        self.domains.push(Known::default());
         self.by_id.entry(tuple.id).or_default().push(at);
+        let in_order = self.pending.is_empty()
+            && self
+                .order
+                .last()
+                .is_none_or(|&last| self.key(last) <= self.key(at));
+        match in_order {
+            true => self.order.push(at),
+            false => self.pending.push(at),
+        }
+    }
+
+    /// What the items are ordered by.
+    fn key(&self, slot: u32) -> (jiff::Timestamp, Location) {
+        let (tuple, location) = &self.items[slot as usize];
+        (tuple.issued_at, *location)
+    }
+
+    /// Merges the items inserted out of order into the order.
+    fn settle(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.sort_unstable_by_key(|&slot| self.key(slot));
+        let order = std::mem::take(&mut self.order);
+        let mut merged = Vec::with_capacity(order.len() + pending.len());
+        let (mut a, mut b) = (order.into_iter().peekable(), pending.into_iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(&x), Some(&y)) if self.key(x) <= self.key(y) => a.next(),
+                (Some(_), Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, _) => b.next(),
+            };
+            match next {
+                Some(slot) => merged.push(slot),
+                None => break,
+            }
+        }
+        self.order = merged;
     }
 
     /// Every place a record is stored.
@@ -33,39 +109,53 @@ impl Index {
             .unwrap_or_default()
     }
 
+    /// Learns the domain of the record at `at`, as decoded.
+    pub(crate) fn learn(&mut self, id: &RecordId, at: Location, domain: Option<Domain>) {
+        let Some(slots) = self.by_id.get(id) else {
+            return;
+        };
+        for &slot in slots {
+            if self.items[slot as usize].1 == at {
+                self.domains[slot as usize] = Known::of(domain);
+            }
+        }
+    }
+
     /// Readable records matching `filter` and coming after `filter.after` in the
-    /// order newest first, at most `limit`, in that order. Selects the first
-    /// `limit` without sorting everything.
+    /// order newest first, at most `limit`, in that order, each with what
+    /// is known of its domain; it looks at the records in that order until
+    /// the page is full. A domain filter leaves out the records known to be of
+    /// another domain; those not yet known are kept for the caller to
+    /// decode and check.
     pub(crate) fn page(
-        &self,
+        &mut self,
         visible: &Visible,
         filter: &Filter,
         limit: usize,
-    ) -> Vec<(Tuple, Location)> {
-        let key = |(tuple, location): &&(Tuple, Location)| {
-            std::cmp::Reverse((tuple.issued_at, *location))
+    ) -> Vec<(Tuple, Location, Known)> {
+        self.settle();
+        // Newest first after the cursor: everything ordered before it.
+        let end = match filter.after {
+            None => self.order.len(),
+            Some(after) => self.order.partition_point(|&slot| self.key(slot) < after),
         };
-        let mut found: Vec<&(Tuple, Location)> = self
-            .items
-            .iter()
-            .filter(|item| {
-                let (tuple, location) = item;
-                visible.contains(&location.log)
-                    && matches(filter, tuple)
-                    && filter
-                        .after
-                        .is_none_or(|after| key(item) > std::cmp::Reverse(after))
-            })
-            .collect();
-        if limit == 0 {
-            return Vec::new();
+        let mut found = Vec::with_capacity(limit.min(1024));
+        for &slot in self.order[..end].iter().rev() {
+            if found.len() == limit {
+                break;
+            }
+            let (tuple, location) = &self.items[slot as usize];
+            let known = self.domains[slot as usize];
+            let kept = visible.contains(&location.log)
+                && matches(filter, tuple)
+                && filter
+                    .domain
+                    .is_none_or(|want| known.get().is_none_or(|domain| domain == Some(want)));
+            if kept {
+                found.push((*tuple, *location, known));
+            }
         }
-        if found.len() > limit {
-            found.select_nth_unstable_by_key(limit - 1, key);
-            found.truncate(limit);
-        }
-        found.sort_unstable_by_key(key);
-        found.into_iter().copied().collect()
+        found
     }
 
     /// How many readable records there are per subject, and the logs they
@@ -100,6 +190,6 @@ impl Index {
 fn matches(filter: &Filter, tuple: &Tuple) -> bool {
     filter.kind.is_none_or(|kind| tuple.kind == kind)
         && filter.subject.is_none_or(|s| tuple.subject == s)
-        // The index does not hold domains: the store filters them on read.
+        // Domains are known only once read: `Index::page` applies them.
         && filter.since.is_none_or(|since| tuple.issued_at >= since)
 }

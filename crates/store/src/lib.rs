@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 mod backup;
+mod cache;
 mod delivery;
 mod error;
 mod grants;
@@ -78,6 +79,8 @@ struct Inner {
     trees: Trees,
     /// The envelopes.
     segments: segments::Segments,
+    /// Records decoded from them, by place.
+    records: cache::Cache,
     /// In-memory trees and index, rebuilt and checked at open.
     state: Mutex<State>,
     /// Combines concurrent flushes of small writes into one.
@@ -199,6 +202,7 @@ impl Store {
                 db_file,
                 trees,
                 segments,
+                records: cache::Cache::default(),
                 state: Mutex::new(state),
                 flushes: GroupFlush::default(),
                 raising: Mutex::new(()),

@@ -9,6 +9,7 @@
 //! every log the reader reads under a grant.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use assure_access::{Reader, Visible, gate};
 use assure_log::{Blake3, Tree};
@@ -19,6 +20,7 @@ use crate::grants::Disclosure;
 use crate::keys::{Location, LogId};
 use crate::logs::LogState;
 use crate::logs::LogSummary;
+use crate::pages::Tuple;
 use crate::query::{Filter, Listed, StoredRecord};
 use crate::replica::{Alert, Evidence};
 use crate::{Error, Store};
@@ -30,12 +32,6 @@ pub struct Page {
     pub items: Vec<Listed>,
     /// Where the next page starts, when more records match.
     pub next: Option<(Timestamp, Location)>,
-}
-
-/// The domain a stored envelope's predicate names.
-fn domain_of(item: &Listed) -> Option<assure_model::Domain> {
-    let unverified = assure_model::parse(&item.bytes, Timestamp::MAX).ok()?;
-    unverified.record().predicate.common.domain
 }
 
 impl Store {
@@ -212,13 +208,9 @@ impl Store {
 
     /// A record, from every readable log that holds it, disclosed.
     pub fn record(&self, visible: &Visible, id: &RecordId) -> Result<Vec<StoredRecord>, Error> {
-        let found: Vec<StoredRecord> = self
-            .locations(visible, id)
-            .into_iter()
-            .map(|at| self.entry(at))
-            .collect::<Result<_, _>>()?;
+        let found = self.records_at(&self.locations(visible, id))?;
         self.disclose(visible, found.iter().map(|r| r.location))?;
-        Ok(found)
+        Ok(found.into_iter().map(Arc::unwrap_or_clone).collect())
     }
 
     /// Readable records matching `filter`, newest first, at most `limit`,
@@ -229,19 +221,24 @@ impl Store {
         filter: &Filter,
         limit: usize,
     ) -> Result<Vec<StoredRecord>, Error> {
-        let found: Vec<Location> = self
+        // As documented on `Filter::domain`: only pages apply it.
+        let places: Vec<Location> = self
             .state()
             .index
-            .page(visible, filter, limit)
+            .page(
+                visible,
+                &Filter {
+                    domain: None,
+                    ..filter.clone()
+                },
+                limit,
+            )
             .into_iter()
-            .map(|(_, at)| at)
+            .map(|(_, at, _)| at)
             .collect();
-        let records: Vec<StoredRecord> = found
-            .into_iter()
-            .map(|at| self.entry(at))
-            .collect::<Result<_, _>>()?;
+        let records = self.records_at(&places)?;
         self.disclose(visible, records.iter().map(|r| r.location))?;
-        Ok(records)
+        Ok(records.into_iter().map(Arc::unwrap_or_clone).collect())
     }
 
     /// The legal name of each organization whose own newest `profile`
@@ -284,43 +281,96 @@ impl Store {
     /// statement of each control): it discloses those with
     /// [`Store::disclose`] as it sends them.
     pub fn scan(&self, visible: &Visible, filter: &Filter, limit: usize) -> Result<Page, Error> {
-        let mut items: Vec<Listed> = Vec::with_capacity(limit.min(1024));
-        let mut cursor = filter.after;
-        let mut more = false;
-        // With a domain filter some listed records drop out (the index does
-        // not know domains): read on until the page is full and one more
-        // match is seen, or the records run out.
-        'scan: loop {
-            let batch = self.list(
-                visible,
-                &Filter {
-                    after: cursor,
-                    ..filter.clone()
-                },
-                limit.saturating_add(1),
-            )?;
-            let exhausted = batch.len() <= limit;
-            for item in batch {
-                cursor = Some((item.issued_at, item.location));
-                if filter.domain.is_some() && domain_of(&item) != filter.domain {
-                    continue;
-                }
-                if items.len() == limit {
-                    more = true;
-                    break 'scan;
-                }
-                items.push(item);
-            }
-            if exhausted {
-                break;
-            }
-        }
+        let (found, more) = self.select(visible, filter, limit)?;
+        let places: Vec<Location> = found.iter().map(|(_, at)| *at).collect();
+        let mut bytes: std::collections::HashMap<Location, Vec<u8>> =
+            self.envelopes_at(&places)?.into_iter().collect();
+        let items: Vec<Listed> = found
+            .into_iter()
+            .map(|(tuple, location)| {
+                let bytes = bytes.remove(&location).ok_or_else(|| {
+                    Error::corrupt(format!("entry {} is missing", location.index))
+                })?;
+                Ok(Listed {
+                    id: tuple.id,
+                    kind: tuple.kind,
+                    subject: tuple.subject,
+                    issued_at: tuple.issued_at,
+                    location,
+                    bytes,
+                })
+            })
+            .collect::<Result<_, Error>>()?;
         let next = if more {
             items.last().map(|l| (l.issued_at, l.location))
         } else {
             None
         };
         Ok(Page { items, next })
+    }
+
+    /// The places of at most `limit` readable records matching `filter`,
+    /// newest first, and whether more match. The index answers alone,
+    /// under the store's lock, except for the domains it does not know yet:
+    /// those records are decoded (outside the lock, once: the cache and the
+    /// index keep what was learnt) and checked.
+    fn select(
+        &self,
+        visible: &Visible,
+        filter: &Filter,
+        limit: usize,
+    ) -> Result<(Vec<(Tuple, Location)>, bool), Error> {
+        let Some(want) = filter.domain else {
+            let mut found: Vec<(Tuple, Location)> = self
+                .state()
+                .index
+                .page(visible, filter, limit.saturating_add(1))
+                .into_iter()
+                .map(|(tuple, at, _)| (tuple, at))
+                .collect();
+            let more = found.len() > limit;
+            found.truncate(limit);
+            return Ok((found, more));
+        };
+        let mut items = Vec::with_capacity(limit.min(1024));
+        let mut cursor = filter.after;
+        // Records of unknown domain drop out once decoded: read on until the
+        // page is full and one more match is seen, or the records run out.
+        loop {
+            let batch = self.state().index.page(
+                visible,
+                &Filter {
+                    after: cursor,
+                    ..filter.clone()
+                },
+                limit.saturating_add(1),
+            );
+            let exhausted = batch.len() <= limit;
+            let unknown: Vec<Location> = batch
+                .iter()
+                .filter(|(_, _, known)| known.get().is_none())
+                .map(|(_, at, _)| *at)
+                .collect();
+            let learnt: std::collections::HashMap<Location, Option<assure_model::Domain>> = self
+                .records_at(&unknown)?
+                .iter()
+                .map(|r| (r.location, r.record.predicate.common.domain))
+                .collect();
+            for (tuple, at, known) in batch {
+                cursor = Some((tuple.issued_at, at));
+                let domain = known.get().or_else(|| learnt.get(&at).copied());
+                if domain != Some(Some(want)) {
+                    continue;
+                }
+                if items.len() == limit {
+                    return Ok((items, true));
+                }
+                items.push((tuple, at));
+            }
+            if exhausted {
+                return Ok((items, false));
+            }
+        }
     }
 
     /// Every readable record with its log position and the size of the
@@ -330,19 +380,27 @@ impl Store {
     /// not these records; the report's evidence is disclosed with
     /// [`Store::disclose`] when it is sent.
     pub fn seen(&self, visible: &Visible) -> Result<Vec<assure_verify::Seen>, Error> {
-        let state = self.state();
-        let found = state.index.page(visible, &Filter::default(), usize::MAX);
-        let sizes: std::collections::HashMap<LogId, (String, u64)> = state
-            .logs
-            .iter()
-            .filter(|(log, _)| visible.contains(log))
-            .map(|(log, s)| (*log, (log.origin_line(), s.checkpoint.checkpoint().size())))
-            .collect();
-        drop(state);
-        found
+        let (found, sizes) = {
+            let mut state = self.state();
+            let found: Vec<Location> = state
+                .index
+                .page(visible, &Filter::default(), usize::MAX)
+                .into_iter()
+                .map(|(_, at, _)| at)
+                .collect();
+            let sizes: std::collections::HashMap<LogId, (String, u64)> = state
+                .logs
+                .iter()
+                .filter(|(log, _)| visible.contains(log))
+                .map(|(log, s)| (*log, (log.origin_line(), s.checkpoint.checkpoint().size())))
+                .collect();
+            (found, sizes)
+        };
+        let records = self.records_at(&found)?;
+        Ok(records
             .into_iter()
-            .map(|(_, at)| {
-                let stored = self.entry(at)?;
+            .map(|stored| {
+                let at = stored.location;
                 let position = sizes
                     .get(&at.log)
                     .map(|(origin, size)| assure_verify::Position {
@@ -350,12 +408,12 @@ impl Store {
                         index: at.index,
                         checkpoint: *size,
                     });
-                Ok(assure_verify::Seen {
-                    record: stored.record,
+                assure_verify::Seen {
+                    record: stored.record.clone(),
                     position,
-                })
+                }
             })
-            .collect()
+            .collect())
     }
 
     /// How many readable records match `filter`.
@@ -492,38 +550,6 @@ impl Store {
             }
         }
         written
-    }
-
-    /// A page of readable records, undecoded, not yet disclosed.
-    fn list(&self, visible: &Visible, filter: &Filter, limit: usize) -> Result<Vec<Listed>, Error> {
-        let found = self.state().index.page(visible, filter, limit);
-        let mut cache: std::collections::HashMap<LogId, (u64, Vec<Vec<u8>>)> =
-            std::collections::HashMap::new();
-        let mut out = Vec::with_capacity(found.len());
-        for (tuple, location) in found {
-            let (start, chunk) = cache.entry(location.log).or_insert((u64::MAX, Vec::new()));
-            let held = location.index >= *start && location.index < *start + chunk.len() as u64;
-            if !held {
-                // Read a run of entries around this one: listings of one log
-                // are mostly contiguous.
-                let from = location.index.saturating_sub(63);
-                *chunk = self.entries(location.log, from, 128)?;
-                *start = from;
-            }
-            let bytes = chunk
-                .get((location.index - *start) as usize)
-                .cloned()
-                .ok_or_else(|| Error::corrupt(format!("entry {} is missing", location.index)))?;
-            out.push(Listed {
-                id: tuple.id,
-                kind: tuple.kind,
-                subject: tuple.subject,
-                issued_at: tuple.issued_at,
-                location,
-                bytes,
-            });
-        }
-        Ok(out)
     }
 
     /// A readable record at a known place.
