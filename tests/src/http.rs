@@ -90,3 +90,22 @@ pub async fn send(
         body: body.to_owned(),
     }
 }
+
+/// A form body, `application/x-www-form-urlencoded`, as a browser sends it.
+pub fn form_encode(pairs: &[(&str, String)]) -> String {
+    let escape = |text: &str| -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    pairs
+        .iter()
+        .map(|(n, v)| format!("{}={}", escape(n), escape(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}

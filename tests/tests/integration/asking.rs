@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use assure_node::ops::{Reply as OpsReply, Request};
 use assure_tests::TestNode;
-use assure_tests::http::{Reply, send};
+use assure_tests::http::{Reply, form_encode, send};
 
 fn profile(name: &str) -> String {
     format!("kind = \"profile\"\nlegalName = \"{name}\"\n")
@@ -30,24 +30,6 @@ async fn sent(node: &TestNode) -> Vec<assure_node::ops::SentRow> {
     }
 }
 
-fn encode(pairs: &[(&str, String)]) -> String {
-    let escape = |text: &str| -> String {
-        text.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    };
-    pairs
-        .iter()
-        .map(|(n, v)| format!("{}={}", escape(n), escape(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 async fn post(addr: SocketAddr, target: &str, cookie: &str, form: &str) -> Reply {
     let headers = [
         ("Content-Type", "application/x-www-form-urlencoded"),
@@ -62,7 +44,7 @@ async fn sign_in(node: &TestNode) -> (String, String) {
     let addr = addr(node);
     let page = send(addr, "GET", "/login", &[], "").await;
     let login = page.field("csrf").unwrap();
-    let form = encode(&[("token", node.admin_token()), ("csrf", login.clone())]);
+    let form = form_encode(&[("token", node.admin_token()), ("csrf", login.clone())]);
     let reply = post(addr, "/login", &format!("assure_login={login}"), &form).await;
     assert_eq!(reply.status, 303, "{reply:?}");
     let cookie = format!("assure_session={}", reply.cookie("assure_session").unwrap());
@@ -153,7 +135,7 @@ async fn asking_needs_a_session_and_the_csrf_token_and_bad_fields_send_nothing()
     };
     // Without the session's CSRF token, or with another: refused, nothing sent.
     for pairs in [good(None), good(Some(&"0".repeat(64)))] {
-        let reply = post(at, "/requests/sent", &cookie, &encode(&pairs)).await;
+        let reply = post(at, "/requests/sent", &cookie, &form_encode(&pairs)).await;
         assert_eq!(reply.status, 403, "{}", reply.body);
     }
     // Bad fields, each beside its field; nothing sent.
@@ -173,7 +155,7 @@ async fn asking_needs_a_session_and_the_csrf_token_and_bad_fields_send_nothing()
         let mut pairs = good(Some(&csrf));
         pairs.retain(|(n, _)| *n != name);
         pairs.push((name, value.to_owned()));
-        let reply = post(at, "/requests/sent", &cookie, &encode(&pairs)).await;
+        let reply = post(at, "/requests/sent", &cookie, &form_encode(&pairs)).await;
         assert_eq!(reply.status, 200, "{name}: {}", reply.body);
         let id = format!("id=\"{field}-error\"");
         let beside = reply.body.find(&id).map(|i| &reply.body[i..]);
@@ -195,14 +177,20 @@ async fn asking_needs_a_session_and_the_csrf_token_and_bad_fields_send_nothing()
     // With the token and good fields, the preview sends nothing; confirm sends.
     let mut preview = good(Some(&csrf));
     preview.retain(|(n, _)| *n != "confirm");
-    let reply = post(at, "/requests/sent", &cookie, &encode(&preview)).await;
+    let reply = post(at, "/requests/sent", &cookie, &form_encode(&preview)).await;
     assert!(
         reply.body.contains("What they will learn"),
         "{}",
         reply.body
     );
     assert!(sent(&maker).await.is_empty());
-    let reply = post(at, "/requests/sent", &cookie, &encode(&good(Some(&csrf)))).await;
+    let reply = post(
+        at,
+        "/requests/sent",
+        &cookie,
+        &form_encode(&good(Some(&csrf))),
+    )
+    .await;
     assert_eq!(reply.status, 303, "{}", reply.body);
     assert_eq!(sent(&maker).await.len(), 1);
     assert_eq!(supplier.node().store().access_requests().unwrap().len(), 1);
@@ -210,10 +198,22 @@ async fn asking_needs_a_session_and_the_csrf_token_and_bad_fields_send_nothing()
     // its own words, and nothing stored here.
     let limit = assure_node::ops::MAX_PENDING_PER_PARTY;
     for _ in 1..limit {
-        let reply = post(at, "/requests/sent", &cookie, &encode(&good(Some(&csrf)))).await;
+        let reply = post(
+            at,
+            "/requests/sent",
+            &cookie,
+            &form_encode(&good(Some(&csrf))),
+        )
+        .await;
         assert_eq!(reply.status, 303, "{}", reply.body);
     }
-    let reply = post(at, "/requests/sent", &cookie, &encode(&good(Some(&csrf)))).await;
+    let reply = post(
+        at,
+        "/requests/sent",
+        &cookie,
+        &form_encode(&good(Some(&csrf))),
+    )
+    .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let top = reply
         .body
@@ -234,7 +234,7 @@ async fn check_now_follows_a_request_up_at_once_for_the_administrator_only() {
     let maker = TestNode::start(231, "maker").await;
     let at = addr(&maker);
     let (cookie, csrf) = sign_in(&maker).await;
-    let ask = encode(&[
+    let ask = form_encode(&[
         ("node", supplier.did().to_string()),
         ("url", supplier.api()),
         ("clearance", "partner".to_owned()),

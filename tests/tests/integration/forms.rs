@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use assure_access::{Clearance, Role};
 use assure_tests::TestNode;
 
-use assure_tests::http::{Reply, send};
+use assure_tests::http::{Reply, form_encode, send};
 
 /// The message shown beside a form's field.
 trait Beside {
@@ -26,24 +26,6 @@ impl Beside for Reply {
     }
 }
 
-fn encode(pairs: &[(&str, String)]) -> String {
-    let escape = |text: &str| -> String {
-        text.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    };
-    pairs
-        .iter()
-        .map(|(n, v)| format!("{}={}", escape(n), escape(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 /// The administrator's browser on one node: its session cookie and the
 /// session's CSRF token.
 struct Admin {
@@ -57,7 +39,7 @@ impl Admin {
         let addr: SocketAddr = node.api().trim_start_matches("http://").parse().unwrap();
         let page = send(addr, "GET", "/login", &[], "").await;
         let login = page.field("csrf").unwrap();
-        let form = encode(&[("token", node.admin_token()), ("csrf", login.clone())]);
+        let form = form_encode(&[("token", node.admin_token()), ("csrf", login.clone())]);
         let cookie = format!("assure_login={login}");
         let reply = post(addr, "/login", &cookie, &form).await;
         assert_eq!(reply.status, 303, "{reply:?}");
@@ -81,7 +63,7 @@ impl Admin {
         let mut all = pairs.to_vec();
         all.push(("csrf", self.csrf.clone()));
         all.push(("step", step.to_owned()));
-        post(self.addr, target, &self.cookie, &encode(&all)).await
+        post(self.addr, target, &self.cookie, &form_encode(&all)).await
     }
 
     /// Previews, then confirms; the id of the record published.
@@ -285,11 +267,11 @@ async fn forms_without_the_csrf_token_change_nothing() {
         format!("/cosign/{id}"),
     ];
     for target in &targets {
-        let without = post(admin.addr, target, &admin.cookie, &encode(&fields)).await;
+        let without = post(admin.addr, target, &admin.cookie, &form_encode(&fields)).await;
         assert_eq!(without.status, 403, "{target}: {}", without.body);
         let mut wrong = fields.clone();
         wrong.push(("csrf", "0".repeat(64)));
-        let wrong = post(admin.addr, target, &admin.cookie, &encode(&wrong)).await;
+        let wrong = post(admin.addr, target, &admin.cookie, &form_encode(&wrong)).await;
         assert_eq!(wrong.status, 403, "{target}: {}", wrong.body);
     }
     assert_eq!(stored(&node), before);
