@@ -31,6 +31,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::grants::{Disclosure, GrantChange, from_json, to_json};
+use crate::journal::Journal;
 use crate::keys::LogId;
 use crate::logs::Write as LogWrite;
 use crate::segments::{Segments, sync_dir};
@@ -357,9 +358,11 @@ impl Store {
             let db = sled::Config::new().path(&staging).open()?;
             let trees = Trees::open(&db)?;
             let segments = Segments::open(&staging)?;
+            let journal = Journal::open(&staging)?;
             crate::migrate::mark(&trees)?;
             let (mut summary, restored) =
-                Restorer::new(&db, &trees, &segments, owner).run(input)?;
+                Restorer::new(&db, &trees, &segments, &journal, owner).run(input)?;
+            journal.sync()?;
             summary.rolled_back = rolled_back(&dir.join(DB_DIR), owner, &restored)?;
             if older == Older::Refuse && !summary.rolled_back.is_empty() {
                 return Err(Error::Older(summary.rolled_back));
@@ -399,6 +402,7 @@ struct Restorer<'a> {
     db: &'a sled::Db,
     trees: &'a Trees,
     segments: &'a Segments,
+    journal: &'a Journal,
     owner: Did,
     hasher: blake3::Hasher,
     lines: u64,
@@ -420,11 +424,18 @@ struct OpenLog {
 }
 
 impl<'a> Restorer<'a> {
-    fn new(db: &'a sled::Db, trees: &'a Trees, segments: &'a Segments, owner: Did) -> Self {
+    fn new(
+        db: &'a sled::Db,
+        trees: &'a Trees,
+        segments: &'a Segments,
+        journal: &'a Journal,
+        owner: Did,
+    ) -> Self {
         Self {
             db,
             trees,
             segments,
+            journal,
             owner,
             hasher: blake3::Hasher::new(),
             lines: 0,
@@ -532,10 +543,7 @@ impl<'a> Restorer<'a> {
             }
             Line::Disclosure(disclosure) => {
                 self.close_log(number)?;
-                let key = self.db.generate_id()?;
-                self.trees
-                    .disclosures
-                    .insert(key.to_be_bytes(), to_json(&disclosure)?)?;
+                self.journal.write(&[to_json(&disclosure)?])?;
             }
             Line::State { tree, key, value } => {
                 self.close_log(number)?;

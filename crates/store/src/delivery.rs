@@ -13,7 +13,7 @@ use assure_access::{Reader, Visible};
 use assure_model::{Body, Did};
 use jiff::Timestamp;
 
-use crate::grants::{Disclosure, from_json};
+use crate::grants::Disclosure;
 use crate::keys::{Location, LogId};
 use crate::{Error, Store};
 
@@ -242,11 +242,6 @@ impl Store {
 
     /// The whole disclosure log, oldest first.
     fn disclosures_all(&self) -> Result<Vec<Disclosure>, Error> {
-        self.inner
-            .trees
-            .disclosures
-            .iter()
-            .map(|kv| from_json(&kv?.1, "disclosure"))
-            .collect()
+        self.disclosures(0, usize::MAX)
     }
 }

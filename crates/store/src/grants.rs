@@ -102,27 +102,27 @@ impl Store {
             .collect()
     }
 
-    /// Appends disclosures to the disclosure log, durably.
+    /// Appends disclosures to the disclosure log, durably: when this
+    /// returns, they are on disk (one `fdatasync` shared with concurrent
+    /// callers, see the journal).
     pub fn log_disclosures(&self, disclosures: &[Disclosure]) -> Result<(), Error> {
-        let mut batch = sled::Batch::default();
-        for disclosure in disclosures {
-            let seq = self.inner.db.generate_id()?.to_be_bytes();
-            batch.insert(&seq[..], to_json(disclosure)?);
-        }
-        self.inner.trees.disclosures.apply_batch(batch)?;
-        self.flush_shared()
+        let payloads = disclosures
+            .iter()
+            .map(to_json)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.inner.journal.append(&payloads)
     }
 
     /// The disclosure log, oldest first, at most `limit` entries after skipping
     /// `skip`.
     pub fn disclosures(&self, skip: usize, limit: usize) -> Result<Vec<Disclosure>, Error> {
         self.inner
-            .trees
-            .disclosures
+            .journal
+            .read_all()?
             .iter()
             .skip(skip)
             .take(limit)
-            .map(|kv| from_json(&kv?.1, "disclosure"))
+            .map(|bytes| from_json(bytes, "disclosure"))
             .collect()
     }
 }

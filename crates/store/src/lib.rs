@@ -11,7 +11,9 @@
 //! compartments and the small state. Every append is durable before the call
 //! returns: its segment blocks are `fdatasync`ed (a new file and its directory
 //! `fsync`ed), then its checkpoints are committed in one sled transaction and
-//! sled's file `fdatasync`ed. Opening a store recomputes every log's root from
+//! sled's file `fdatasync`ed. The disclosure log is an append-only journal
+//! of its own (`journal.rs`), durable by group commit before the answer it
+//! records is sent. Opening a store recomputes every log's root from
 //! the segments and compares it with its last signed checkpoint.
 #![deny(missing_docs)]
 
@@ -21,6 +23,7 @@ mod delivery;
 mod error;
 mod grants;
 mod index;
+mod journal;
 mod keys;
 mod logs;
 mod migrate;
@@ -79,6 +82,8 @@ struct Inner {
     trees: Trees,
     /// The envelopes.
     segments: segments::Segments,
+    /// The disclosure log.
+    journal: journal::Journal,
     /// Records decoded from them, by place.
     records: cache::Cache,
     /// In-memory trees and index, rebuilt and checked at open.
@@ -191,6 +196,8 @@ impl Store {
         let segments = segments::Segments::open(&db_dir)?;
         let sync = || sync_db(&db, &db_file, &db_dir);
         migrate::upgrade(&db, &trees, &segments, &sync)?;
+        let journal = journal::Journal::open(&db_dir)?;
+        migrate::disclosures_to_journal(&trees, &journal, &sync)?;
         // sled renames a new snapshot into place when it opens, and does
         // not sync the directory.
         segments::sync_dir(&db_dir)?;
@@ -202,6 +209,7 @@ impl Store {
                 db_file,
                 trees,
                 segments,
+                journal,
                 records: cache::Cache::default(),
                 state: Mutex::new(state),
                 flushes: GroupFlush::default(),

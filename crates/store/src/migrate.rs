@@ -8,6 +8,7 @@
 
 use assure_log::{Blake3, Hasher as _};
 
+use crate::journal::Journal;
 use crate::pages::{self, Page, Tuple};
 use crate::segments::Segments;
 use crate::{Error, Trees};
@@ -124,4 +125,29 @@ fn copy(db: &sled::Db, segments: &Segments) -> Result<(), Error> {
     }
     segments.append(&chunk)?;
     Ok(())
+}
+
+/// Moves the disclosures an earlier version kept in sled's `disclosures`
+/// tree to the journal. The journal is written whole and synced before the
+/// tree is emptied; a crash in between leaves the tree as it was, and the
+/// next open writes the journal again from it (the journal holds nothing
+/// else then: nothing is disclosed before the open returns).
+pub(crate) fn disclosures_to_journal(
+    trees: &Trees,
+    journal: &Journal,
+    sync: &dyn Fn() -> Result<(), Error>,
+) -> Result<(), Error> {
+    if trees.disclosures.is_empty() {
+        return Ok(());
+    }
+    journal.clear()?;
+    let payloads = trees
+        .disclosures
+        .iter()
+        .values()
+        .map(|value| value.map(|v| v.to_vec()))
+        .collect::<Result<Vec<_>, _>>()?;
+    journal.append(&payloads)?;
+    trees.disclosures.clear()?;
+    sync()
 }

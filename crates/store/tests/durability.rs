@@ -299,3 +299,45 @@ fn open_raw(path: &Path) -> sled::Db {
     }
     sled::open(path).unwrap()
 }
+
+/// Disclosures an earlier version kept in sled's `disclosures` tree are
+/// moved to the disclosure journal at open, once: the same entries, in
+/// order, and the tree left empty.
+#[test]
+fn disclosures_kept_in_sled_by_the_previous_version_move_to_the_journal() {
+    let (node, store) = Node::new();
+    drop(store);
+    let old: Vec<assure_store::Disclosure> = (0..3)
+        .map(|n| assure_store::Disclosure {
+            at: t(n),
+            party: Keypair::from_seed([9; 32]).did(),
+            compartment: node.compartment,
+            from: n as u64,
+            to: n as u64 + 1,
+            grant_version: Some(1),
+            channel: "api".into(),
+            purpose: None,
+        })
+        .collect();
+    {
+        let db = open_raw(&node.dir.path().join("db"));
+        let tree = db.open_tree("disclosures").unwrap();
+        for (n, d) in old.iter().enumerate() {
+            tree.insert((n as u64).to_be_bytes(), serde_json::to_vec(d).unwrap())
+                .unwrap();
+        }
+        db.flush().unwrap();
+    }
+    for _ in 0..2 {
+        let store = Store::open(node.dir.path()).unwrap();
+        let read = store.disclosures(0, 10).unwrap();
+        assert_eq!(
+            serde_json::to_value(&read).unwrap(),
+            serde_json::to_value(&old).unwrap()
+        );
+        drop(store);
+        let db = open_raw(&node.dir.path().join("db"));
+        assert!(db.open_tree("disclosures").unwrap().is_empty());
+    }
+    assert!(node.dir.path().join("db/disclosures.log").exists());
+}
