@@ -2,10 +2,13 @@
 //! sled on disk, the axum server on 127.0.0.1) with a load generator built
 //! from the project's own client, in the same process, on the same cores.
 //!
-//! Run with `cargo bench -p assure-node --bench api` (about 40 s).
+//! Run with `cargo bench -p assure-node --bench api` (about 40 s);
+//! `RECORDS=1000000 cargo bench -p assure-node --bench api` for a node
+//! holding a million records (minutes: every record is signed first).
 //!
 //! The request: a page of 100 records, `GET /v1/orgs/<did>/records?limit=100`,
-//! from a node holding 2,000 records (1,000 public, 1,000 in `partners`).
+//! from a node holding `RECORDS` records (2,000 by default: half public,
+//! half in `partners`) and a provider's log of 10,000 records as a replica.
 //!
 //! 1. Throughput: 32 connections in a closed loop for 8 s: anonymous (public
 //!    records, no disclosure); signed by a partner (RFC 9421 signature made
@@ -15,6 +18,11 @@
 //! 2. Latency at a fixed 1,000 requests/s for 5 s (open loop, requests sent
 //!    on schedule whatever the answers do): p50, p99, max, anonymous and
 //!    signed.
+//! 3. Verification of the provider through the API
+//!    (`POST /v1/admin/verify/<did>`, the critical-supplier profile): median
+//!    of 30.
+//! 4. The node restarted on the same data: the time to open it (every root
+//!    re-checked) and the process's resident memory once it is idle.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::sync::Arc;
@@ -30,8 +38,59 @@ use jiff::Timestamp;
 mod common;
 use common::{control, grant};
 
-const PER_COMPARTMENT: usize = 1_000;
 const CONNECTIONS: usize = 32;
+/// Records of the provider held as a replica.
+const PROVIDER_RECORDS: usize = 10_000;
+
+fn record_count() -> usize {
+    std::env::var("RECORDS")
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(2_000)
+}
+
+/// This process's resident set, from /proc.
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb / 1024.0
+}
+
+/// Stores `PROVIDER_RECORDS` records of `provider` as a replica, as a pull
+/// would, into the stopped node's store.
+fn hold_provider(dir: &std::path::Path, provider: &Keypair) {
+    use assure_access::{Compartment, CompartmentId, Rule};
+    use assure_log::{Blake3, Checkpoint, Hasher as _, SignedCheckpoint, Tree};
+    let store = assure_store::Store::open(dir).unwrap();
+    let id = CompartmentId::from_bytes([5; 16]);
+    let log = assure_store::LogId {
+        origin: provider.did(),
+        compartment: id,
+    };
+    let compartment = Compartment::new(id, "customers", Rule::partners()).unwrap();
+    let entries: Vec<_> = (0..PROVIDER_RECORDS)
+        .map(|n| control(provider, n))
+        .collect();
+    let mut tree: Tree<Blake3> = Tree::new();
+    for (bytes, _) in &entries {
+        tree.push_leaf_hash(Blake3::leaf(bytes));
+    }
+    let size = entries.len() as u64;
+    let checkpoint = Checkpoint::new(log.origin_line(), size, tree.root(), 1).unwrap();
+    let note = SignedCheckpoint::sign(
+        checkpoint,
+        &provider.did().to_string(),
+        provider.signing_key(),
+    )
+    .unwrap();
+    store
+        .append_replica(log, &compartment, &entries, &note)
+        .unwrap();
+}
 
 async fn throughput(client: &Client, path: &str, auth: Option<&Keypair>, seconds: u64) -> f64 {
     let done = Arc::new(AtomicU64::new(0));
@@ -116,11 +175,24 @@ fn main() {
             api.requests_per_second = 1_000_000;
             api.max_concurrent = 1024;
         }
-        let node = Node::spawn(config).await.unwrap();
+        let provider = Keypair::from_seed([9; 32]);
+        hold_provider(&dir, &provider);
+        let node = Node::spawn(config.clone()).await.unwrap();
         node.put_grant(grant(partner.did()), "added").await.unwrap();
-        for (compartment, offset) in [("public", 0), ("partners", PER_COMPARTMENT)] {
-            let records = (0..PER_COMPARTMENT).map(|n| control(&owner, offset + n)).collect();
-            node.publish(compartment, records).await.unwrap();
+        let per_compartment = record_count() / 2;
+        let filling = Instant::now();
+        for (compartment, offset) in [("public", 0), ("partners", per_compartment)] {
+            for start in (0..per_compartment).step_by(1_000) {
+                let end = (start + 1_000).min(per_compartment);
+                let records = (start..end).map(|n| control(&owner, offset + n)).collect();
+                node.publish(compartment, records).await.unwrap();
+                if end % 100_000 == 0 {
+                    eprintln!(
+                        "filled {compartment}: {end} of {per_compartment} ({:.0} s)",
+                        filling.elapsed().as_secs_f64()
+                    );
+                }
+            }
         }
         let client = Client::new(&format!("http://{}", node.api_address().unwrap()));
         let path = format!("/v1/orgs/{}/records?limit=100", owner.did());
@@ -128,8 +200,9 @@ fn main() {
         let body: serde_json::Value = serde_json::from_slice(&page.body).unwrap();
         assert_eq!(body["records"].as_array().unwrap().len(), 100);
         println!(
-            "node holds {} records; one page of 100 is {} bytes",
-            2 * PER_COMPARTMENT,
+            "node holds {} records of its own and {PROVIDER_RECORDS} of a provider; one page \
+             of 100 is {} bytes",
+            2 * per_compartment,
             page.body.len()
         );
 
@@ -165,6 +238,43 @@ fn main() {
         }
         let disclosures = node.store().disclosures(0, usize::MAX).unwrap().len();
         println!("disclosure-log entries written: {disclosures}");
+
+        let token = std::fs::read_to_string(dir.join("admin.token")).unwrap();
+        let profile = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../config/profiles/critical-supplier.toml"),
+        )
+        .unwrap();
+        let verify_path = format!("/v1/admin/verify/{}", provider.did());
+        let mut times = Vec::new();
+        for _ in 0..31 {
+            let started = Instant::now();
+            let answer = client
+                .send("POST", &verify_path, profile.clone(), Auth::Bearer(token.trim()), None)
+                .await
+                .unwrap();
+            assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+            times.push(started.elapsed());
+        }
+        times.remove(0);
+        times.sort();
+        println!(
+            "verification of the provider ({PROVIDER_RECORDS} records) through the API: \
+             median {:.1} ms, max {:.1} ms",
+            percentile(&times, 0.5).as_secs_f64() * 1e3,
+            times.last().unwrap().as_secs_f64() * 1e3
+        );
+        node.shutdown().await.unwrap();
+
+        let opening = Instant::now();
+        let node = Node::spawn(config).await.unwrap();
+        let opened = opening.elapsed();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        println!(
+            "restart on the same data: open {:.2} s; resident memory idle after 5 s: {:.0} MB",
+            opened.as_secs_f64(),
+            rss_mb()
+        );
         node.shutdown().await.unwrap();
     });
 }

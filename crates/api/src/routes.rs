@@ -575,6 +575,14 @@ impl AppState {
         Ok((seen, visible))
     }
 
+    /// What the caller may see of the records a verification of
+    /// `provider` reads ([`assure_verify::Reads`]).
+    pub(crate) fn seen_for(&self, ctx: &Ctx, provider: Did) -> ApiResult<(Vec<Seen>, Visible)> {
+        let visible = self.visible(ctx)?;
+        let seen = self.config.store.seen_for(&visible, provider)?;
+        Ok((seen, visible))
+    }
+
     pub(crate) fn context(&self) -> assure_verify::Context {
         assure_verify::Context {
             verifier: self.owner(),
@@ -669,7 +677,7 @@ async fn verification(
             let known: Vec<&String> = state.config.profiles.keys().collect();
             Problem::bad_request(format!("unknown profile; this node knows {known:?}"))
         })?;
-        let (seen, visible) = state.seen(&ctx)?;
+        let (seen, visible) = state.seen_for(&ctx, provider)?;
         if !seen.iter().any(|s| s.record.subject.did == provider) {
             return Err(Problem::not_found());
         }
@@ -704,7 +712,7 @@ async fn admin_verify(
         let catalog = Catalog::builtin();
         let profile = assure_verify::Profile::parse(&body, catalog)
             .map_err(|e| Problem::bad_request(format!("profile: {e}")))?;
-        let (seen, _) = state.seen(&ctx)?;
+        let (seen, _) = state.seen_for(&ctx, provider)?;
         let view = View::new(&seen, Timestamp::now());
         Ok(Json(assure_verify::verify(
             &view,

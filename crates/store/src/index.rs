@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use assure_access::Visible;
-use assure_model::{Domain, RecordId};
+use assure_model::predicate::Kind;
+use assure_model::{Did, Domain, RecordId};
 
 use crate::keys::Location;
 use crate::pages::Tuple;
@@ -19,6 +20,10 @@ pub(crate) struct Index {
     /// filter on every listing would cost what the index saves.
     domains: Vec<Known>,
     by_id: HashMap<RecordId, Vec<u32>>,
+    /// The items about each organization, in insertion order.
+    by_subject: HashMap<Did, Vec<u32>>,
+    /// The items of each kind, in insertion order.
+    by_kind: HashMap<Kind, Vec<u32>>,
     /// The items in the order (issued at, place), oldest first: a page
     /// newest first walks it from its end (or its cursor) and stops once
     /// full, instead of looking at every record.
@@ -59,6 +64,8 @@ impl Index {
         self.items.push((tuple, location));
         self.domains.push(Known::default());
         self.by_id.entry(tuple.id).or_default().push(at);
+        self.by_subject.entry(tuple.subject).or_default().push(at);
+        self.by_kind.entry(tuple.kind).or_default().push(at);
         let in_order = self.pending.is_empty()
             && self
                 .order
@@ -156,6 +163,34 @@ impl Index {
             }
         }
         found
+    }
+
+    /// Where the readable records about one of `subjects`, or of one of
+    /// `kinds`, sit: each once, newest first. Looked up, not
+    /// scanned: the cost is the records found.
+    pub(crate) fn about(
+        &self,
+        visible: &Visible,
+        subjects: &[Did],
+        kinds: &[Kind],
+    ) -> Vec<Location> {
+        let mut slots: Vec<u32> = subjects
+            .iter()
+            .filter_map(|s| self.by_subject.get(s))
+            .chain(kinds.iter().filter_map(|k| self.by_kind.get(k)))
+            .flatten()
+            .copied()
+            .collect();
+        slots.sort_unstable();
+        slots.dedup();
+        // In the order of `page`, newest first: a record held in several
+        // logs is then found first where a page finds it first.
+        slots.sort_unstable_by_key(|&slot| std::cmp::Reverse(self.key(slot)));
+        slots
+            .into_iter()
+            .map(|slot| self.items[slot as usize].1)
+            .filter(|location| visible.contains(&location.log))
+            .collect()
     }
 
     /// How many readable records there are per subject, and the logs they

@@ -380,14 +380,42 @@ impl Store {
     /// not these records; the report's evidence is disclosed with
     /// [`Store::disclose`] when it is sent.
     pub fn seen(&self, visible: &Visible) -> Result<Vec<assure_verify::Seen>, Error> {
-        let (found, sizes) = {
-            let mut state = self.state();
-            let found: Vec<Location> = state
+        self.seen_at(visible, |state| {
+            state
                 .index
                 .page(visible, &Filter::default(), usize::MAX)
                 .into_iter()
                 .map(|(_, at, _)| at)
-                .collect();
+                .collect()
+        })
+    }
+
+    /// What [`assure_verify::verify`] of `provider` reads, for
+    /// [`assure_verify::View::new`]: the readable records about it, and
+    /// those of the kinds a verification of anyone reads
+    /// ([`assure_verify::Reads`]). A view of these gives the same report
+    /// as a view of every record, and costs the records found rather than
+    /// the node's size.
+    pub fn seen_for(
+        &self,
+        visible: &Visible,
+        provider: assure_model::Did,
+    ) -> Result<Vec<assure_verify::Seen>, Error> {
+        let reads = assure_verify::Reads::of(provider);
+        self.seen_at(visible, |state| {
+            state.index.about(visible, &reads.subjects, &reads.kinds)
+        })
+    }
+
+    /// The records at the places `find` picks, with their positions.
+    fn seen_at(
+        &self,
+        visible: &Visible,
+        find: impl FnOnce(&mut crate::State) -> Vec<Location>,
+    ) -> Result<Vec<assure_verify::Seen>, Error> {
+        let (found, sizes) = {
+            let mut state = self.state();
+            let found = find(&mut state);
             let sizes: std::collections::HashMap<LogId, (String, u64)> = state
                 .logs
                 .iter()

@@ -22,6 +22,37 @@ pub struct Context {
     pub anchors: BTreeSet<Did>,
 }
 
+/// What [`verify`] of one provider reads of the records a node holds: those
+/// about the provider (its own, its auditors' and certification bodies'
+/// records about it, the co-signed copies), and every record of the kinds
+/// any verification looks at: profiles (to name the parties), relationships
+/// (who names it as a supplier), accreditations (of whoever signed for it)
+/// and withdrawals (what retracts a record). A superseding record is about the subject of the one it
+/// supersedes. A [`View`] of these alone gives the report a view of every
+/// record gives; a node holding a million records reads these, not all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reads {
+    /// Records about these organizations.
+    pub subjects: Vec<Did>,
+    /// Records of these kinds, about anyone.
+    pub kinds: Vec<Kind>,
+}
+
+impl Reads {
+    /// What verifying `provider` reads.
+    pub fn of(provider: Did) -> Self {
+        Self {
+            subjects: vec![provider],
+            kinds: vec![
+                Kind::Profile,
+                Kind::Relationship,
+                Kind::Accreditation,
+                Kind::Withdrawal,
+            ],
+        }
+    }
+}
+
 /// Verifies `provider` against `profile` with the records in `view`.
 pub fn verify(view: &View<'_>, profile: &Profile, provider: Did, context: &Context) -> Report {
     let check = Check {

@@ -20,7 +20,7 @@ pub mod report;
 mod view;
 
 pub use bundle::{Bundle, BundleEntry, BundleError};
-pub use engine::{Context, verify};
+pub use engine::{Context, Reads, verify};
 pub use profile::{Profile, ProfileError, Requirement, Rule};
 pub use report::{Evidence, Position, Report, RequirementReport};
 pub use view::{Entry, Seen, View};

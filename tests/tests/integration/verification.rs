@@ -258,3 +258,65 @@ async fn a_manufacturer_verifies_two_tiers_with_the_expected_verdicts() {
 
     net.stop().await;
 }
+
+/// A verification through the API reads only what `assure_verify::Reads`
+/// names (`Store::seen_for`), not every record the node holds. On every
+/// node of the demo, for every organization it holds records about and
+/// every profile of `config/profiles`, that gives the very report a view
+/// of every record gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verification_of_the_records_it_reads_equals_one_of_every_record() {
+    use assure_verify::{Context, Profile, View, verify};
+    let demo = assure_node::demo::start(5, &mut std::io::sink())
+        .await
+        .unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/profiles");
+    let mut profiles = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        profiles.push(Profile::parse(&text, assure_model::Catalog::builtin()).unwrap());
+    }
+    let (mut compared, mut passed) = (0, 0);
+    for org in &demo.orgs {
+        let store = org.node.store();
+        let all = store.as_owner().unwrap();
+        let seen = store.seen(&all).unwrap();
+        let now = Timestamp::now();
+        let full = View::new(&seen, now);
+        let subjects: std::collections::BTreeSet<Did> =
+            seen.iter().map(|s| s.record.subject.did).collect();
+        // Every accreditation's issuer trusted, so that accreditations count.
+        let anchors = seen
+            .iter()
+            .filter(|s| s.record.kind() == assure_model::Kind::Accreditation)
+            .map(|s| s.record.issuer())
+            .collect();
+        let context = Context {
+            verifier: org.node.did(),
+            anchors,
+        };
+        for provider in subjects {
+            let read = store.seen_for(&all, provider).unwrap();
+            assert!(read.len() <= seen.len());
+            let part = View::new(&read, now);
+            for profile in &profiles {
+                let whole = verify(&full, profile, provider, &context);
+                let from_read = verify(&part, profile, provider, &context);
+                assert_eq!(
+                    serde_json::to_value(&whole).unwrap(),
+                    serde_json::to_value(&from_read).unwrap(),
+                    "{} verifying {provider} against {}",
+                    org.name,
+                    profile.name
+                );
+                compared += 1;
+                passed += usize::from(whole.result == Outcome::Pass);
+            }
+        }
+    }
+    // Not a comparison of empty reports: the demo has passing verdicts.
+    assert!(
+        compared >= 30 && passed >= 3,
+        "{compared} compared, {passed} passed"
+    );
+}
