@@ -87,6 +87,21 @@ fn config_file(dir: &std::path::Path, bootstrap: Option<(&str, &str)>) -> std::p
     path
 }
 
+/// CPU seconds a process has used (user + system), from /proc: Linux's
+/// clock tick is 1/100 s.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
 fn replicate() {
     let records = record_count();
     let temp = tempfile::tempdir().unwrap();
@@ -148,6 +163,7 @@ fn replicate() {
         }
     };
     let author_did = author.did().to_string();
+    let author_before = cpu_seconds(author_run.id());
     let start = Instant::now();
     let mut member_run = Command::new(binary)
         .args(["run", "--config"])
@@ -162,6 +178,8 @@ fn replicate() {
         }
     }
     let elapsed = start.elapsed();
+    let member_cpu = cpu_seconds(member_run.id());
+    let author_cpu = cpu_seconds(author_run.id()) - author_before;
     let status = std::fs::read_to_string(format!("/proc/{}/status", member_run.id())).unwrap();
     let peak = status
         .lines()
@@ -181,6 +199,14 @@ fn replicate() {
         "  {rate:>9.0} records/s ({:.2} s), {:.0} % of the raw batch-verify rate",
         elapsed.as_secs_f64(),
         100.0 * rate / raw
+    );
+    // Where the cores went: what verifying alone needs at the raw rate,
+    // against what each process used.
+    let verify_cpu = 2.0 * records as f64 / raw;
+    println!(
+        "  CPU used: member {member_cpu:.2} s, author {author_cpu:.2} s, of {:.2} s on 2 cores; \
+         verifying {records} signatures at the raw rate takes {verify_cpu:.2} s",
+        2.0 * elapsed.as_secs_f64()
     );
     println!(
         "  receiving node peak RSS: {}",

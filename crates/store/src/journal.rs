@@ -37,8 +37,10 @@ const MAX_FRAME: u32 = 1 << 20;
 #[derive(Debug)]
 pub(crate) struct Journal {
     path: PathBuf,
-    /// The file, and the length written so far.
-    writer: Mutex<(File, u64)>,
+    /// Written at its end by one writer at a time, synced and read by any.
+    file: File,
+    /// The length written so far; held while writing.
+    writer: Mutex<u64>,
     /// (bytes durable, a sync is running).
     synced: Mutex<(u64, bool)>,
     done: Condvar,
@@ -107,13 +109,14 @@ impl Journal {
         }
         Ok(Self {
             path,
-            writer: Mutex::new((file, end)),
+            file,
+            writer: Mutex::new(end),
             synced: Mutex::new((end, false)),
             done: Condvar::new(),
         })
     }
 
-    fn writer(&self) -> MutexGuard<'_, (File, u64)> {
+    fn writer(&self) -> MutexGuard<'_, u64> {
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -140,12 +143,11 @@ impl Journal {
             bytes.extend_from_slice(&checksum(payload));
             bytes.extend_from_slice(payload);
         }
-        let mut writer = self.writer();
-        let (file, len) = &mut *writer;
-        if let Err(error) = file.write_all(&bytes) {
+        let mut len = self.writer();
+        if let Err(error) = (&self.file).write_all(&bytes) {
             // Take back what part of the write landed: a frame half written
             // would be cut at open anyway, but the frames after it would not.
-            let _ = file.set_len(*len);
+            let _ = self.file.set_len(*len);
             return Err(Error::io(&self.path, error));
         }
         *len += bytes.len() as u64;
@@ -154,7 +156,7 @@ impl Journal {
 
     /// Makes everything written so far durable.
     pub(crate) fn sync(&self) -> Result<(), Error> {
-        let end = self.writer().1;
+        let end = *self.writer();
         self.sync_to(end)
     }
 
@@ -170,13 +172,8 @@ impl Journal {
                 synced.1 = true;
                 drop(synced);
                 // Everything written before the sync starts is covered by it.
-                let (file, target) = {
-                    let writer = self.writer();
-                    (writer.0.try_clone(), writer.1)
-                };
-                let result = file
-                    .and_then(|file| file.sync_data())
-                    .map_err(|e| Error::io(&self.path, e));
+                let target = *self.writer();
+                let result = self.file.sync_data().map_err(|e| Error::io(&self.path, e));
                 let mut after = self.synced();
                 after.1 = false;
                 if result.is_ok() {
@@ -191,15 +188,10 @@ impl Journal {
 
     /// Every payload, oldest first.
     pub(crate) fn read_all(&self) -> Result<Vec<Vec<u8>>, Error> {
-        let (file, len) = {
-            let writer = self.writer();
-            (
-                writer.0.try_clone().map_err(|e| Error::io(&self.path, e))?,
-                writer.1,
-            )
-        };
+        let len = *self.writer();
         let mut bytes = vec![0; usize::try_from(len).unwrap_or(usize::MAX)];
-        file.read_exact_at(&mut bytes, 0)
+        self.file
+            .read_exact_at(&mut bytes, 0)
             .map_err(|e| Error::io(&self.path, e))?;
         let mut out = Vec::new();
         let mut at = 0usize;
@@ -224,10 +216,12 @@ impl Journal {
 
     /// Empties the journal, durably.
     pub(crate) fn clear(&self) -> Result<(), Error> {
-        let mut writer = self.writer();
-        writer.0.set_len(0).map_err(|e| Error::io(&self.path, e))?;
-        writer.0.sync_data().map_err(|e| Error::io(&self.path, e))?;
-        writer.1 = 0;
+        let mut len = self.writer();
+        self.file.set_len(0).map_err(|e| Error::io(&self.path, e))?;
+        self.file
+            .sync_data()
+            .map_err(|e| Error::io(&self.path, e))?;
+        *len = 0;
         *self.synced() = (0, false);
         Ok(())
     }

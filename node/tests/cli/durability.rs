@@ -1,5 +1,7 @@
 //! Durability at the system-call level: `assure run` under `strace`, fed
-//! publishes of 1 to 2,000 records through the admin API. Before each `200`
+//! publishes of 1 to 2,000 records through the admin API, then signed reads
+//! of a partner that disclose them (each disclosure recorded durably before
+//! the answer is sent). Before each `200`
 //! is written to the socket, every file of the store (`data/db`) written
 //! since the previous one has been `fsync`ed or `fdatasync`ed after its last
 //! write, and the directory of every file created since then has been
@@ -228,12 +230,12 @@ fn drafts(from: usize, count: usize) -> String {
 }
 
 #[test]
-fn every_publish_is_synced_before_it_is_acknowledged() {
+fn every_publish_and_disclosure_is_synced_before_it_is_acknowledged() {
     if Command::new("strace").arg("-V").output().is_err() {
         eprintln!("SKIPPED: strace is not installed (tests/run.sh installs it)");
         return;
     }
-    let (node, _) = Node::init("Durable Logistics");
+    let (node, node_did) = Node::init("Durable Logistics");
     let data = std::fs::canonicalize(node.data()).unwrap();
     let store = data.join("db");
     let trace = node.dir.path().join("trace.txt");
@@ -270,6 +272,25 @@ fn every_publish_is_synced_before_it_is_acknowledged() {
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
         from += size;
     }
+    // A partner's signed reads of `partners` records: disclosures.
+    let (partner, partner_did) = Node::init("Durable Customer");
+    node.ok(&[
+        "grant",
+        "add",
+        "--unknown-party",
+        &partner_did,
+        "--role",
+        "customer",
+        "--basis",
+        "MSA 2026",
+    ]);
+    let url = format!("http://{address}");
+    let path = format!("/v1/orgs/{node_did}/records?limit=20");
+    const READS: usize = 3;
+    for _ in 0..READS {
+        let page = partner.ok(&["api-request", "GET", &path, "--url", &url]);
+        assert!(page.contains("\"envelope\""), "{page}");
+    }
     running.stop_under();
     let text = std::fs::read_to_string(&trace).unwrap();
     let mut checker = Checker {
@@ -283,16 +304,17 @@ fn every_publish_is_synced_before_it_is_acknowledged() {
             panic!("{why}; the trace before it:\n{excerpt}");
         }
     }
-    if checker.acks != sizes.len() {
+    // (The grant went over the control socket, not HTTP.)
+    let answers = sizes.len() + READS;
+    if checker.acks != answers {
         let sends: Vec<&str> = text
             .lines()
             .filter(|l| l.contains("HTTP/1.1"))
             .take(5)
             .collect();
         panic!(
-            "only {} of {} answers seen in the trace: {sends:#?}",
+            "only {} of {answers} answers seen in the trace: {sends:#?}",
             checker.acks,
-            sizes.len()
         );
     }
     assert!(
@@ -304,4 +326,10 @@ fn every_publish_is_synced_before_it_is_acknowledged() {
     let records: serde_json::Value =
         serde_json::from_str(&node.ok(&["records", "--json", "--limit", "5000"])).unwrap();
     assert_eq!(records.as_array().unwrap().len(), from);
+    let disclosures: serde_json::Value =
+        serde_json::from_str(&node.ok(&["disclosures", "--json"])).unwrap();
+    assert!(
+        disclosures.as_array().unwrap().len() >= READS,
+        "{disclosures}"
+    );
 }
