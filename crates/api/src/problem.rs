@@ -111,8 +111,8 @@ const MAX_DETAIL: usize = 500;
 /// Every answer leaves through here: an error (4xx, 5xx) that the router
 /// or an extractor wrote some other way (axum's 405 with no body, a
 /// `text/plain` rejection of a path, query or form) becomes a problem
-/// document with the same status and headers, its text kept as the
-/// detail; a 401 gets the challenge of the route's scheme. Dashboard pages
+/// document with the same status and headers, the text of a 4xx kept as
+/// the detail; a 401 gets the challenge of the route's scheme. Dashboard pages
 /// (`text/html`) stay pages.
 pub(crate) async fn finish(method: &Method, path: &str, response: Response) -> Response {
     let status = response.status();
@@ -142,7 +142,10 @@ pub(crate) async fn finish(method: &Method, path: &str, response: Response) -> R
                 method.as_str().chars().take(20).collect::<String>(),
                 path.chars().take(200).collect::<String>()
             ),
-            "" => status.canonical_reason().unwrap_or("error").to_lowercase(),
+            // A 5xx says nothing internal.
+            text if text.is_empty() || status.is_server_error() => {
+                status.canonical_reason().unwrap_or("error").to_lowercase()
+            }
             text => text.chars().take(MAX_DETAIL).collect(),
         };
         let mut fresh = Problem::new(status, detail).into_response();
@@ -206,5 +209,67 @@ impl IntoResponse for Problem {
 impl From<assure_store::Error> for Problem {
     fn from(error: assure_store::Error) -> Self {
         Problem::internal(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+
+    async fn finished(path: &str, response: Response) -> (Response, serde_json::Value) {
+        let response = finish(&Method::GET, path, response).await;
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        let json = serde_json::from_slice(&bytes).unwrap_or_default();
+        (Response::from_parts(parts, Body::empty()), json)
+    }
+
+    #[tokio::test]
+    async fn errors_become_problems_and_pages_stay_pages() {
+        let empty = (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET")]).into_response();
+        let (response, json) = finished("/v1/orgs", empty).await;
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM);
+        assert_eq!(response.headers()[header::ALLOW], "GET");
+        assert_eq!(json["status"], 405);
+        let plain = (StatusCode::BAD_REQUEST, "Invalid URL: not UTF-8").into_response();
+        let (_, json) = finished("/v1/records/x", plain).await;
+        assert_eq!(json["detail"], "Invalid URL: not UTF-8");
+        let internal = (StatusCode::INTERNAL_SERVER_ERROR, "sled: /data/db broke").into_response();
+        let (_, json) = finished("/v1/orgs", internal).await;
+        assert_eq!(json["detail"], "internal server error");
+        let page = (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<p>no</p>",
+        )
+            .into_response();
+        let (response, _) = finished("/orgs/x", page).await;
+        assert!(
+            response.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let ok = (StatusCode::OK, "fine").into_response();
+        let (response, _) = finished("/healthz", ok).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn a_401_names_the_scheme_of_its_route() {
+        let signed = Problem::unauthorized("no").into_response();
+        let (response, _) = finished("/v1/orgs", signed).await;
+        assert_eq!(
+            response.headers()[header::WWW_AUTHENTICATE],
+            "Signature realm=\"assure\""
+        );
+        assert!(response.headers().contains_key("accept-signature"));
+        let admin = Problem::unauthorized("no").into_response();
+        let (response, _) = finished("/v1/admin/peers", admin).await;
+        assert_eq!(
+            response.headers()[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"assure-admin\""
+        );
     }
 }

@@ -179,7 +179,7 @@ pub async fn serve(config: Config) -> std::io::Result<Server> {
                 },
                 _ = stopped.changed() => break,
             };
-            let ticket = match conns.admit(peer.ip()) {
+            let ticket = match conns.admit(peer.ip().to_canonical()) {
                 Ok(ticket) => ticket,
                 Err(why) => {
                     conns.refuse(stream, why);

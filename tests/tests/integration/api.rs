@@ -2,7 +2,7 @@
 //! customer, an uncleared party and an anonymous caller each see exactly
 //! what they should; forbidden and missing answer byte for byte alike;
 //! forged, expired, replayed and misdirected signatures are refused; bad
-//! bodies, slow clients, floods and overload get 400/413, a cut connection,
+//! bodies, slow clients, floods and overload get 400/413/408, a cut connection,
 //! 429 and 503.
 
 use std::io::{Read as _, Write as _};

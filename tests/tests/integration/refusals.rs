@@ -439,3 +439,27 @@ async fn connections_over_the_cap_per_address_get_a_problem_document() {
     assert!(freed.is_ok(), "closed connections still count");
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_and_kept_alive_connections_are_closed_after_the_header_timeout() {
+    let mut node = TestNode::start_with(177, "refusals-idle", |c| {
+        c.api.as_mut().unwrap().header_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let addr = node.node().api_address().unwrap();
+    // One that never sends a byte, and one kept alive after an answer.
+    let mut idle = http::connect_from(CLIENT, addr).await.unwrap();
+    let mut kept = http::connect_from(CLIENT, addr).await.unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    for (what, stream) in [("idle", &mut idle), ("kept alive", &mut kept)] {
+        let started = Instant::now();
+        let mut sink = Vec::new();
+        let closed =
+            tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut sink)).await;
+        assert!(closed.is_ok(), "an {what} connection stays open");
+        assert!(started.elapsed() < Duration::from_secs(3), "{what}");
+    }
+    node.stop().await;
+}

@@ -149,6 +149,10 @@ async fn slow_bodies_and_heads_from_500_connections_starve_no_one() {
     assert!(opened >= 500, "only {opened} attacking connections");
     assert!(usage.failures.is_empty(), "{:?}", usage.failures);
     let p99 = usage.p99();
+    eprintln!(
+        "{opened} attacking connections; {} normal requests, p99 {p99:?}",
+        usage.latencies.len()
+    );
     assert!(
         p99 < Duration::from_millis(100),
         "p99 {p99:?} over {} requests",
@@ -175,6 +179,10 @@ async fn slow_bodies_hold_no_concurrency_slot() {
     assert!(opened >= 500, "only {opened} attacking connections");
     assert!(usage.failures.is_empty(), "{:?}", usage.failures);
     let p99 = usage.p99();
+    eprintln!(
+        "{opened} slow bodies; {} normal requests, p99 {p99:?}",
+        usage.latencies.len()
+    );
     assert!(p99 < Duration::from_millis(100), "p99 {p99:?}");
     node.stop().await;
 }
@@ -253,6 +261,12 @@ async fn a_flood_keeps_memory_bounded_and_health_probes_answering() {
     let flooded = sent.load(Ordering::Relaxed);
     assert!(flooded > 1_000, "only {flooded} flood requests");
     let grown = peak.saturating_sub(before);
+    eprintln!(
+        "{flooded} flood requests, {} probes, RSS {} MiB then peak {} MiB",
+        probes.len(),
+        before >> 20,
+        peak >> 20
+    );
     assert!(
         grown < 256 << 20,
         "RSS grew by {} MiB under a flood of {flooded} requests",
