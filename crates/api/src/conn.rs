@@ -15,6 +15,7 @@ use axum::http::StatusCode;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::net::TcpStream;
 
+use crate::metrics::{RefusalLabels, Refusals};
 use crate::problem::Problem;
 
 /// The open connections, counted in all and per address.
@@ -27,6 +28,7 @@ pub(crate) struct Conns {
     /// Refusals being written; beyond [`MAX_REFUSING`] a connection is
     /// closed without one.
     refusing: AtomicUsize,
+    refused: Refusals,
 }
 
 /// The most refusals written at once.
@@ -43,13 +45,14 @@ pub(crate) struct Ticket {
 }
 
 impl Conns {
-    pub(crate) fn new(total: usize, per_address: usize) -> Arc<Self> {
+    pub(crate) fn new(total: usize, per_address: usize, refused: Refusals) -> Arc<Self> {
         Arc::new(Self {
             total,
             per_address,
             open: Mutex::new(HashMap::new()),
             count: AtomicUsize::new(0),
             refusing: AtomicUsize::new(0),
+            refused,
         })
     }
 
@@ -75,6 +78,11 @@ impl Conns {
     /// document and closes it, in the background and within a second;
     /// when many refusals are under way already, just closes it.
     pub(crate) fn refuse(self: &Arc<Self>, mut stream: TcpStream, why: &'static str) {
+        self.refused
+            .get_or_create(&RefusalLabels {
+                reason: "connections".to_owned(),
+            })
+            .inc();
         if self.refusing.fetch_add(1, Ordering::Relaxed) >= MAX_REFUSING {
             self.refusing.fetch_sub(1, Ordering::Relaxed);
             return;
@@ -234,7 +242,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_cap_per_address_frees_places_as_connections_close() {
-        let conns = Conns::new(3, 2);
+        let conns = Conns::new(3, 2, Refusals::default());
         let (a, b): (IpAddr, IpAddr) = ("127.0.0.1".parse().unwrap(), "127.0.0.2".parse().unwrap());
         let first = conns.admit(a).unwrap();
         let _second = conns.admit(a).unwrap();

@@ -24,6 +24,7 @@ use tokio::time::Instant;
 use tower::ServiceExt as _;
 
 use crate::Settings;
+use crate::metrics::{RefusalLabels, Refusals};
 use crate::problem::{self, Problem};
 
 /// The largest request head (request line and headers), in bytes.
@@ -55,10 +56,11 @@ pub(crate) struct Front {
     reading: Semaphore,
     /// Requests of the operations lane being handled.
     operations: Semaphore,
+    refused: Refusals,
 }
 
 impl Front {
-    pub(crate) fn new(router: Router, settings: &Settings) -> Arc<Self> {
+    pub(crate) fn new(router: Router, settings: &Settings, refused: Refusals) -> Arc<Self> {
         Arc::new(Self {
             router,
             max_body: settings.max_body_bytes,
@@ -68,6 +70,7 @@ impl Front {
             handling: Semaphore::new(settings.max_concurrent),
             reading: Semaphore::new(settings.max_concurrent),
             operations: Semaphore::new(settings.max_operations),
+            refused,
         })
     }
 
@@ -84,14 +87,25 @@ impl Front {
         problem::finish(&method, &path, response).await
     }
 
+    /// Counts a refusal.
+    fn refuse(&self, reason: &str) {
+        self.refused
+            .get_or_create(&RefusalLabels {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
     async fn admit(&self, request: Request<hyper::body::Incoming>) -> Response {
         if head_size(&request) > MAX_HEAD {
+            self.refuse("head_too_large");
             return Problem::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, HEAD_TOO_LARGE)
                 .closing();
         }
         let headers = request.headers();
         let declared = content_length(headers);
         if declared.is_some_and(|n| n > self.max_body as u64) {
+            self.refuse("body_too_large");
             return Problem::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("the body is larger than {} bytes", self.max_body),
@@ -103,6 +117,7 @@ impl Front {
         let probe = matches!(*request.method(), Method::GET | Method::HEAD);
         if probe && !has_body && is_operations(request.uri().path()) {
             let Ok(_slot) = self.operations.try_acquire() else {
+                self.refuse("busy_operations");
                 return Problem::busy("the node is answering many health probes; try again");
             };
             return self.handle(request.map(|_| Body::empty())).await;
@@ -110,16 +125,25 @@ impl Front {
         let (parts, body) = request.into_parts();
         let bytes = if has_body {
             let Ok(_reading) = self.reading.try_acquire() else {
+                self.refuse("busy_reading");
                 return Problem::busy("the node is reading many bodies; try again shortly");
             };
             match self.read(body).await {
                 Ok(bytes) => bytes,
-                Err(problem) => return problem.closing(),
+                Err(problem) => {
+                    self.refuse(match problem.status {
+                        408 => "body_too_slow",
+                        413 => "body_too_large",
+                        _ => "body_unreadable",
+                    });
+                    return problem.closing();
+                }
             }
         } else {
             Bytes::new()
         };
         let Ok(_slot) = self.handling.try_acquire() else {
+            self.refuse("busy_handling");
             return Problem::busy("the node is busy; try again shortly");
         };
         self.handle(Request::from_parts(parts, Body::from(bytes)))
@@ -135,6 +159,7 @@ impl Front {
         match answered.await {
             Ok(response) => response,
             Err(_) => {
+                self.refuse("no_answer");
                 let mut response = Problem::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     format!(

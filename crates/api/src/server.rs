@@ -148,6 +148,8 @@ pub async fn serve(config: Config) -> std::io::Result<Server> {
     };
     let not_before = first_second(config.started);
     wait_for_first_second(config.started).await;
+    let metrics = Metrics::new();
+    let refused = metrics.refused.clone();
     let state = Arc::new(AppState {
         limiter: RateLimiter::new(settings.requests_per_second),
         replay: ReplayCache::default(),
@@ -157,13 +159,14 @@ pub async fn serve(config: Config) -> std::io::Result<Server> {
             not_before,
         },
         sessions: sessions.clone(),
-        metrics: Metrics::new(),
+        metrics,
         config,
     });
-    let front = Front::new(routes::router(state), &settings);
+    let front = Front::new(routes::router(state), &settings, refused.clone());
     let conns = Conns::new(
         settings.max_connections,
         settings.max_connections_per_address,
+        refused,
     );
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {

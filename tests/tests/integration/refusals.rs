@@ -437,6 +437,16 @@ async fn connections_over_the_cap_per_address_get_a_problem_document() {
     })
     .await;
     assert!(freed.is_ok(), "closed connections still count");
+    // The administration sees what was refused.
+    let bearer = format!("Bearer {}", node.admin_token());
+    let scrape = http::get_from(other, addr, "/metrics", &[("authorization", &bearer)]).await;
+    assert!(
+        scrape
+            .body
+            .contains("assure_api_refused_total{reason=\"connections\"} "),
+        "{}",
+        scrape.body
+    );
     node.stop().await;
 }
 
