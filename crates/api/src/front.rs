@@ -126,7 +126,14 @@ impl Front {
         let bytes = if has_body {
             let Ok(_reading) = self.reading.try_acquire() else {
                 self.refuse("busy_reading");
-                return Problem::busy("the node is reading many bodies; try again shortly");
+                // The body is left unread: the connection cannot carry more.
+                let mut response =
+                    Problem::busy("the node is reading many bodies; try again shortly");
+                response.headers_mut().insert(
+                    header::CONNECTION,
+                    header::HeaderValue::from_static("close"),
+                );
+                return response;
             };
             match self.read(body).await {
                 Ok(bytes) => bytes,
