@@ -87,9 +87,20 @@ struct RawApi {
     max_body_bytes: Option<usize>,
     #[serde(default, with = "humantime_serde")]
     header_timeout: Option<Duration>,
+    /// How long a request body may take (default 10s).
+    #[serde(default, with = "humantime_serde")]
+    body_timeout: Option<Duration>,
+    /// The slowest a body may arrive after its first second, bytes/s.
+    min_body_rate: Option<u32>,
     #[serde(default, with = "humantime_serde")]
     request_timeout: Option<Duration>,
     max_concurrent: Option<usize>,
+    /// Connections open at once, in all.
+    max_connections: Option<usize>,
+    /// Connections open at once from one IP address.
+    max_connections_per_address: Option<usize>,
+    /// `/healthz`, `/readyz` and `/metrics` answered at once.
+    max_operations: Option<usize>,
     requests_per_second: Option<u32>,
     max_page: Option<usize>,
     /// How long a dashboard session lasts after signing in (default 8h).
@@ -388,8 +399,15 @@ impl NodeConfig {
                     },
                     max_body_bytes: a.max_body_bytes.unwrap_or(defaults.max_body_bytes),
                     header_timeout: a.header_timeout.unwrap_or(defaults.header_timeout),
+                    body_timeout: a.body_timeout.unwrap_or(defaults.body_timeout),
+                    min_body_rate: a.min_body_rate.unwrap_or(defaults.min_body_rate),
                     request_timeout: a.request_timeout.unwrap_or(defaults.request_timeout),
                     max_concurrent: a.max_concurrent.unwrap_or(defaults.max_concurrent),
+                    max_connections: a.max_connections.unwrap_or(defaults.max_connections),
+                    max_connections_per_address: a
+                        .max_connections_per_address
+                        .unwrap_or(defaults.max_connections_per_address),
+                    max_operations: a.max_operations.unwrap_or(defaults.max_operations),
                     requests_per_second: a
                         .requests_per_second
                         .unwrap_or(defaults.requests_per_second),
@@ -403,6 +421,21 @@ impl NodeConfig {
                 if settings.max_concurrent == 0 || settings.requests_per_second == 0 {
                     return Err(invalid(
                         "api.max_concurrent / api.requests_per_second".into(),
+                        "at least 1",
+                    ));
+                }
+                if [
+                    settings.max_connections,
+                    settings.max_connections_per_address,
+                    settings.max_operations,
+                    settings.min_body_rate as usize,
+                ]
+                .contains(&0)
+                {
+                    return Err(invalid(
+                        "api.max_connections / max_connections_per_address / max_operations / \
+                         min_body_rate"
+                            .into(),
                         "at least 1",
                     ));
                 }

@@ -425,6 +425,10 @@ impl assure_api::Control for ApiControl {
         Box::pin(async move { self.0.check_sent_request(id).await.map_err(refused) })
     }
 
+    fn network_running(&self) -> bool {
+        self.0.network().is_some_and(|network| network.is_running())
+    }
+
     fn peers(&self) -> assure_api::BoxFuture<'_, Vec<assure_api::PeerView>> {
         Box::pin(async move {
             let Some(network) = self.0.network() else {

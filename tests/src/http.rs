@@ -2,7 +2,10 @@
 //! exactly the headers given, over a fresh connection, answered in full.
 
 use std::io::{Read as _, Write as _};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpSocket, TcpStream};
 
 /// An answer: status, headers (names lower-case) and body.
 #[derive(Debug)]
@@ -77,7 +80,54 @@ pub async fn send(
         .await
         .expect("the node answers")
         .unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    parse(&response)
+}
+
+/// Connects to `addr` from `source`, an address of this machine (on
+/// loopback, 127.0.0.2 is a client other than 127.0.0.1).
+pub async fn connect_from(source: IpAddr, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(source, 0))?;
+    socket.connect(addr).await
+}
+
+/// Sends `request`, byte for byte, over a fresh connection from `source`
+/// and reads the answer until the node closes the connection (so send
+/// `Connection: close`, or expect the node to close it).
+pub async fn exchange(source: IpAddr, addr: SocketAddr, request: &[u8]) -> Reply {
+    let answer = tokio::time::timeout(crate::TIMEOUT, async {
+        let mut stream = connect_from(source, addr).await?;
+        stream.write_all(request).await?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await?;
+        Ok::<_, std::io::Error>(response)
+    })
+    .await
+    .expect("the node answers")
+    .expect("the connection works");
+    parse(&String::from_utf8_lossy(&answer))
+}
+
+/// A GET with `headers` from `source`, on a connection closed after it.
+pub async fn get_from(
+    source: IpAddr,
+    addr: SocketAddr,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> Reply {
+    let mut request = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request += &format!("{name}: {value}\r\n");
+    }
+    request += "\r\n";
+    exchange(source, addr, request.as_bytes()).await
+}
+
+/// Splits a whole HTTP/1.1 response.
+pub fn parse(response: &str) -> Reply {
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
     let mut lines = head.lines();
     let status = lines.next().unwrap()[9..12].parse().unwrap();
     let headers = lines

@@ -12,9 +12,14 @@
 //! and ends at `/logout`; one middleware refuses every state-changing
 //! dashboard request without the session's CSRF token.
 //!
-//! The server is axum on hyper, with a header-read timeout, a request
-//! timeout, a body limit, a concurrency limit that sheds load with 503, and a
-//! per-party rate limit that answers 429.
+//! The server is axum on hyper. In front of the router, the connection
+//! layer (`front.rs`, `conn.rs`) caps connections in all and per address, bounds how
+//! long headers and bodies may take, refuses an oversized `Content-Length`
+//! at once, reads each body before the request takes one of the
+//! concurrency slots (shedding load with 503), and answers the health
+//! routes in a lane of their own; the router's middleware applies a
+//! per-party rate limit that answers 429. Every error is a problem document
+//! (`problem.rs`).
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -23,9 +28,11 @@ mod alerts_page;
 mod asking;
 pub mod client;
 mod compartments;
+mod conn;
 mod csrf;
 mod dashboard;
 mod forms;
+mod front;
 mod limits;
 mod metrics;
 mod problem;
@@ -94,6 +101,8 @@ pub trait Control: Send + Sync + 'static {
     fn grant(&self, party: Did, terms: GrantTerms) -> BoxFuture<'_, Result<Grant, Refused>>;
     /// Revokes `party`'s grant now.
     fn revoke(&self, party: Did) -> BoxFuture<'_, Result<Grant, Refused>>;
+    /// Whether the node's network event loop is running (for `/readyz`).
+    fn network_running(&self) -> bool;
     /// The peer book: every peer the node knows, connected or not.
     fn peers(&self) -> BoxFuture<'_, Vec<PeerView>>;
     /// The verification report of `provider` (every provider of our
@@ -252,10 +261,24 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// How long a client may take to send its request headers.
     pub header_timeout: Duration,
-    /// How long a request may take in all, body included.
+    /// How long a client may take to send a request body, however small.
+    pub body_timeout: Duration,
+    /// The slowest a body may arrive, in bytes per second, after its first
+    /// second; a slower one is cut off with 408.
+    pub min_body_rate: u32,
+    /// How long a request may take in all, once its body has arrived.
     pub request_timeout: Duration,
-    /// Requests handled at once; more are refused with 503.
+    /// Requests handled at once, and separately bodies being read at once;
+    /// more are refused with 503.
     pub max_concurrent: usize,
+    /// Connections open at once; more are refused with 503 and closed.
+    pub max_connections: usize,
+    /// Connections open at once from one IP address; more are refused with
+    /// 503 and closed.
+    pub max_connections_per_address: usize,
+    /// `/healthz`, `/readyz` and `/metrics` answered at once, outside
+    /// [`Settings::max_concurrent`] and the rate limit; more get 503.
+    pub max_operations: usize,
     /// Requests per second per party (per address for anonymous callers),
     /// with bursts of twice that; more are refused with 429.
     pub requests_per_second: u32,
@@ -283,8 +306,13 @@ impl Default for Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 1 << 20,
             header_timeout: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(10),
+            min_body_rate: 1024,
             request_timeout: Duration::from_secs(15),
             max_concurrent: 256,
+            max_connections: 1024,
+            max_connections_per_address: 64,
+            max_operations: 16,
             requests_per_second: 100,
             max_page: 500,
             session: Duration::from_secs(8 * 3600),

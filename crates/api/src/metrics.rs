@@ -20,6 +20,17 @@ pub(crate) struct RouteLabels {
     pub(crate) route: String,
 }
 
+/// Why the connection layer refused a connection or request before the
+/// router saw it.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct RefusalLabels {
+    pub(crate) reason: String,
+}
+
+/// Refusals by reason: one counter family, shared by the accept loop and
+/// the request lanes.
+pub(crate) type Refusals = Family<RefusalLabels, Counter>;
+
 type LatencyFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
 /// The metrics of one server: what requests it answered. Nothing here
@@ -28,6 +39,7 @@ pub(crate) struct Metrics {
     registry: Registry,
     pub(crate) requests: Family<RequestLabels, Counter>,
     pub(crate) latency: LatencyFamily,
+    pub(crate) refused: Refusals,
 }
 
 /// Store and network figures, computed at scrape time: over every log for
@@ -98,10 +110,19 @@ impl Metrics {
             "Time to answer an HTTP request, by route",
             latency.clone(),
         );
+        let refused = Refusals::default();
+        registry.register(
+            "api_refused",
+            "Connections and requests refused before routing, by reason (connections, \
+             head_too_large, body_too_large, body_too_slow, busy_reading, busy_handling, \
+             busy_operations, body_unreadable, no_answer)",
+            refused.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
+            refused,
         }
     }
 

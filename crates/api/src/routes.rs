@@ -1352,12 +1352,20 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: the store answers.
+/// Readiness: the store is open and answers, and the network loop runs.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "ready"), (status = 503, body = Problem)))]
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    match state.config.store.owner() {
-        Ok(Some(_)) => (StatusCode::OK, "ready\n").into_response(),
+    if !state.config.control.network_running() {
+        return Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the network loop is not running",
+        )
+        .into_response();
+    }
+    let store = state.clone();
+    match tokio::task::spawn_blocking(move || store.config.store.owner()).await {
+        Ok(Ok(Some(_))) => (StatusCode::OK, "ready\n").into_response(),
         _ => {
             Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the store is not ready").into_response()
         }

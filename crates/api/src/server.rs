@@ -1,5 +1,7 @@
-//! The server: hyper with a header-read timeout under an axum router, and the
-//! middleware every request passes: authentication, rate limit, metrics.
+//! The server: the accept loop (connection caps, `conn`), hyper with a
+//! header-read timeout, the request lanes in front of the router
+//! (`front`), and the router's middleware every request passes:
+//! authentication, rate limit, metrics.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -17,8 +19,9 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tower::ServiceExt as _;
 
+use crate::conn::{Conns, Socket};
+use crate::front::{Front, MAX_HEAD};
 use crate::limits::{RateLimiter, ReplayCache};
 use crate::metrics::{Metrics, RequestLabels, RouteLabels};
 use crate::problem::Problem;
@@ -145,6 +148,8 @@ pub async fn serve(config: Config) -> std::io::Result<Server> {
     };
     let not_before = first_second(config.started);
     wait_for_first_second(config.started).await;
+    let metrics = Metrics::new();
+    let refused = metrics.refused.clone();
     let state = Arc::new(AppState {
         limiter: RateLimiter::new(settings.requests_per_second),
         replay: ReplayCache::default(),
@@ -154,22 +159,15 @@ pub async fn serve(config: Config) -> std::io::Result<Server> {
             not_before,
         },
         sessions: sessions.clone(),
-        metrics: Metrics::new(),
+        metrics,
         config,
     });
-    let router = routes::router(state);
-    // Around everything: a request timeout (408), and a global limit on
-    // requests in flight that refuses the excess at once (503) instead of
-    // queueing it.
-    let app = tower::ServiceBuilder::new()
-        .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
-        .load_shed()
-        .concurrency_limit(settings.max_concurrent)
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            settings.request_timeout,
-        ))
-        .service(router);
+    let front = Front::new(routes::router(state), &settings, refused.clone());
+    let conns = Conns::new(
+        settings.max_connections,
+        settings.max_connections_per_address,
+        refused,
+    );
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         let mut connections = tokio::task::JoinSet::new();
@@ -184,25 +182,31 @@ pub async fn serve(config: Config) -> std::io::Result<Server> {
                 },
                 _ = stopped.changed() => break,
             };
-            let app = app.clone();
-            let service = tower::service_fn(move |mut request: Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                let app = app.clone();
-                async move {
-                    let response = app.oneshot(request.map(Body::new)).await;
-                    Ok::<_, Infallible>(response.unwrap_or_else(|never| match never {}))
+            let ticket = match conns.admit(peer.ip().to_canonical()) {
+                Ok(ticket) => ticket,
+                Err(why) => {
+                    conns.refuse(stream, why);
+                    continue;
                 }
+            };
+            let front = front.clone();
+            let service = tower::service_fn(move |request: Request<hyper::body::Incoming>| {
+                let front = front.clone();
+                async move { Ok::<_, Infallible>(front.answer(request, peer).await) }
             });
             let mut stop = stopped.clone();
             let header_timeout = settings.header_timeout;
             connections.spawn(async move {
+                let _ticket = ticket;
                 let mut builder = hyper::server::conn::http1::Builder::new();
                 builder
                     .timer(TokioTimer::new())
                     .header_read_timeout(header_timeout)
-                    .max_buf_size(64 * 1024);
-                let connection = builder
-                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+                    .max_buf_size(MAX_HEAD);
+                let connection = builder.serve_connection(
+                    TokioIo::new(Socket::new(stream)),
+                    TowerToHyperService::new(service),
+                );
                 tokio::pin!(connection);
                 tokio::select! {
                     _ = connection.as_mut() => {}
@@ -228,24 +232,8 @@ pub async fn serve(config: Config) -> std::io::Result<Server> {
     })
 }
 
-async fn overloaded(error: tower::BoxError) -> Response {
-    if error.is::<tower::load_shed::error::Overloaded>() {
-        let mut response = Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the node is busy; try again shortly",
-        )
-        .into_response();
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-        response
-    } else {
-        Problem::internal(error).into_response()
-    }
-}
-
-/// Reads the body (within the size limit), works out who is calling, and
-/// applies the rate limit. Route-level checks (admin only) come after.
+/// Takes the body (read whole by `front`, within the size limit), works
+/// out who is calling, and applies the rate limit. Route-level checks (admin only) come after.
 pub(crate) async fn authenticate(
     State(state): State<Arc<AppState>>,
     request: Request,
@@ -293,18 +281,12 @@ pub(crate) async fn authenticate(
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip().to_string()),
     };
+    // The operations lane has its own cap instead (see `front`).
     if let Some(key) = key
+        && !crate::front::is_operations(&path)
         && !state.limiter.take(&key)
     {
-        let mut response = Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate limit exceeded; slow down",
-        )
-        .into_response();
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-        return response;
+        return Problem::too_many("rate limit exceeded; slow down");
     }
     let purpose: Option<String> = parts
         .headers

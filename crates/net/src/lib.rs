@@ -209,6 +209,11 @@ impl Client {
             .map_err(|_| Error::Stopped)
     }
 
+    /// Whether the event loop still runs (it has not stopped or failed).
+    pub fn is_running(&self) -> bool {
+        !self.commands.is_closed()
+    }
+
     /// Connects to an organization at an address.
     pub async fn dial(&self, peer: Did, address: Multiaddr) -> Result<(), Error> {
         self.send(Command::Dial { peer, address }).await
