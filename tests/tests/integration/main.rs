@@ -21,6 +21,7 @@ mod personas;
 mod replication;
 mod rogue;
 mod rogue_reads;
+mod schemathesis;
 mod sharing;
 mod signed_requests;
 mod signin;
