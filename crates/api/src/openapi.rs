@@ -363,6 +363,57 @@ fn components(components: Value) -> Value {
                         a time, a log and an index).",
         "example": example_cursor(),
     });
+    schemas["Envelope"] = json!({
+        "type": "object",
+        "description": "A DSSE envelope around an in-toto Statement v1: the issuer's signature \
+                        first, then co-signers'. At most 256 KiB; validated in full before it is \
+                        kept.",
+        "required": ["payload", "payloadType", "signatures"],
+        "additionalProperties": false,
+        "properties": {
+            "payload": {
+                "type": "string",
+                "contentEncoding": "base64",
+                "pattern": "^[A-Za-z0-9+/]*={0,2}$",
+                "description": "The statement's JSON, base64",
+            },
+            "payloadType": {"type": "string", "const": assure_model::dsse::PAYLOAD_TYPE},
+            "signatures": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["keyid", "sig"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "keyid": {"$ref": "#/components/schemas/Did"},
+                        "sig": {"type": "string", "description": "The base64 ed25519 signature of \
+                                the DSSE pre-authentication encoding"},
+                    },
+                },
+            },
+        },
+    });
+    schemas["Draft"] = json!({
+        "type": "object",
+        "description": "A record to sign: its kind and its fields, as `assure new KIND` writes \
+                        them (in JSON).",
+        "required": ["kind"],
+        "properties": {"kind": {
+            "type": "string",
+            "enum": assure_model::Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+        }},
+    });
+    for (pointer, schema) in [
+        ("/PublishRequest/properties/envelopes/items", "Envelope"),
+        ("/PublishRequest/properties/drafts/items", "Draft"),
+        ("/RecordItem/properties/envelope", "Envelope"),
+        ("/RecordDetail/properties/envelope", "Envelope"),
+    ] {
+        if let Some(place) = schemas.pointer_mut(pointer) {
+            *place = json!({"$ref": format!("#/components/schemas/{schema}")});
+        }
+    }
     schemas["Problem"]["example"] = json!({
         "type": "about:blank", "title": "Not Found", "status": 404, "detail": "no such resource"
     });
@@ -799,6 +850,44 @@ mod tests {
                     && rest.chars().all(|c| B58.contains(c))
             })
         }
+    }
+
+    #[test]
+    fn envelopes_had_no_shape() {
+        let doc = openapi();
+        let schemas = &doc["components"]["schemas"];
+        let envelope = json!({"$ref": "#/components/schemas/Envelope"});
+        assert_eq!(
+            schemas["PublishRequest"]["properties"]["envelopes"]["items"],
+            envelope
+        );
+        assert_eq!(schemas["RecordItem"]["properties"]["envelope"], envelope);
+        assert_eq!(schemas["RecordDetail"]["properties"]["envelope"], envelope);
+        let keypair = assure_model::Keypair::from_seed([4; 32]);
+        let signed = assure_model::Draft::from_json(br#"{"kind":"scope","processes":["x"]}"#)
+            .and_then(|d| {
+                d.sign(
+                    &keypair,
+                    jiff::Timestamp::now(),
+                    assure_model::Catalog::builtin(),
+                )
+            })
+            .unwrap();
+        let stored: Value = serde_json::from_slice(&signed.0).unwrap();
+        let shape = &schemas["Envelope"];
+        let fields: Vec<&String> = stored.as_object().unwrap().keys().collect();
+        let mut required: Vec<&str> = shape["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        required.sort_unstable();
+        assert_eq!(fields, required);
+        assert_eq!(
+            stored["payloadType"],
+            shape["properties"]["payloadType"]["const"]
+        );
     }
 
     #[test]
