@@ -10,6 +10,8 @@
 #   - playwright-core and axe-core (npm, pinned in tests/browser's
 #     package-lock.json): the browser scenarios of tests/browser/.
 #   - openapi-spec-validator (PyPI): checks the generated OpenAPI document.
+#   - schemathesis (PyPI): tests a real node against that document
+#     (tests/tests/integration/schemathesis.rs, tests/schemathesis/).
 #   - http-message-signatures, requests, cryptography (PyPI): an independent
 #     RFC 9421 client signs requests from the README's profile
 #     (tests/interop/signed_request.py).
@@ -42,6 +44,10 @@ fi
 if ! python3 -c 'import openapi_spec_validator' 2>/dev/null; then
     echo "tests/run.sh: installing openapi-spec-validator for the OpenAPI test"
     python3 -m pip install --quiet --disable-pip-version-check 'openapi-spec-validator>=0.7,<0.10'
+fi
+if ! command -v schemathesis >/dev/null; then
+    echo "tests/run.sh: installing schemathesis for the OpenAPI contract test"
+    python3 -m pip install --quiet --disable-pip-version-check 'schemathesis>=4.32,<5'
 fi
 if ! python3 -c 'import http_message_signatures, requests, cryptography' 2>/dev/null; then
     echo "tests/run.sh: installing http-message-signatures for the signed-request interop test"

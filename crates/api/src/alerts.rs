@@ -315,13 +315,17 @@ pub(crate) struct DeliveryQuery {
 /// The webhook delivery log, newest first (admin).
 #[utoipa::path(get, path = "/v1/admin/webhooks/deliveries", tag = "admin",
     params(DeliveryQuery), security(("admin" = [])),
-    responses((status = 200, body = Vec<AttemptView>), (status = 401, body = Problem)))]
+    responses((status = 200, body = Vec<AttemptView>), (status = 400, body = Problem),
+              (status = 401, body = Problem)))]
 pub(crate) async fn admin_deliveries(
     State(state): State<Arc<AppState>>,
     query: Result<Query<DeliveryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<AttemptView>>, Problem> {
     let Query(query) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
-    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(Problem::bad_request("limit must be between 1 and 1000"));
+    }
     let attempts = state
         .config
         .control

@@ -2,8 +2,9 @@
 //!
 //! The dashboard is cookie-authenticated, so any request that changes state
 //! must prove it comes from one of our own pages. [`guard`] refuses every
-//! POST, PUT, PATCH and DELETE outside `/v1` (whose callers authenticate
-//! with a bearer token or a signature, never a cookie) unless its
+//! request but GET, HEAD, OPTIONS and TRACE outside `/v1` (whose callers
+//! authenticate with a bearer token or a signature, never a cookie) and
+//! the probes and metrics (which serve GET alone), unless its
 //! `application/x-www-form-urlencoded` body carries the field
 //! [`FIELD`] equal to the token of the session its cookie names, and the
 //! browser does not report it as sent from another origin
@@ -30,6 +31,9 @@ use serde::Deserialize;
 use crate::problem::Problem;
 use crate::server::{AppState, constant_time_eq};
 use crate::session::{LOGIN_COOKIE, Session, cookie};
+
+/// The routes outside `/v1` that serve programs, not browsers.
+const MACHINE: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
 /// The form field that carries the CSRF token.
 pub(crate) const FIELD: &str = "csrf";
@@ -66,10 +70,13 @@ pub(crate) async fn guard(
     if path.starts_with("/v1/") {
         return next.run(request).await;
     }
-    let safe = matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-    );
+    // The probes and metrics take no form and change nothing: a method
+    // they do not serve is the router's 405, not a CSRF refusal.
+    let safe = MACHINE.contains(&path)
+        || matches!(
+            *request.method(),
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+        );
     if safe {
         let mut response = next.run(request).await;
         refuse_frames(response.headers_mut());

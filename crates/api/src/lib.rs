@@ -35,6 +35,7 @@ mod forms;
 mod front;
 mod limits;
 mod metrics;
+mod openapi;
 mod problem;
 mod reports;
 mod requests;
@@ -63,11 +64,12 @@ use assure_verify::Profile;
 
 pub use alerts::{Acknowledged, AlertFilter, AlertList, AlertView};
 pub use compartments::{CompartmentInfo, NewCompartment, Outcome, Placement, Preview, Reader};
+pub use openapi::openapi;
 pub use requests::{
     AccessAsk, AccessDecision, AccessOutcome, AccessRequestView, AskRefused, NotSent, Readable,
     SentRequest,
 };
-pub use routes::{GrantView, openapi};
+pub use routes::GrantView;
 pub use server::{Server, SignInLinks, serve, wait_for_first_second};
 pub use table::{Route, route_table};
 

@@ -72,11 +72,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// The OpenAPI 3.1 document of this API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
-}
-
+/// The operations the handlers document; [`crate::openapi`] completes them
+/// into the document.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -98,6 +95,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         graph,
         alerts,
         admin_records,
+        admin_verify,
         admin_publish,
         compartments::admin_compartments,
         compartments::admin_add_compartment,
@@ -115,22 +113,26 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         crate::alerts::admin_add_webhook,
         crate::alerts::admin_remove_webhook,
         crate::alerts::admin_deliveries,
+        openapi_json,
+        metrics,
         healthz,
         readyz
     ),
     components(schemas(Problem))
 )]
-struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 async fn fallback() -> Problem {
     Problem::not_found()
 }
 
-async fn openapi_json() -> Response {
-    match openapi().to_json() {
-        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
-        Err(error) => Problem::internal(error).into_response(),
-    }
+/// This document, fitted to this node: its page size limit and the
+/// profiles it verifies against.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
+async fn openapi_json(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    let profiles: Vec<&str> = state.config.profiles.keys().map(String::as_str).collect();
+    Json(crate::openapi::document(&state.config.settings, &profiles))
 }
 
 /// Runs store work off the async threads.
@@ -142,8 +144,10 @@ async fn blocking<T: Send + 'static>(
         .map_err(Problem::internal)?
 }
 
+/// The organization a path names. A path whose DID is malformed, or is no
+/// valid ed25519 key, names nothing: the same 404 as an unknown one, on
+/// every route.
 fn parse_did(text: &str) -> ApiResult<Did> {
-    // A malformed DID names nothing: the same answer as an unknown one.
     text.parse().map_err(|_| Problem::not_found())
 }
 
@@ -698,16 +702,15 @@ async fn verification(
     request_body(content = String, content_type = "application/toml", description = "A profile"),
     security(("admin" = [])),
     responses((status = 200, description = "A verification report", body = Object),
-              (status = 400, body = Problem), (status = 401, body = Problem)))]
+              (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 404, description = "The DID is no valid did:key", body = Problem)))]
 async fn admin_verify(
     State(state): State<Arc<AppState>>,
     Extension(ctx): Extension<Ctx>,
     Path(did): Path<String>,
     body: String,
 ) -> ApiResult<Json<assure_verify::Report>> {
-    let provider: Did = did
-        .parse()
-        .map_err(|_| Problem::bad_request("not a did:key identifier"))?;
+    let provider = parse_did(&did)?;
     blocking(move || {
         let catalog = Catalog::builtin();
         let profile = assure_verify::Profile::parse(&body, catalog)
@@ -1124,15 +1127,14 @@ async fn admin_grants(
 #[utoipa::path(put, path = "/v1/admin/grants/{did}", tag = "admin", request_body = GrantTerms,
     params(("did" = String, Path, description = "The party's DID")), security(("admin" = [])),
     responses((status = 200, body = GrantView), (status = 400, body = Problem),
-              (status = 401, body = Problem)))]
+              (status = 401, body = Problem),
+              (status = 404, description = "The DID is no valid did:key", body = Problem)))]
 async fn admin_put_grant(
     State(state): State<Arc<AppState>>,
     Path(did): Path<String>,
     body: Result<Json<GrantTerms>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<GrantView>> {
-    let party: Did = did
-        .parse()
-        .map_err(|_| Problem::bad_request("not a did:key identifier"))?;
+    let party = parse_did(&did)?;
     let Json(terms) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
     let grant = state
         .config
@@ -1288,6 +1290,12 @@ async fn admin_peers(
 
 // ---------------------------------------------------------------------- operations
 
+/// Prometheus metrics (OpenMetrics text): the node's public logs for
+/// anyone; every log, the peers, request counts and delivery with the
+/// admin token.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "OpenMetrics text",
+               content_type = "application/openmetrics-text", body = String)))]
 async fn metrics(State(state): State<Arc<AppState>>, Extension(ctx): Extension<Ctx>) -> Response {
     let figures = {
         let state = state.clone();

@@ -22,6 +22,7 @@ mod refusals;
 mod replication;
 mod rogue;
 mod rogue_reads;
+mod schemathesis;
 mod sharing;
 mod signed_requests;
 mod signin;
