@@ -15,9 +15,12 @@ use assure_model::{Did, Keypair};
 use assure_store::Store;
 use futures::StreamExt as _;
 use jiff::Timestamp;
+use libp2p::core::upgrade;
 use libp2p::request_response::{self, Message, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, PeerId, Swarm, gossipsub, identify, noise, tcp, yamux};
+use libp2p::{
+    Multiaddr, PeerId, Swarm, Transport as _, gossipsub, identify, noise, ping, tcp, yamux,
+};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -33,6 +36,8 @@ use crate::{Client, Command, Config, Error, Event, Pending, Shared, SharedRef, p
 const GRANT_CHECK: Duration = Duration::from_millis(250);
 /// The pause after a witness round before the next may start.
 const WITNESS_SPACING: Duration = Duration::from_millis(500);
+/// How long a dial (connection, handshake and multiplexer) may take.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the loop checks whether it has been without peers too long.
 const WATCH: Duration = Duration::from_secs(5);
 
@@ -88,10 +93,20 @@ impl EventLoop {
         let idle = config.limits.idle_timeout;
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(peer::libp2p_keypair(keypair))
             .with_tokio()
-            .with_tcp(
-                tcp::Config::default().nodelay(true),
-                noise::Config::new,
-                yamux::Config::default,
+            .with_other_transport(
+                |key| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
+                    // A dial into a partition gets no answer at all: it fails
+                    // after DIAL_TIMEOUT and is redialled on the backoff,
+                    // rather than waiting out the system's SYN retries (two
+                    // minutes) while the link is back.
+                    Ok(
+                        tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+                            .upgrade(upgrade::Version::V1Lazy)
+                            .authenticate(noise::Config::new(key)?)
+                            .multiplex(yamux::Config::default())
+                            .timeout(DIAL_TIMEOUT),
+                    )
+                },
             )
             .map_err(|e| setup(&e))?
             .with_behaviour(|key| Behaviour::new(key, config))
@@ -300,6 +315,19 @@ impl EventLoop {
                 info,
                 ..
             })) => self.handle_identify(peer_id, info.listen_addrs),
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
+                peer,
+                connection,
+                result: Err(error),
+            })) if !matches!(error, ping::Failure::Unsupported) => {
+                // No answer in time (to the ping, or to opening its
+                // stream): the link is gone — a partition drops packets
+                // without a word, and TCP would hold the connection for
+                // many minutes. Closing it makes the peer book redial,
+                // which finds the link when it is back.
+                info!(%peer, %error, "ping failed: connection closed, to be redialled");
+                self.swarm.close_connection(connection);
+            }
             _ => {}
         }
     }

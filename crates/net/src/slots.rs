@@ -112,9 +112,11 @@ impl Slots {
             .filter(|(id, _)| !self.closing.contains(id))
     }
 
-    fn decide(&self, peer: &PeerId) -> Admit {
+    /// Whether `peer` may have a slot; one we dialled is trusted (the node
+    /// dials only the peers it keeps, and those the operator names).
+    fn decide(&self, peer: &PeerId, dialled: bool) -> Admit {
         let total = self.held().count();
-        if self.trusted.contains(peer) {
+        if dialled || self.trusted.contains(peer) {
             if total < self.max {
                 return Admit::Yes;
             }
@@ -139,9 +141,14 @@ impl Slots {
         }
     }
 
-    fn admit(&mut self, id: ConnectionId, peer: PeerId) -> Result<(), ConnectionDenied> {
+    fn admit(
+        &mut self,
+        id: ConnectionId,
+        peer: PeerId,
+        dialled: bool,
+    ) -> Result<(), ConnectionDenied> {
         let now = Instant::now();
-        match self.decide(&peer) {
+        match self.decide(&peer, dialled) {
             Admit::Yes => {}
             Admit::Evicting(stranger, connection) => {
                 self.closing.insert(connection);
@@ -191,7 +198,7 @@ impl NetworkBehaviour for Slots {
         _: &Multiaddr,
         _: &Multiaddr,
     ) -> Result<THandler<Self>, ConnectionDenied> {
-        self.admit(id, peer)?;
+        self.admit(id, peer, false)?;
         Ok(dummy::ConnectionHandler)
     }
 
@@ -203,7 +210,7 @@ impl NetworkBehaviour for Slots {
         _: Endpoint,
         _: PortUse,
     ) -> Result<THandler<Self>, ConnectionDenied> {
-        self.admit(id, peer)?;
+        self.admit(id, peer, true)?;
         Ok(dummy::ConnectionHandler)
     }
 
@@ -246,7 +253,7 @@ mod tests {
 
     fn connect(slots: &mut Slots, peer: PeerId) -> Result<ConnectionId, ConnectionDenied> {
         let id = ConnectionId::new_unchecked(rand_id());
-        slots.admit(id, peer).map(|()| id)
+        slots.admit(id, peer, false).map(|()| id)
     }
 
     fn rand_id() -> usize {
@@ -295,5 +302,13 @@ mod tests {
         );
         slots.closed(first);
         assert!(connect(&mut slots, PeerId::random()).is_ok());
+    }
+
+    #[test]
+    fn a_peer_we_dialled_is_not_held_to_the_strangers_share() {
+        let mut slots = Slots::new(4);
+        assert!(connect(&mut slots, PeerId::random()).is_ok());
+        let id = ConnectionId::new_unchecked(rand_id());
+        assert!(slots.admit(id, PeerId::random(), true).is_ok());
     }
 }
