@@ -159,6 +159,9 @@ struct RawLimits {
     request_timeout: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
     idle_timeout: Option<Duration>,
+    /// How long a peer cut off for misbehaviour stays blocked.
+    #[serde(default, with = "humantime_serde")]
+    block_duration: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -302,6 +305,7 @@ impl NodeConfig {
                 .unwrap_or(defaults.requests_per_second),
             request_timeout: l.request_timeout.unwrap_or(defaults.request_timeout),
             idle_timeout: l.idle_timeout.unwrap_or(defaults.idle_timeout),
+            block_duration: l.block_duration.unwrap_or(defaults.block_duration),
             ..defaults
         };
         if limits.max_connections == 0 || limits.max_connections_per_peer == 0 {

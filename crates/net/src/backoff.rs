@@ -6,8 +6,9 @@ use std::time::Duration;
 
 /// The delay before the first redial.
 pub(crate) const FIRST: Duration = Duration::from_secs(1);
-/// The longest delay before jitter: doubling stops here.
-pub(crate) const CAP: Duration = Duration::from_secs(60);
+/// The longest delay before jitter: doubling stops here, so that a link
+/// back after a long partition is used within 36 s.
+pub(crate) const CAP: Duration = Duration::from_secs(30);
 /// Each delay is moved by up to this fraction either way, so that the
 /// partners of a node that restarts do not all dial it at the same instant.
 pub(crate) const JITTER: f64 = 0.2;
@@ -64,10 +65,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn without_jitter_the_delay_doubles_from_one_second_to_a_minute() {
+    fn without_jitter_the_delay_doubles_from_one_second_to_half_a_minute() {
         let mut backoff = Backoff::default();
         let seconds: Vec<u64> = (0..10).map(|_| backoff.next(0.5).as_secs()).collect();
-        assert_eq!(seconds, [1, 2, 4, 8, 16, 32, 60, 60, 60, 60]);
+        assert_eq!(seconds, [1, 2, 4, 8, 16, 30, 30, 30, 30, 30]);
         backoff.reset();
         assert_eq!(backoff.next(0.5), FIRST, "a connection starts over");
     }
@@ -88,7 +89,7 @@ mod tests {
             failures in 0u32..1000,
             unit in proptest::num::f64::ANY,
         ) {
-            let base = FIRST.saturating_mul(1 << failures.min(6)).min(CAP);
+            let base = FIRST.saturating_mul(1 << failures.min(5)).min(CAP);
             let got = delay(failures, unit);
             prop_assert!(got >= base.mul_f64(1.0 - JITTER), "{got:?} below {base:?}");
             prop_assert!(got <= base.mul_f64(1.0 + JITTER), "{got:?} above {base:?}");
@@ -113,7 +114,7 @@ mod tests {
                 bases.push(base);
             }
             // After a reset (or from the start) the bases are 1 s, doubling,
-            // then 60 s for good.
+            // then 30 s for good.
             prop_assert!((bases[0] - 1.0).abs() < 1e-6, "{bases:?}");
             for pair in bases.windows(2) {
                 let want = (pair[0] * 2.0).min(CAP.as_secs_f64());

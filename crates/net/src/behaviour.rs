@@ -13,6 +13,7 @@ use libp2p::{
 use crate::Config;
 use crate::codec::Codec;
 use crate::protocol::PROTOCOL;
+use crate::slots::Slots;
 
 /// The gossipsub topic for checkpoints of `public` compartments.
 pub const CHECKPOINT_TOPIC: &str = "assure/checkpoints/1";
@@ -23,8 +24,11 @@ pub const CHECKPOINT_TOPIC: &str = "assure/checkpoints/1";
 pub struct Behaviour {
     /// Refuses connections of blocked (fully revoked, misbehaving) parties.
     pub blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
-    /// Connection limits, per peer and in total.
+    /// Connection limits per peer, and for handshakes under way.
     pub limits: connection_limits::Behaviour,
+    /// The established connections in total: most slots kept for parties
+    /// we have business with, strangers evicted first.
+    pub slots: Slots,
     /// Exchanges protocol versions and listen addresses.
     pub identify: identify::Behaviour,
     /// Keeps connections alive and measures round trips.
@@ -48,7 +52,6 @@ impl Behaviour {
         let peer = key.public().to_peer_id();
         let limits = &config.limits;
         let connection_limits = connection_limits::ConnectionLimits::default()
-            .with_max_established(Some(limits.max_connections))
             .with_max_established_per_peer(Some(limits.max_connections_per_peer))
             .with_max_pending_incoming(Some(limits.max_connections));
         let codec = Codec::new(limits.max_request_bytes, limits.max_response_bytes);
@@ -84,6 +87,7 @@ impl Behaviour {
         Ok(Self {
             blocked: Default::default(),
             limits: connection_limits::Behaviour::new(connection_limits),
+            slots: Slots::new(limits.max_connections),
             identify: identify::Behaviour::new(identify::Config::new(
                 "/assure/1".into(),
                 key.public(),

@@ -60,6 +60,17 @@ async fn read_capped<T: AsyncRead + Unpin + Send>(
     Ok((bytes.len() as u64 <= max).then_some(bytes))
 }
 
+/// Whether `bytes` end before a CBOR value does: nothing at all, or the
+/// beginning of a value that would go on.
+fn cut_short(bytes: &[u8]) -> bool {
+    use cbor4ii::core::error::DecodeError;
+    bytes.is_empty()
+        || matches!(
+            cbor4ii::serde::from_slice::<serde::de::IgnoredAny>(bytes),
+            Err(cbor4ii::serde::DecodeError::Core(DecodeError::Eof { .. }))
+        )
+}
+
 impl request_response::Codec for Codec {
     type Protocol = StreamProtocol;
     type Request = Inbound;
@@ -77,6 +88,15 @@ impl request_response::Codec for Codec {
         };
         Ok(match cbor4ii::serde::from_slice::<Request>(&bytes) {
             Ok(request) => Inbound::Request(request),
+            // Bytes that stop before the request does: the stream was cut
+            // (by the network, or by the sender's own timeout), which is
+            // no misbehaviour. It fails like any stream cut.
+            Err(_) if cut_short(&bytes) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("request cut short after {} bytes", bytes.len()),
+                ));
+            }
             Err(error) => Inbound::Malformed(format!("request does not decode: {error}")),
         })
     }
@@ -119,5 +139,59 @@ impl request_response::Codec for Codec {
     {
         let bytes = cbor4ii::serde::to_vec(Vec::new(), &response).map_err(io::Error::other)?;
         io.write_all(&bytes).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use assure_access::CompartmentId;
+    use libp2p::request_response::Codec as _;
+
+    use super::*;
+
+    async fn read(bytes: &[u8]) -> io::Result<Inbound> {
+        let protocol = StreamProtocol::new(crate::protocol::PROTOCOL);
+        let mut codec = Codec::new(64 * 1024, 1024);
+        codec
+            .read_request(&protocol, &mut futures::io::Cursor::new(bytes))
+            .await
+    }
+
+    fn entries() -> Vec<u8> {
+        let request = Request::Entries {
+            compartment: CompartmentId::from_bytes([7; 16]),
+            from: 3,
+            max: 512,
+            prove_to: Some(9),
+        };
+        cbor4ii::serde::to_vec(Vec::new(), &request).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_request_cut_anywhere_is_a_cut_stream_not_a_malformed_request() {
+        let whole = entries();
+        assert!(matches!(read(&whole).await, Ok(Inbound::Request(_))));
+        for end in 0..whole.len() {
+            let error = read(&whole[..end])
+                .await
+                .expect_err(&format!("cut at {end}"));
+            assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof, "cut at {end}");
+        }
+    }
+
+    #[tokio::test]
+    async fn whole_values_that_are_no_request_are_malformed() {
+        let garbage = cbor4ii::serde::to_vec(Vec::new(), &vec![1u64, 2, 3]).unwrap();
+        let unknown = cbor4ii::serde::to_vec(Vec::new(), &"Shutdown").unwrap();
+        for bytes in [garbage, unknown, vec![0xff, 0x00]] {
+            assert!(
+                matches!(read(&bytes).await, Ok(Inbound::Malformed(_))),
+                "{bytes:?}"
+            );
+        }
+        let oversized = vec![0u8; 64 * 1024 + 1];
+        assert!(
+            matches!(read(&oversized).await, Ok(Inbound::Malformed(r)) if r.contains("larger"))
+        );
     }
 }

@@ -26,6 +26,9 @@ pub struct Limits {
     pub max_concurrent_streams: usize,
     /// How long an idle connection stays open.
     pub idle_timeout: Duration,
+    /// How long a peer cut off for misbehaviour stays blocked (a party
+    /// granted again is unblocked at once).
+    pub block_duration: Duration,
 }
 
 impl Default for Limits {
@@ -40,6 +43,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             max_concurrent_streams: 32,
             idle_timeout: Duration::from_secs(60),
+            block_duration: Duration::from_secs(600),
         }
     }
 }

@@ -4,9 +4,9 @@
 
 mod health;
 mod redial;
+mod strikes;
 
 use std::collections::{HashMap, HashSet};
-use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,9 +15,12 @@ use assure_model::{Did, Keypair};
 use assure_store::Store;
 use futures::StreamExt as _;
 use jiff::Timestamp;
-use libp2p::request_response::{self, InboundFailure, Message, ResponseChannel};
+use libp2p::core::upgrade;
+use libp2p::request_response::{self, Message, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, PeerId, Swarm, gossipsub, identify, noise, tcp, yamux};
+use libp2p::{
+    Multiaddr, PeerId, Swarm, Transport as _, gossipsub, identify, noise, ping, tcp, yamux,
+};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -33,10 +36,8 @@ use crate::{Client, Command, Config, Error, Event, Pending, Shared, SharedRef, p
 const GRANT_CHECK: Duration = Duration::from_millis(250);
 /// The pause after a witness round before the next may start.
 const WITNESS_SPACING: Duration = Duration::from_millis(500);
-/// Strikes after which a peer is cut off and blocked.
-const MAX_STRIKES: u32 = 20;
-/// Strikes for a malformed or oversized message.
-const MALFORMED_STRIKES: u32 = 5;
+/// How long a dial (connection, handshake and multiplexer) may take.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the loop checks whether it has been without peers too long.
 const WATCH: Duration = Duration::from_secs(5);
 
@@ -53,7 +54,8 @@ pub(crate) struct EventLoop {
     shared: SharedRef,
     pending: Pending,
     buckets: HashMap<PeerId, Bucket>,
-    strikes: HashMap<PeerId, u32>,
+    /// Misbehaviour counted, and the blocks it earned.
+    strikes: strikes::Strikes,
     /// Authors being pulled from, and whether to pull again when done.
     syncing: HashMap<Did, bool>,
     /// A witness round is running; the flag asks for another after it.
@@ -64,7 +66,7 @@ pub(crate) struct EventLoop {
     /// Grant versions already enforced by disconnecting.
     enforced: HashMap<Did, u64>,
     /// Parties blocked because their grant was revoked, so that a grant
-    /// given again lifts the block (blocks for misbehaviour stay).
+    /// given again lifts the block.
     revoked: HashSet<PeerId>,
     rate: f64,
     poll: Duration,
@@ -91,10 +93,20 @@ impl EventLoop {
         let idle = config.limits.idle_timeout;
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(peer::libp2p_keypair(keypair))
             .with_tokio()
-            .with_tcp(
-                tcp::Config::default().nodelay(true),
-                noise::Config::new,
-                yamux::Config::default,
+            .with_other_transport(
+                |key| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
+                    // A dial into a partition gets no answer at all: it fails
+                    // after DIAL_TIMEOUT and is redialled on the backoff,
+                    // rather than waiting out the system's SYN retries (two
+                    // minutes) while the link is back.
+                    Ok(
+                        tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+                            .upgrade(upgrade::Version::V1Lazy)
+                            .authenticate(noise::Config::new(key)?)
+                            .multiplex(yamux::Config::default())
+                            .timeout(DIAL_TIMEOUT),
+                    )
+                },
             )
             .map_err(|e| setup(&e))?
             .with_behaviour(|key| Behaviour::new(key, config))
@@ -111,13 +123,13 @@ impl EventLoop {
             Keypair::from_seed(keypair.seed()),
             client,
         ));
-        Ok(Self {
+        let mut this = Self {
             swarm,
             commands,
             shared,
             pending: Pending::new(),
             buckets: HashMap::new(),
-            strikes: HashMap::new(),
+            strikes: strikes::Strikes::new(config.limits.block_duration),
             syncing: HashMap::new(),
             witnessing: None,
             tasks: tokio::task::JoinSet::new(),
@@ -130,7 +142,9 @@ impl EventLoop {
             bootstrap: config.bootstrap.iter().map(|(did, _)| *did).collect(),
             watch: redial::Watch::new(),
             health: health::Shared::default(),
-        })
+        };
+        this.refresh_trusted();
+        Ok(this)
     }
 
     pub(crate) fn listen(&mut self, address: Multiaddr) -> Result<(), Error> {
@@ -163,7 +177,10 @@ impl EventLoop {
                     if self.book.has_timers() => self.redial(peer),
                 _ = grants.tick() => self.enforce_grants(),
                 _ = poll.tick() => self.pull_all(),
-                _ = watch.tick() => self.watch_peers(),
+                _ = watch.tick() => {
+                    self.refresh_trusted();
+                    self.watch_peers();
+                }
                 _ = delivery.tick() => self.watch_delivery(),
                 Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
             }
@@ -191,6 +208,8 @@ impl EventLoop {
             Command::Notify { log, checkpoint } => self.notify(log, checkpoint),
             Command::GrantsChanged => {
                 self.enforced.clear();
+                self.lift_blocks_of_granted();
+                self.refresh_trusted();
                 self.enforce_grants();
             }
             Command::Listeners { reply } => {
@@ -206,6 +225,7 @@ impl EventLoop {
             Command::PeerKnown(peer) => self.handle_peer_known(peer),
             Command::Pull { peer } => self.schedule_pull(peer),
             Command::SyncDone { peer } => {
+                self.refresh_trusted();
                 if self.syncing.remove(&peer) == Some(true) {
                     self.schedule_pull(peer);
                 }
@@ -295,6 +315,19 @@ impl EventLoop {
                 info,
                 ..
             })) => self.handle_identify(peer_id, info.listen_addrs),
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
+                peer,
+                connection,
+                result: Err(error),
+            })) if !matches!(error, ping::Failure::Unsupported) => {
+                // No answer in time (to the ping, or to opening its
+                // stream): the link is gone — a partition drops packets
+                // without a word, and TCP would hold the connection for
+                // many minutes. Closing it makes the peer book redial,
+                // which finds the link when it is back.
+                info!(%peer, %error, "ping failed: connection closed, to be redialled");
+                self.swarm.close_connection(connection);
+            }
             _ => {}
         }
     }
@@ -348,20 +381,11 @@ impl EventLoop {
                 }
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
-                // A request cut short or unreadable is the peer's doing; a
-                // connection that closes under an answer is not.
-                if let InboundFailure::Io(error) = error
-                    && matches!(
-                        error.kind(),
-                        io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
-                    )
-                {
-                    self.strike(
-                        peer,
-                        MALFORMED_STRIKES,
-                        &format!("malformed request: {error}"),
-                    );
-                }
+                // A stream closed, reset or cut short, a timeout, a
+                // connection gone: what the network (or an honest peer's
+                // own timeout) does, never misbehaviour. Requests that
+                // arrive whole and break the rules reach `handle_request`.
+                debug!(%peer, %error, "inbound request failed");
             }
             request_response::Event::ResponseSent { .. } => {}
         }
@@ -380,7 +404,7 @@ impl EventLoop {
         let request = match request {
             Inbound::Request(request) => request,
             Inbound::Malformed(reason) => {
-                self.strike(peer, MALFORMED_STRIKES, &reason);
+                self.strike(peer, strikes::MALFORMED_STRIKES, &reason);
                 let _ = self
                     .swarm
                     .behaviour_mut()
@@ -454,18 +478,19 @@ impl EventLoop {
         }
     }
 
-    /// Counts misbehaviour; past the limit the peer is cut off and blocked.
+    /// Counts misbehaviour; past the limit the peer is cut off and blocked
+    /// for `limits.block_duration`.
     fn strike(&mut self, peer: PeerId, weight: u32, reason: &str) {
-        let strikes = self.strikes.entry(peer).or_default();
-        *strikes += weight;
-        if *strikes < MAX_STRIKES {
+        let grant = peer::did(&peer)
+            .and_then(|party| self.shared.store.grant(&party).ok().flatten())
+            .map(|grant| grant.version);
+        if !self.strikes.strike(peer, weight, grant, Instant::now()) {
             return;
         }
-        self.strikes.remove(&peer);
         self.swarm.behaviour_mut().blocked.block_peer(peer);
         let _ = self.swarm.disconnect_peer_id(peer);
         if let Some(did) = peer::did(&peer) {
-            warn!(peer = %did.fmt_short(), %reason, "peer cut off");
+            warn!(peer = %did.fmt_short(), %reason, "peer cut off and blocked for a while");
             self.shared.client.emit(Event::CutOff {
                 peer: did,
                 reason: reason.to_owned(),
@@ -552,6 +577,7 @@ impl EventLoop {
     /// granted again.
     fn enforce_grants(&mut self) {
         self.unblock_granted_again();
+        self.expire_blocks();
         let now = Timestamp::now();
         let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
         for peer_id in peers {
@@ -594,8 +620,52 @@ impl EventLoop {
             .collect();
         for (peer_id, did) in granted {
             self.revoked.remove(&peer_id);
-            self.swarm.behaviour_mut().blocked.unblock_peer(peer_id);
+            if !self.strikes.is_blocked(&peer_id) {
+                self.swarm.behaviour_mut().blocked.unblock_peer(peer_id);
+            }
             info!(party = %did.fmt_short(), "granted again: accepted and dialled");
+            self.redial(did);
+        }
+    }
+
+    /// A party blocked for misbehaviour that now holds another active
+    /// grant than when it was blocked has been vouched for again by the
+    /// operator: unblocked at once.
+    fn lift_blocks_of_granted(&mut self) {
+        let now = Timestamp::now();
+        let store = &self.shared.store;
+        let granted: Vec<PeerId> = self
+            .strikes
+            .blocks()
+            .filter(|(peer_id, block)| {
+                peer::did(peer_id)
+                    .and_then(|did| store.grant(&did).ok().flatten())
+                    .is_some_and(|g| g.is_active(now) && Some(g.version) != block.grant)
+            })
+            .map(|(peer_id, _)| *peer_id)
+            .collect();
+        for peer_id in granted {
+            self.strikes.lift(&peer_id);
+            self.unblock(peer_id, "granted again: unblocked");
+        }
+    }
+
+    /// Blocks for misbehaviour that ran their time are lifted.
+    fn expire_blocks(&mut self) {
+        for peer_id in self.strikes.expire(Instant::now()) {
+            self.unblock(peer_id, "block expired");
+        }
+    }
+
+    /// Accepts a peer again (unless its grant is revoked) and dials it if
+    /// it is worth keeping.
+    fn unblock(&mut self, peer_id: PeerId, why: &str) {
+        if self.revoked.contains(&peer_id) {
+            return;
+        }
+        self.swarm.behaviour_mut().blocked.unblock_peer(peer_id);
+        if let Some(did) = peer::did(&peer_id) {
+            info!(peer = %did.fmt_short(), "{why}");
             self.redial(did);
         }
     }

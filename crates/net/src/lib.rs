@@ -20,6 +20,7 @@ mod pages;
 mod peer;
 pub mod protocol;
 mod serve;
+mod slots;
 mod sync;
 pub mod verify;
 pub mod witness;
@@ -42,6 +43,7 @@ pub use codec::{Codec, Inbound};
 pub use config::{Config, Limits};
 pub use peer::{did, libp2p_keypair, peer_id};
 pub use protocol::{Request, Response};
+pub use slots::{Refused, Slots};
 
 /// Commands queued for the event loop before senders wait.
 const COMMAND_QUEUE: usize = 256;

@@ -20,6 +20,7 @@ mod guard;
 mod network;
 mod new;
 mod nothing_lost;
+mod partition;
 mod pipe;
 mod readme;
 mod reports;

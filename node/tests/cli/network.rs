@@ -51,6 +51,11 @@ impl Running {
         Self { child, lines }
     }
 
+    /// Every line printed and not yet read.
+    pub(crate) fn printed(&self) -> Vec<String> {
+        self.lines.try_iter().collect()
+    }
+
     /// Waits (at most 30 s) for a printed line containing every word.
     pub(crate) fn wait_for(&self, words: &[&str]) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);

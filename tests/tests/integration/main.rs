@@ -14,6 +14,7 @@ mod graph;
 mod hostile;
 mod incidents;
 mod leaks;
+mod misbehaviour;
 mod need_to_know;
 mod notices;
 mod peers;

@@ -333,3 +333,124 @@ async fn a_party_granted_again_after_a_revocation_is_accepted_at_once() {
     hub.stop().await;
     member.stop().await;
 }
+
+/// Counts the events matching `pred` for `span`.
+async fn count_for(
+    events: &mut broadcast::Receiver<Event>,
+    span: Duration,
+    pred: impl Fn(&Event) -> bool,
+) -> usize {
+    let deadline = tokio::time::Instant::now() + span;
+    let mut count = 0;
+    while let Ok(event) = tokio::time::timeout_at(deadline, events.recv()).await {
+        match event {
+            Ok(event) if pred(&event) => count += 1,
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+            Err(e) => panic!("events closed: {e}"),
+        }
+    }
+    count
+}
+
+/// A node refused right after the handshake redialled in a loop, at
+/// ~500 connections a second: each connection is a dial that succeeded,
+/// and must not start the backoff over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_refused_right_after_the_handshake_backs_off() {
+    let mut hub = hub_with_grants(130, &[131]).await;
+    let mut member = bootstrapped_partner(131, &hub).await;
+    let (hub_did, member_did) = (hub.did(), member.did());
+    hub.wait_connected(&[member_did]).await;
+    // Revoked: the hub refuses every connection of the member once the
+    // handshake tells it who dials.
+    hub.node().revoke(member_did).await.unwrap();
+    wait_for(&mut hub.events, |e| *e == Event::Disconnected(member_did)).await;
+    let attempts = count_for(
+        &mut member.events,
+        Duration::from_secs(12),
+        |e| matches!(e, Event::Dialing { peer } | Event::Connected(peer) if *peer == hub_did),
+    )
+    .await;
+    // 1, 2, 4, 8 s apart (±20 %): at most five dials and their
+    // connections in 12 s, and at least two (it keeps trying).
+    assert!(
+        (2..=10).contains(&attempts),
+        "{attempts} dials and connections in 12 s"
+    );
+    hub.stop().await;
+    member.stop().await;
+}
+
+/// A member whose connection to its author dropped must dial it again
+/// itself: the author restarted without knowing the member's address,
+/// and what it published meanwhile went unseen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_redials_an_author_whose_connection_dropped() {
+    let mut hub = hub_with_grants(132, &[133]).await;
+    let log = hub.log("partners");
+    // Dialled by hand, not a bootstrap peer: kept because its logs are
+    // replicated.
+    let mut member = TestNode::start(133, "member").await;
+    member.connect(&hub).await;
+    member.wait_synced(log, 1).await;
+    let member_did = member.did();
+    hub.stop().await;
+    {
+        let store = assure_node::datadir::DataDir::new(&hub.dir)
+            .store()
+            .unwrap();
+        store.forget_peer(&member_did).unwrap();
+    }
+    hub.restart().await;
+    hub.publish("partners", &[control(2)]).await;
+    tokio::time::timeout(RECONNECT, member.wait_synced(log, 2))
+        .await
+        .expect("the member did not dial its author again");
+    hub.stop().await;
+    member.stop().await;
+}
+
+/// Strangers could take every connection slot: with `max_connections =
+/// 4`, four keys without a grant kept a granted partner out, and nothing
+/// was logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_cannot_take_the_slots_of_granted_parties() {
+    let address = free_address();
+    let mut hub = TestNode::start_with(134, "hub", |c| {
+        c.net.listen = vec![address];
+        c.net.limits.max_connections = 4;
+    })
+    .await;
+    let partner_did = did_of(135);
+    hub.grant(partner_did, Clearance::Partner, &[Role::Customer])
+        .await;
+    hub.publish("partners", &[control(1)]).await;
+    let mut strangers = Vec::new();
+    for seed in 140..148 {
+        let keypair = assure_model::Keypair::from_seed([seed; 32]);
+        let mut swarm = crate::rogue::swarm(&keypair, |_| libp2p::ping::Behaviour::default());
+        swarm.dial(hub.address()).unwrap();
+        strangers.push(tokio::spawn(async move {
+            loop {
+                futures::StreamExt::select_next_some(&mut swarm).await;
+            }
+        }));
+    }
+    // Every stranger had its chance to connect.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let connected = hub.node().client().peers().await.unwrap();
+    assert!(
+        connected.len() <= 1,
+        "strangers hold {} slots",
+        connected.len()
+    );
+
+    // The partner gets in and syncs, slots full of strangers or not.
+    let mut partner = bootstrapped_partner(135, &hub).await;
+    hub.wait_connected(&[partner.did()]).await;
+    for stranger in strangers {
+        stranger.abort();
+    }
+    hub.stop().await;
+    partner.stop().await;
+}

@@ -2,6 +2,7 @@
 //! keep the peer book and redial the peers worth keeping, with backoff,
 //! after a disconnect and at start.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use assure_model::{Body, Did, Kind};
@@ -215,6 +216,34 @@ impl EventLoop {
             .as_owner()
             .is_ok_and(|ours| store.logs(&ours).iter().any(|s| s.log.origin == *did))
             && *did != self.shared.me()
+    }
+
+    /// Tells the connection slots who holds a reserved one: bootstrap
+    /// peers, parties holding an active grant from us, authors whose logs
+    /// we replicate (they granted us).
+    pub(super) fn refresh_trusted(&mut self) {
+        let store = &self.shared.store;
+        let now = Timestamp::now();
+        let me = self.shared.me();
+        let mut trusted: HashSet<PeerId> = self.bootstrap.iter().map(peer::peer_id).collect();
+        if let Ok(grants) = store.grants() {
+            trusted.extend(
+                grants
+                    .iter()
+                    .filter(|g| g.is_active(now))
+                    .map(|g| peer::peer_id(&g.party)),
+            );
+        }
+        if let Ok(ours) = store.as_owner() {
+            trusted.extend(
+                store
+                    .logs(&ours)
+                    .iter()
+                    .filter(|s| s.log.origin != me)
+                    .map(|s| peer::peer_id(&s.log.origin)),
+            );
+        }
+        self.swarm.behaviour_mut().slots.set_trusted(trusted);
     }
 
     /// Every few seconds: says so when the node has had no peer for a
