@@ -9,7 +9,9 @@
 //! know a field ignores it, and a message without it decodes as before.
 //! `Entries` gained `prove_to` (request) and `proof` (response): a member
 //! commits each page as it arrives, proven a prefix of the signed tree; an
-//! author that sends no proof is asked with `Consistency`.
+//! author that sends no proof is asked with `Consistency`. `Witnessed`
+//! gained `proof`: evidence of checkpoints of different sizes carries what
+//! lets anyone check that the larger does not extend the smaller.
 
 use assure_access::{CompartmentId, Tlp};
 use serde::{Deserialize, Serialize};
@@ -109,8 +111,13 @@ pub struct Witnessed {
     pub blind: [u8; 32],
     /// The witness's latest checkpoint of it.
     pub checkpoint: String,
-    /// Two conflicting checkpoints, if the witness holds evidence.
+    /// Two conflicting checkpoints, if the witness holds evidence: the
+    /// smaller first.
     pub evidence: Option<(String, String)>,
+    /// Where the two differ in size: what shows that the larger does not
+    /// extend the smaller (see `assure_store::Evidence`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<assure_store::ForkProof>,
 }
 
 /// An answer.
