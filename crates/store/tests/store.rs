@@ -2084,24 +2084,34 @@ fn evidence_of_different_sizes_holds_a_proof_anyone_can_check() {
 
 #[test]
 fn one_fork_found_twice_at_once_raises_one_alert() {
-    let f = Fixture::new();
-    // A log the reader holds (here the owner's own; a replica reads alike).
-    let (key, log) = (&f.owner, log_of(f.confidential));
-    let tree = |n: u8| Tree::<Blake3>::from_leaf_hashes(vec![[n; 32]; 2]);
-    let (a, b) = (note(key, log, &tree(1), 2), note(key, log, &tree(2), 2));
-    let evidence = Evidence::new(log, &a, &b, None, t(1)).unwrap();
-    let froze: Vec<bool> = (0..8)
-        .into_par_iter()
-        .map(|_| f.store.freeze(log, &evidence).unwrap())
-        .collect();
-    assert_eq!(froze.iter().filter(|f| **f).count(), 1);
-    let ours = f.store.as_owner().unwrap();
-    let alerts = f.store.alerts(&ours).unwrap();
-    assert_eq!(
-        alerts
-            .iter()
-            .filter(|a| a.kind == Alert::EQUIVOCATION)
-            .count(),
-        1
-    );
+    // A pull and a witness round finding the same fork at the same
+    // instant, again and again.
+    for _ in 0..20 {
+        let f = Fixture::new();
+        for compartment in [f.public, f.partners, f.confidential] {
+            let log = log_of(compartment);
+            let tree = |n: u8| Tree::<Blake3>::from_leaf_hashes(vec![[n; 32]; 2]);
+            let (a, b) = (
+                note(&f.owner, log, &tree(1), 2),
+                note(&f.owner, log, &tree(2), 2),
+            );
+            let evidence = Evidence::new(log, &a, &b, None, t(1)).unwrap();
+            let start = std::sync::Barrier::new(2);
+            let froze: Vec<bool> = std::thread::scope(|scope| {
+                let freeze = || {
+                    start.wait();
+                    f.store.freeze(log, &evidence).unwrap()
+                };
+                let threads: Vec<_> = (0..2).map(|_| scope.spawn(freeze)).collect();
+                threads.into_iter().map(|t| t.join().unwrap()).collect()
+            });
+            assert_eq!(froze.iter().filter(|f| **f).count(), 1);
+            let ours = f.store.as_owner().unwrap();
+            let alerts = f.store.alerts(&ours).unwrap();
+            let raised = alerts
+                .iter()
+                .filter(|a| a.kind == Alert::EQUIVOCATION && a.log() == Some(log));
+            assert_eq!(raised.count(), 1, "{alerts:?}");
+        }
+    }
 }
