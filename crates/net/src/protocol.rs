@@ -170,6 +170,14 @@ mod tests {
             },
         }
 
+        /// Before evidence carried a proof.
+        #[derive(Debug, PartialEq, Serialize, Deserialize)]
+        pub(super) struct Witnessed {
+            pub(super) blind: [u8; 32],
+            pub(super) checkpoint: String,
+            pub(super) evidence: Option<(String, String)>,
+        }
+
         #[derive(Debug, PartialEq, Serialize, Deserialize)]
         pub(super) enum Response {
             Entries {
@@ -178,6 +186,34 @@ mod tests {
                 entries: Vec<String>,
             },
         }
+    }
+
+    #[test]
+    fn witness_answers_with_a_fork_proof_and_without_decode_on_both_versions() {
+        let proof = assure_store::ForkProof {
+            root: "cm9vdA==".into(),
+            path: vec!["cGF0aA==".into()],
+        };
+        let new = Witnessed {
+            blind: [1; 32],
+            checkpoint: "note".into(),
+            evidence: Some(("small".into(), "large".into())),
+            proof: Some(proof.clone()),
+        };
+        let old: first::Witnessed = cbor4ii::serde::from_slice(&cbor(&new)).unwrap();
+        assert_eq!(old.evidence, new.evidence);
+        let read: Witnessed = cbor4ii::serde::from_slice(&cbor(&old)).unwrap();
+        assert_eq!(read.proof, None);
+        let read: Witnessed = cbor4ii::serde::from_slice(&cbor(&new)).unwrap();
+        assert_eq!(read.proof, Some(proof));
+        // Without a proof, the answer is the first version's, byte for byte.
+        let unproven = Witnessed { proof: None, ..new };
+        let before = first::Witnessed {
+            blind: [1; 32],
+            checkpoint: "note".into(),
+            evidence: Some(("small".into(), "large".into())),
+        };
+        assert_eq!(cbor(&unproven), cbor(&before));
     }
 
     fn cbor(value: &impl Serialize) -> Vec<u8> {

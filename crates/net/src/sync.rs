@@ -5,7 +5,7 @@
 use assure_model::Did;
 use assure_store::{Evidence, LogId, LogState, Store};
 use jiff::Timestamp;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use assure_access::{Compartment, Reader, Rule};
 
@@ -207,8 +207,11 @@ async fn check_witnessed(
     let Some(held) = held(store, log).await? else {
         // Frozen: a reader that holds no evidence yet is asked to compare
         // again (a notice makes it pull, then hold a witness round with us).
-        if answer.evidence.is_none() && witness != log.origin {
-            poke(shared, witness, log).await?;
+        if answer.evidence.is_none()
+            && witness != log.origin
+            && let Err(error) = poke(shared, witness, log).await
+        {
+            debug!(reader = %witness.fmt_short(), %error, "not asked to compare again");
         }
         return Ok(());
     };

@@ -11,9 +11,10 @@ use std::time::Duration;
 use assure_access::{Clearance, Role};
 use assure_log::SignedCheckpoint;
 use assure_model::{Did, Keypair};
+use assure_net::Event;
 use assure_node::datadir::DataDir;
 use assure_store::{Alert, Error, Evidence, LogId};
-use assure_tests::{TestNode, control, free_address};
+use assure_tests::{TestNode, control, free_address, wait};
 use jiff::Timestamp;
 use tokio::sync::broadcast;
 
@@ -108,7 +109,8 @@ async fn caught(member: &mut TestNode, log: LogId, pair: (&str, &str)) -> Eviden
         }
     })
     .await;
-    let evidence = waited.unwrap_or_else(|_| panic!("{} never caught the fork", member.did()));
+    let evidence =
+        waited.unwrap_or_else(|_| panic!("{} never caught the fork", member.dir.display()));
     evidence.check(log).unwrap();
     assert_eq!(
         (evidence.first.as_str(), evidence.second.as_str()),
@@ -202,6 +204,12 @@ async fn a_fork_that_replaces_the_other_on_its_address_is_caught() {
     publish(&b, 20, 2).await;
     let second = head(&b, log);
     replace(&mut a, &mut b).await;
+    let author = a.did();
+    wait(
+        &mut m_b.events,
+        |e| matches!(e, Event::Disconnected(d) if *d == author),
+    )
+    .await;
     m_b.connect(&b).await;
     caught(&mut m_b, log, (&first, &second)).await;
     // C, which held A's story, is caught up too (from B, or from B's copy
@@ -235,6 +243,12 @@ async fn evidence_of_a_history_rewrite_is_passed_on_to_co_readers() {
     publish(&b, 20, 2).await;
     let smaller = head(&b, log);
     a.stop().await;
+    let author = a.did();
+    wait(
+        &mut m_b.events,
+        |e| matches!(e, Event::Disconnected(d) if *d == author),
+    )
+    .await;
     m_b.connect(&b).await;
     let pair = (smaller.as_str(), larger.as_str());
     caught(&mut m_b, log, pair).await;
@@ -265,6 +279,12 @@ async fn an_older_consistent_copy_first_is_no_fork_and_the_later_fork_is_caught(
     // The current copy takes the older one's address: no fork, B catches
     // up.
     replace(&mut b, &mut a).await;
+    let author = a.did();
+    wait(
+        &mut m_b.events,
+        |e| matches!(e, Event::Disconnected(d) if *d == author),
+    )
+    .await;
     m_b.connect(&a).await;
     m_b.wait_synced(log, 3).await;
     assert!(evidence(&m_b, log).is_none());
