@@ -197,6 +197,8 @@ pub(crate) async fn witness(shared: &Shared, witness: Did) -> Result<(), Error> 
     Ok(())
 }
 
+/// What `witness` told us of `log`: evidence that checks freezes our
+/// replica; otherwise its checkpoint is compared with the one held.
 async fn check_witnessed(
     shared: &Shared,
     witness: Did,
