@@ -15,6 +15,7 @@ mod book;
 mod codec;
 mod config;
 mod event_loop;
+mod forks;
 mod notices;
 mod pages;
 mod peer;

@@ -9,7 +9,9 @@
 //! know a field ignores it, and a message without it decodes as before.
 //! `Entries` gained `prove_to` (request) and `proof` (response): a member
 //! commits each page as it arrives, proven a prefix of the signed tree; an
-//! author that sends no proof is asked with `Consistency`.
+//! author that sends no proof is asked with `Consistency`. `Witnessed`
+//! gained `proof`: evidence of checkpoints of different sizes carries what
+//! lets anyone check that the larger does not extend the smaller.
 
 use assure_access::{CompartmentId, Tlp};
 use serde::{Deserialize, Serialize};
@@ -109,8 +111,13 @@ pub struct Witnessed {
     pub blind: [u8; 32],
     /// The witness's latest checkpoint of it.
     pub checkpoint: String,
-    /// Two conflicting checkpoints, if the witness holds evidence.
+    /// Two conflicting checkpoints, if the witness holds evidence: the
+    /// smaller first.
     pub evidence: Option<(String, String)>,
+    /// Where the two differ in size: what shows that the larger does not
+    /// extend the smaller (see `assure_store::Evidence`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<assure_store::ForkProof>,
 }
 
 /// An answer.
@@ -163,6 +170,14 @@ mod tests {
             },
         }
 
+        /// Before evidence carried a proof.
+        #[derive(Debug, PartialEq, Serialize, Deserialize)]
+        pub(super) struct Witnessed {
+            pub(super) blind: [u8; 32],
+            pub(super) checkpoint: String,
+            pub(super) evidence: Option<(String, String)>,
+        }
+
         #[derive(Debug, PartialEq, Serialize, Deserialize)]
         pub(super) enum Response {
             Entries {
@@ -171,6 +186,34 @@ mod tests {
                 entries: Vec<String>,
             },
         }
+    }
+
+    #[test]
+    fn witness_answers_with_a_fork_proof_and_without_decode_on_both_versions() {
+        let proof = assure_store::ForkProof {
+            root: "cm9vdA==".into(),
+            path: vec!["cGF0aA==".into()],
+        };
+        let new = Witnessed {
+            blind: [1; 32],
+            checkpoint: "note".into(),
+            evidence: Some(("small".into(), "large".into())),
+            proof: Some(proof.clone()),
+        };
+        let old: first::Witnessed = cbor4ii::serde::from_slice(&cbor(&new)).unwrap();
+        assert_eq!(old.evidence, new.evidence);
+        let read: Witnessed = cbor4ii::serde::from_slice(&cbor(&old)).unwrap();
+        assert_eq!(read.proof, None);
+        let read: Witnessed = cbor4ii::serde::from_slice(&cbor(&new)).unwrap();
+        assert_eq!(read.proof, Some(proof));
+        // Without a proof, the answer is the first version's, byte for byte.
+        let unproven = Witnessed { proof: None, ..new };
+        let before = first::Witnessed {
+            blind: [1; 32],
+            checkpoint: "note".into(),
+            evidence: Some(("small".into(), "large".into())),
+        };
+        assert_eq!(cbor(&unproven), cbor(&before));
     }
 
     fn cbor(value: &impl Serialize) -> Vec<u8> {

@@ -162,11 +162,13 @@ fn witness_answer(
         let Some(summary) = store.log(&visible, log) else {
             continue;
         };
-        let evidence = store.evidence(&visible, log)?.map(|e| (e.first, e.second));
+        let evidence = store.evidence(&visible, log)?;
+        let proof = evidence.as_ref().and_then(|e| e.proof.clone());
         out.push(Witnessed {
             blind: ask.blind,
             checkpoint: summary.checkpoint.to_string(),
-            evidence,
+            evidence: evidence.map(|e| (e.first, e.second)),
+            proof,
         });
         shown.push(log);
     }

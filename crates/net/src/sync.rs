@@ -1,21 +1,22 @@
 //! Pulling from an author: offers, entries page by page (see [`pages`]),
-//! and the equivocation checks every member makes as a witness.
+//! and the equivocation checks every member makes as a witness (see
+//! [`forks`]).
 
-use assure_log::{Blake3, SignedCheckpoint, verify_consistency};
 use assure_model::Did;
 use assure_store::{Evidence, LogId, LogState, Store};
 use jiff::Timestamp;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use assure_access::{Compartment, Reader, Rule};
 
+use crate::forks::{self, Verdict};
 use crate::protocol::{Offer, Request, Response, WITNESS_ASKS, Witnessed};
 use crate::serve::checked_note;
-use crate::{Client, Error, Event, Shared, pages, witness};
+use crate::{Error, Event, Shared, pages, witness};
 
 /// Pulls every compartment `author` lets this node read.
 pub(crate) async fn pull(shared: &Shared, author: Did) -> Result<(), Error> {
-    let Shared { store, client, .. } = shared;
+    let client = &shared.client;
     let me = shared.me();
     let Response::Compartments(offers) = client.request(author, Request::Compartments).await?
     else {
@@ -29,7 +30,7 @@ pub(crate) async fn pull(shared: &Shared, author: Did) -> Result<(), Error> {
         if witness::check(&offer.ticket, log, me, Timestamp::now()) {
             shared.keep_ticket(log, offer.ticket.clone());
         }
-        if let Err(error) = pull_one(client, store, me, author, offer).await {
+        if let Err(error) = pull_one(shared, author, offer).await {
             warn!(author = %author.fmt_short(), %error, "pull failed");
             client.emit(Event::Rejected {
                 peer: author,
@@ -40,13 +41,9 @@ pub(crate) async fn pull(shared: &Shared, author: Did) -> Result<(), Error> {
     Ok(())
 }
 
-async fn pull_one(
-    client: &Client,
-    store: &Store,
-    me: Did,
-    author: Did,
-    offer: Offer,
-) -> Result<(), Error> {
+async fn pull_one(shared: &Shared, author: Did, offer: Offer) -> Result<(), Error> {
+    let Shared { store, client, .. } = shared;
+    let me = shared.me();
     let log = LogId {
         origin: author,
         compartment: offer.compartment,
@@ -72,25 +69,41 @@ async fn pull_one(
             .await
             .map_err(|e| Error::Protocol(e.to_string()))??;
     }
-    let target = match &held {
-        None => note,
+    let from = held.as_ref().map_or(0, |state| state.tree.len());
+    // Entries are fetched only towards the checkpoint this author shows now,
+    // and verified against it: never against one that another author (a
+    // fork of this one) showed us.
+    let before = match &held {
+        None => None,
         Some(state) => {
-            if let Some(reason) = conflict(client, log, state, &note, Check::Pull).await {
-                return equivocation(client, store, log, &state.checkpoint, &note, &reason);
+            let (mine, theirs) = (
+                state.checkpoint.checkpoint().size(),
+                note.checkpoint().size(),
+            );
+            let verdict = match theirs > mine && from < mine {
+                // Held in part: the note must be shown to extend the one held.
+                true => forks::from_author(client, log, &state.checkpoint, &note).await,
+                false => forks::against_held(client, log, state, &note).await,
+            };
+            match verdict {
+                Verdict::Forked(evidence) => return equivocation(shared, log, &evidence).await,
+                Verdict::Unproven if theirs > mine && from < mine => {
+                    return Err(Error::Protocol(format!(
+                        "the author's checkpoint of size {theirs} is not shown to extend the one \
+                         held of size {mine}"
+                    )));
+                }
+                // A larger one: the pages prove it extends the entries held.
+                _ if theirs > mine => {}
+                // The one held, still held in part.
+                Verdict::Consistent if theirs == mine && from < mine => {}
+                // Nothing to fetch from an author that is not ahead.
+                _ => return Ok(()),
             }
-            let mine = state.checkpoint.checkpoint().size();
-            if state.tree.len() >= mine.max(note.checkpoint().size()) {
-                return Ok(());
-            }
-            // Pull towards the larger of the two: they are consistent.
-            match note.checkpoint().size() > mine {
-                true => note,
-                false => state.checkpoint.clone(),
-            }
+            Some(state.checkpoint.clone())
         }
     };
-    let size = target.checkpoint().size();
-    let from = held.as_ref().map_or(0, |state| state.tree.len());
+    let size = note.checkpoint().size();
     drop(held);
     let pull = pages::Pull {
         client,
@@ -100,7 +113,16 @@ async fn pull_one(
         log,
         compartment,
     };
-    pull.run(from, &target).await?;
+    if let Err(error) = pull.run(from, &note).await {
+        // Pages that do not extend the entries held: the author's own tree
+        // shows whether it forked.
+        if let Some(before) = before.filter(|b| b.checkpoint().size() == from && from < size)
+            && let Verdict::Forked(evidence) = forks::from_author(client, log, &before, &note).await
+        {
+            return equivocation(shared, log, &evidence).await;
+        }
+        return Err(error);
+    }
     info!(author = %author.fmt_short(), compartment = %log.compartment.fmt_short(), size, "replicated");
     client.emit(Event::Synced { log, size });
     Ok(())
@@ -121,97 +143,19 @@ async fn held(store: &Store, log: LogId) -> Result<Option<Option<LogState>>, Err
     .map_err(|e| Error::Protocol(e.to_string()))?
 }
 
-/// Who proves what the tree held cannot show.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Check {
-    /// A pull: the pages that follow prove that a larger checkpoint extends
-    /// the entries held; the author is asked only about a checkpoint the
-    /// replica is held against in part.
-    Pull,
-    /// A witness's checkpoint: the author is asked to prove every size the
-    /// tree held cannot show.
-    Witness,
-}
-
-/// Why `other` and the checkpoint of `held` cannot both be true, both validly
-/// signed by the log's author. The tree held (every entry of its checkpoint,
-/// or a proven prefix of them) shows sizes up to its own; beyond it the
-/// author is asked for a consistency proof, and one that does not verify is
-/// a conflict (an author that does not answer is not).
-async fn conflict(
-    client: &Client,
-    log: LogId,
-    held: &LogState,
-    other: &SignedCheckpoint,
-    check: Check,
-) -> Option<String> {
-    let (mine, theirs) = (held.checkpoint.checkpoint(), other.checkpoint());
-    if theirs.size() == mine.size() {
-        return (theirs.root() != mine.root())
-            .then(|| format!("two different roots at size {}", mine.size()));
-    }
-    let tree = &held.tree;
-    if theirs.size() < mine.size() && theirs.size() <= tree.len() {
-        let ours_then = tree.root_at(theirs.size()).ok()?;
-        return (ours_then != *theirs.root()).then(|| {
-            format!(
-                "size {} does not match the history of size {}",
-                theirs.size(),
-                mine.size()
-            )
-        });
-    }
-    let (older, newer) = match theirs.size() < mine.size() {
-        true => (theirs, mine),
-        false => (mine, theirs),
-    };
-    let shown = older.size() <= tree.len();
-    if older.size() == 0 || (shown && check == Check::Pull) {
-        return None;
-    }
-    let request = Request::Consistency {
-        compartment: log.compartment,
-        old_size: older.size(),
-        new_size: newer.size(),
-    };
-    let Ok(Response::Consistency(proof)) = client.request(log.origin, request).await else {
-        return None;
-    };
-    verify_consistency::<Blake3>(
-        older.size(),
-        newer.size(),
-        older.root(),
-        newer.root(),
-        &proof,
-    )
-    .is_err()
-    .then(|| {
-        format!(
-            "size {} does not extend size {}",
-            newer.size(),
-            older.size()
-        )
-    })
-}
-
-fn equivocation(
-    client: &Client,
-    store: &Store,
-    log: LogId,
-    first: &SignedCheckpoint,
-    second: &SignedCheckpoint,
-    reason: &str,
-) -> Result<(), Error> {
-    let evidence = Evidence {
-        origin: log.origin_line(),
-        first: first.to_string(),
-        second: second.to_string(),
-        reason: reason.to_owned(),
-        detected_at: Timestamp::now(),
-    };
-    if store.freeze(log, &evidence)? {
+/// Keeps `evidence` and freezes the replica; the first time, raises the
+/// alert and asks for a witness round, in which readers still without the
+/// evidence are asked to compare again.
+async fn equivocation(shared: &Shared, log: LogId, evidence: &Evidence) -> Result<(), Error> {
+    let (store, evidence) = (shared.store.clone(), evidence.clone());
+    let reason = evidence.reason.clone();
+    let frozen = tokio::task::spawn_blocking(move || store.freeze(log, &evidence))
+        .await
+        .map_err(|e| Error::Protocol(e.to_string()))??;
+    if frozen {
         warn!(origin = %log.origin, %reason, "equivocation: replica frozen");
-        client.emit(Event::Equivocation { log });
+        shared.client.emit(Event::Equivocation { log });
+        let _ = shared.client.send(crate::Command::Witness).await;
     }
     Ok(())
 }
@@ -246,34 +190,67 @@ pub(crate) async fn witness(shared: &Shared, witness: Did) -> Result<(), Error> 
         };
         for answer in answers {
             if let Some((log, _)) = chunk.iter().find(|(_, ask)| ask.blind == answer.blind) {
-                check_witnessed(client, store, *log, &answer).await?;
+                check_witnessed(shared, witness, *log, &answer).await?;
             }
         }
     }
     Ok(())
 }
 
+/// What `witness` told us of `log`: evidence that checks freezes our
+/// replica; otherwise its checkpoint is compared with the one held.
 async fn check_witnessed(
-    client: &Client,
-    store: &Store,
+    shared: &Shared,
+    witness: Did,
     log: LogId,
     answer: &Witnessed,
 ) -> Result<(), Error> {
-    if let Some((first, second)) = &answer.evidence
-        && let (Some(a), Some(b)) = (checked_note(log, first), checked_note(log, second))
-        && a.checkpoint().size() == b.checkpoint().size()
-        && a.checkpoint().root() != b.checkpoint().root()
-    {
-        return equivocation(client, store, log, &a, &b, "evidence shared by a witness");
-    }
-    let (Some(Some(state)), Some(theirs)) = (
-        held(store, log).await?,
-        checked_note(log, &answer.checkpoint),
-    ) else {
+    let store = &shared.store;
+    let Some(held) = held(store, log).await? else {
+        // Frozen: a reader that holds no evidence yet is asked to compare
+        // again (a notice makes it pull, then hold a witness round with us).
+        if answer.evidence.is_none()
+            && witness != log.origin
+            && let Err(error) = poke(shared, witness, log).await
+        {
+            debug!(reader = %witness.fmt_short(), %error, "not asked to compare again");
+        }
         return Ok(());
     };
-    if let Some(reason) = conflict(client, log, &state, &theirs, Check::Witness).await {
-        return equivocation(client, store, log, &state.checkpoint, &theirs, &reason);
+    if let Some((first, second)) = &answer.evidence
+        && let (Some(a), Some(b)) = (checked_note(log, first), checked_note(log, second))
+        && let Ok(mut evidence) = Evidence::new(log, &a, &b, answer.proof.clone(), Timestamp::now())
+    {
+        evidence.reason.push_str("; shown by a witness");
+        return equivocation(shared, log, &evidence).await;
+    }
+    let (Some(state), Some(theirs)) = (held, checked_note(log, &answer.checkpoint)) else {
+        return Ok(());
+    };
+    if let Verdict::Forked(evidence) =
+        forks::against_held(&shared.client, log, &state, &theirs).await
+    {
+        return equivocation(shared, log, &evidence).await;
+    }
+    Ok(())
+}
+
+/// Tells `reader`, which has just shown it reads `log`, that there is news
+/// of it: it pulls from us and then asks us, as a witness, what we know.
+async fn poke(shared: &Shared, reader: Did, log: LogId) -> Result<(), Error> {
+    let store = shared.store.clone();
+    let evidence = tokio::task::spawn_blocking(move || {
+        let ours = store.gate(Reader::Owner, Timestamp::now(), "network")?;
+        store.evidence(&ours, log)
+    })
+    .await
+    .map_err(|e| Error::Protocol(e.to_string()))??;
+    if let Some(evidence) = evidence {
+        let request = Request::Notify {
+            compartment: log.compartment,
+            checkpoint: evidence.second,
+        };
+        shared.client.request(reader, request).await?;
     }
     Ok(())
 }

@@ -105,6 +105,9 @@ pub enum Error {
     /// A grant was refused.
     #[error("grant: {0}")]
     Grant(#[from] assure_access::GrantError),
+    /// Equivocation evidence that does not show what it claims.
+    #[error("equivocation evidence refused: {0}")]
+    Evidence(String),
 }
 
 impl Error {

@@ -52,7 +52,7 @@ pub use logs::{Appended, LogState, LogSummary, NewEntry};
 pub use peers::{MAX_ADDRESSES, Peer, Source};
 pub use query::{Filter, Listed, StoredRecord};
 pub use read::Page;
-pub use replica::{Alert, Evidence};
+pub use replica::{Alert, Evidence, ForkProof};
 pub use requests::{AccessRequest, Asked, Decided, OutgoingRequest};
 pub use webhooks::{Acknowledgement, AlertWatch, Attempt, Webhook};
 

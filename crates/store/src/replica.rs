@@ -4,6 +4,8 @@
 use assure_access::Compartment;
 use assure_log::{Blake3, Hash, SignedCheckpoint, Tree, verify_consistency};
 use assure_model::Record;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -12,12 +14,23 @@ use crate::keys::LogId;
 use crate::logs::{LogState, Write};
 use crate::{Error, Store, Trees};
 
-/// Two validly signed checkpoints of one log that cannot both be true.
+/// Two validly signed checkpoints of one log that cannot both be true, with
+/// what lets anyone check that offline ([`Evidence::check`]).
+///
+/// `first` is the smaller checkpoint (at the same size, either). At the
+/// same size the two roots differ. At different sizes, `proof` is taken
+/// from the larger checkpoint's tree: the root of its first `first`-size
+/// entries and the RFC 9162 consistency proof from that root to the
+/// larger checkpoint's signed root. The proof verifies, so (hashes being
+/// collision-resistant) that root is the one the larger tree has at the
+/// smaller size; it is not the smaller checkpoint's signed root, so the
+/// larger checkpoint does not extend the smaller one. A consistency proof
+/// that merely fails to verify proves nothing and is never evidence.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
     /// The log's origin line.
     pub origin: String,
-    /// One checkpoint, as signed.
+    /// One checkpoint, as signed: the smaller one.
     pub first: String,
     /// The other, as signed.
     pub second: String,
@@ -25,6 +38,120 @@ pub struct Evidence {
     pub reason: String,
     /// When this node learned of it.
     pub detected_at: Timestamp,
+    /// Where the sizes differ: what shows the larger does not extend the
+    /// smaller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<ForkProof>,
+}
+
+/// What shows that a larger checkpoint does not extend a smaller one of the
+/// same log (see [`Evidence`]); hashes in base64, as in a checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForkProof {
+    /// The root of the larger tree's first entries, as many as the smaller
+    /// checkpoint's size.
+    pub root: String,
+    /// The RFC 9162 consistency proof from that root to the larger
+    /// checkpoint's root.
+    pub path: Vec<String>,
+}
+
+impl ForkProof {
+    /// The proof from the larger tree's `root` at the smaller size and the
+    /// consistency `path` from there.
+    pub fn new(root: &Hash, path: &[Hash]) -> Self {
+        Self {
+            root: BASE64.encode(root),
+            path: path.iter().map(|h| BASE64.encode(h)).collect(),
+        }
+    }
+
+    fn decode(&self) -> Option<(Hash, Vec<Hash>)> {
+        let hash = |text: &str| BASE64.decode(text).ok()?.try_into().ok();
+        let root = hash(&self.root)?;
+        let path = self.path.iter().map(|h| hash(h)).collect::<Option<_>>()?;
+        Some((root, path))
+    }
+}
+
+impl Evidence {
+    /// The evidence that `a` and `b`, two checkpoints of `log`, cannot both
+    /// be true, `proof` being what the larger one's tree shows where their
+    /// sizes differ; refused, saying why, unless it checks.
+    pub fn new(
+        log: LogId,
+        a: &SignedCheckpoint,
+        b: &SignedCheckpoint,
+        proof: Option<ForkProof>,
+        detected_at: Timestamp,
+    ) -> Result<Self, Error> {
+        let (first, second) = match a.checkpoint().size() <= b.checkpoint().size() {
+            true => (a, b),
+            false => (b, a),
+        };
+        let mut evidence = Self {
+            origin: log.origin_line(),
+            first: first.to_string(),
+            second: second.to_string(),
+            reason: String::new(),
+            detected_at,
+            proof,
+        };
+        evidence.reason = evidence.check(log)?;
+        Ok(evidence)
+    }
+
+    /// Checks the evidence about `log` as a third party would, with nothing
+    /// but the log's key: both notes signed by the log's origin for that
+    /// log, and either the same size with different roots, or a proof from
+    /// the larger tree that it does not extend the smaller. Returns why they
+    /// conflict, in words.
+    pub fn check(&self, log: LogId) -> Result<String, Error> {
+        let refuse = |why: &str| Err(Error::Evidence(why.to_owned()));
+        let note = |text: &str| {
+            let note = SignedCheckpoint::parse(text).ok()?;
+            let signed = note.verify(&log.origin.to_string(), &log.origin.verifying_key());
+            (note.checkpoint().origin() == log.origin_line() && signed.is_ok()).then_some(note)
+        };
+        if self.origin != log.origin_line() {
+            return refuse("it names another log");
+        }
+        let (Some(first), Some(second)) = (note(&self.first), note(&self.second)) else {
+            return refuse("a checkpoint is not signed by the log's author for this log");
+        };
+        let (small, large) = (first.checkpoint(), second.checkpoint());
+        if small.size() == large.size() {
+            return match (small.root() != large.root(), &self.proof) {
+                (true, None) => Ok(format!("two different roots at size {}", small.size())),
+                (false, _) => refuse("the two checkpoints agree"),
+                (true, Some(_)) => refuse("a proof where the sizes are the same"),
+            };
+        }
+        if small.size() > large.size() {
+            return refuse("the smaller checkpoint must come first");
+        }
+        let Some((root, path)) = self.proof.as_ref().and_then(ForkProof::decode) else {
+            return refuse("sizes differ and there is no proof from the larger tree");
+        };
+        if root == *small.root() {
+            return refuse(
+                "the larger tree's root at the smaller size is the smaller checkpoint's",
+            );
+        }
+        if verify_consistency::<Blake3>(small.size(), large.size(), &root, large.root(), &path)
+            .is_err()
+        {
+            return refuse("the proof does not lead to the larger checkpoint's root");
+        }
+        Ok(format!(
+            "size {} does not extend size {}: its first {} entries have root {}, not the signed {}",
+            large.size(),
+            small.size(),
+            small.size(),
+            BASE64.encode(root),
+            BASE64.encode(small.root()),
+        ))
+    }
 }
 
 /// Something the node's operator must know about.
@@ -303,9 +430,19 @@ impl Store {
         Ok(true)
     }
 
-    /// Records equivocation evidence: the replica is frozen from now on, and an
-    /// alert is raised. Keeps the first evidence found for a log.
+    /// Records equivocation evidence: the replica is frozen from now on, and
+    /// one alert is raised. Keeps the first evidence found for a log;
+    /// evidence that does not check ([`Evidence::check`]) is refused and
+    /// changes nothing. `true` when this evidence froze the replica.
     pub fn freeze(&self, log: LogId, evidence: &Evidence) -> Result<bool, Error> {
+        evidence.check(log)?;
+        // One at a time: a pull and a witness round that find the same
+        // fork at once keep one piece of evidence and raise one alert.
+        let _one = self
+            .inner
+            .raising
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if self.evidence_of(log)?.is_some() {
             return Ok(false);
         }

@@ -11,7 +11,7 @@ use assure_access::{
     Access, Clearance, Compartment, CompartmentId, Grant, Reader, Role, Rule, Visible,
 };
 use assure_log::{
-    Blake3, Checkpoint, Hash, Hasher as _, SignedCheckpoint, root_of, verify_consistency,
+    Blake3, Checkpoint, Hash, Hasher as _, SignedCheckpoint, Tree, root_of, verify_consistency,
     verify_inclusion,
 };
 use assure_model::predicate::{
@@ -19,8 +19,8 @@ use assure_model::predicate::{
 };
 use assure_model::{Did, Keypair, Kind, Record, RecordId, SubjectRef, issue};
 use assure_store::{
-    Alert, BackupHeader, Disclosure, Error, Evidence, Filter, GrantChange, Location, LogId,
-    NewEntry, Older, RESTORE_FORMAT, Store,
+    Alert, BackupHeader, Disclosure, Error, Evidence, Filter, ForkProof, GrantChange, Location,
+    LogId, NewEntry, Older, RESTORE_FORMAT, Store,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -1111,14 +1111,13 @@ fn a_forbidden_log_reads_as_a_missing_one() {
     };
     // Evidence and an alert about both logs, an alert about the public
     // log, and one that names no log.
-    for log in [confidential, missing] {
-        let evidence = Evidence {
-            origin: log.origin_line(),
-            first: "first".into(),
-            second: "second".into(),
-            reason: "two roots at size 3".into(),
-            detected_at: t(40),
-        };
+    for (log, key) in [
+        (confidential, &f.owner),
+        (missing, &Keypair::from_seed([5; 32])),
+    ] {
+        let tree = |n: u8| Tree::<Blake3>::from_leaf_hashes(vec![[n; 32]; 3]);
+        let (a, b) = (note(key, log, &tree(1), 3), note(key, log, &tree(2), 3));
+        let evidence = Evidence::new(log, &a, &b, None, t(40)).unwrap();
         assert!(f.store.freeze(log, &evidence).unwrap());
     }
     let alert = |detail: &str, log: Option<LogId>| Alert {
@@ -1998,5 +1997,121 @@ fn a_backup_carries_the_working_state_and_refuses_a_damaged_state_line() {
             "{err}"
         );
         assert!(!empty.path().join("db").exists(), "nothing restored: {err}");
+    }
+}
+
+/// `key`'s checkpoint of `log` over the first `size` leaves of `tree`.
+fn note(key: &Keypair, log: LogId, tree: &Tree<Blake3>, size: u64) -> SignedCheckpoint {
+    let root = tree.root_at(size).unwrap();
+    let checkpoint = Checkpoint::new(log.origin_line(), size, root, 1_700_000_000).unwrap();
+    SignedCheckpoint::sign(checkpoint, &key.did().to_string(), key.signing_key()).unwrap()
+}
+
+#[test]
+fn evidence_of_different_sizes_holds_a_proof_anyone_can_check() {
+    let f = Fixture::new();
+    // A log the reader holds (here the owner's own; a replica reads alike).
+    let (key, log) = (&f.owner, log_of(f.confidential));
+    let leaves = |tag: u8, n: u8| (0..n).map(|i| [tag ^ i; 32]).collect::<Vec<Hash>>();
+    // Both forks share the first two entries, then differ.
+    let shared = leaves(0, 2);
+    let fork_a = Tree::<Blake3>::from_leaf_hashes([shared.clone(), leaves(0x10, 2)].concat());
+    let fork_b = Tree::<Blake3>::from_leaf_hashes([shared, leaves(0x20, 5)].concat());
+    for (small, large) in [(3, 7), (4, 7), (1, 7), (2, 6)] {
+        let (s, l) = (
+            note(key, log, &fork_a, small),
+            note(key, log, &fork_b, large),
+        );
+        let root = fork_b.root_at(small).unwrap();
+        let path = fork_b.consistency_proof(small, large).unwrap();
+        let proof = ForkProof::new(&root, &path);
+        let made = Evidence::new(log, &l, &s, Some(proof.clone()), t(1));
+        if small <= 2 {
+            // The shared prefix: the two are consistent, nothing to show.
+            assert!(made.is_err(), "{small} {large}");
+            continue;
+        }
+        let evidence = made.unwrap();
+        assert_eq!(evidence.first, s.to_string(), "the smaller one first");
+        assert!(
+            evidence
+                .reason
+                .contains(&format!("size {large} does not extend size {small}"))
+        );
+        assert_eq!(evidence.check(log).unwrap(), evidence.reason);
+        // What a third party cannot check is refused.
+        let refused = |e: Evidence| assert!(matches!(e.check(log), Err(Error::Evidence(_))));
+        refused(Evidence {
+            proof: None,
+            ..evidence.clone()
+        });
+        let failing = fork_a.consistency_proof(small, fork_a.len()).unwrap();
+        refused(Evidence {
+            proof: Some(ForkProof::new(&root, &failing)),
+            ..evidence.clone()
+        });
+        refused(Evidence {
+            proof: Some(ForkProof::new(
+                fork_a.root_at(small).as_ref().unwrap(),
+                &path,
+            )),
+            ..evidence.clone()
+        });
+        refused(Evidence {
+            first: evidence.second.clone(),
+            second: evidence.first.clone(),
+            ..evidence.clone()
+        });
+        let stranger = Keypair::from_seed([6; 32]);
+        refused(Evidence {
+            second: note(&stranger, log, &fork_b, large).to_string(),
+            ..evidence.clone()
+        });
+        let stored = f.store.freeze(log, &evidence);
+        assert!(stored.unwrap() || small != 3);
+    }
+    // Bad evidence changes nothing; good evidence raises one alert, once.
+    let ours = f.store.as_owner().unwrap();
+    let alerts = f.store.alerts(&ours).unwrap();
+    assert_eq!(
+        alerts
+            .iter()
+            .filter(|a| a.kind == Alert::EQUIVOCATION)
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn one_fork_found_twice_at_once_raises_one_alert() {
+    // A pull and a witness round finding the same fork at the same
+    // instant, again and again.
+    for _ in 0..20 {
+        let f = Fixture::new();
+        for compartment in [f.public, f.partners, f.confidential] {
+            let log = log_of(compartment);
+            let tree = |n: u8| Tree::<Blake3>::from_leaf_hashes(vec![[n; 32]; 2]);
+            let (a, b) = (
+                note(&f.owner, log, &tree(1), 2),
+                note(&f.owner, log, &tree(2), 2),
+            );
+            let evidence = Evidence::new(log, &a, &b, None, t(1)).unwrap();
+            let start = std::sync::Barrier::new(2);
+            let froze: Vec<bool> = std::thread::scope(|scope| {
+                let freeze = || {
+                    start.wait();
+                    f.store.freeze(log, &evidence).unwrap()
+                };
+                let threads: Vec<_> = (0..2).map(|_| scope.spawn(freeze)).collect();
+                threads.into_iter().map(|t| t.join().unwrap()).collect()
+            });
+            assert_eq!(froze.iter().filter(|f| **f).count(), 1);
+            let ours = f.store.as_owner().unwrap();
+            let alerts = f.store.alerts(&ours).unwrap();
+            let raised = alerts
+                .iter()
+                .filter(|a| a.kind == Alert::EQUIVOCATION && a.log() == Some(log));
+            assert_eq!(raised.count(), 1, "{alerts:?}");
+        }
     }
 }

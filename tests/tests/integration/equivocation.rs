@@ -12,7 +12,7 @@ use assure_node::datadir::DataDir;
 use assure_tests::{TestNode, control, wait};
 use jiff::Timestamp;
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(super) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();

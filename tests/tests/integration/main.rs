@@ -9,6 +9,7 @@ mod asking;
 mod browser;
 mod disclosures;
 mod equivocation;
+mod forks;
 mod forms;
 mod graph;
 mod hostile;
