@@ -13,6 +13,7 @@ use assure_access::{Reader, Visible};
 use assure_model::{Body, Did};
 use jiff::Timestamp;
 
+use crate::error::Within as _;
 use crate::grants::{Disclosure, from_json};
 use crate::keys::{Location, LogId};
 use crate::{Error, Store};
@@ -246,7 +247,7 @@ impl Store {
             .trees
             .disclosures
             .iter()
-            .map(|kv| from_json(&kv?.1, "disclosure"))
+            .map(|kv| from_json(&kv.within("keyspace `disclosures`")?.1, "disclosure"))
             .collect()
     }
 }

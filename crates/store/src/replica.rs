@@ -7,6 +7,7 @@ use assure_model::Record;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::error::Within as _;
 use crate::grants::{from_json, to_json};
 use crate::keys::LogId;
 use crate::logs::{LogState, Write};
@@ -297,7 +298,8 @@ impl Store {
         self.inner
             .trees
             .compartments
-            .insert(log.to_bytes(), to_json(compartment)?)?;
+            .insert(log.to_bytes(), to_json(compartment)?)
+            .within("keyspace `compartments`")?;
         self.flush()?;
         held.compartment = compartment.clone();
         Ok(true)
@@ -312,7 +314,8 @@ impl Store {
         self.inner
             .trees
             .evidence
-            .insert(log.to_bytes(), to_json(evidence)?)?;
+            .insert(log.to_bytes(), to_json(evidence)?)
+            .within("keyspace `evidence`")?;
         self.raise(&Alert {
             at: evidence.detected_at,
             kind: Alert::EQUIVOCATION.into(),
@@ -333,7 +336,8 @@ impl Store {
         self.inner
             .trees
             .evidence
-            .get(log.to_bytes())?
+            .get(log.to_bytes())
+            .within("keyspace `evidence`")?
             .map(|bytes| from_json(&bytes, "evidence"))
             .transpose()
     }
@@ -345,7 +349,7 @@ impl Store {
             .evidence
             .iter()
             .map(|kv| {
-                let (key, value) = kv?;
+                let (key, value) = kv.within("keyspace `evidence`")?;
                 let log = LogId::from_bytes(&key).ok_or_else(|| Error::corrupt("evidence key"))?;
                 Ok((log, from_json(&value, "evidence")?))
             })
@@ -354,8 +358,17 @@ impl Store {
 
     /// Raises an alert, durably.
     pub fn raise(&self, alert: &Alert) -> Result<(), Error> {
-        let seq = self.inner.db.generate_id()?.to_be_bytes();
-        self.inner.trees.alerts.insert(seq, to_json(alert)?)?;
+        let seq = self
+            .inner
+            .db
+            .generate_id()
+            .within("generating an id")?
+            .to_be_bytes();
+        self.inner
+            .trees
+            .alerts
+            .insert(seq, to_json(alert)?)
+            .within("keyspace `alerts`")?;
         self.flush()
     }
 
@@ -386,7 +399,7 @@ impl Store {
             .trees
             .alerts
             .iter()
-            .map(|kv| from_json(&kv?.1, "alert"))
+            .map(|kv| from_json(&kv.within("keyspace `alerts`")?.1, "alert"))
             .collect()
     }
 }
@@ -418,7 +431,11 @@ impl Prefix {
 
     /// The prefix stored for `log`, if it is held in part.
     pub(crate) fn read(trees: &Trees, log: LogId) -> Result<Option<Self>, Error> {
-        let Some(bytes) = trees.checkpoints.get(prefix_key(log))? else {
+        let Some(bytes) = trees
+            .checkpoints
+            .get(prefix_key(log))
+            .within("keyspace `checkpoints`")?
+        else {
             return Ok(None);
         };
         let corrupt = || Error::corrupt("prefix proof");
