@@ -27,10 +27,23 @@ pub(crate) async fn start(
 ) -> Result<assure_api::Server> {
     let (data_dir, anchors, verify) = (&config.data_dir, &config.trust_anchors, &config.verify);
     let token_file = data_dir.join(TOKEN_FILE);
-    let admin_token = std::fs::read_to_string(&token_file)
-        .with_context(|| format!("reading the admin token {}", token_file.display()))?
-        .trim()
-        .to_owned();
+    let lost = |what: &str| {
+        anyhow::anyhow!(
+            "the admin token {path} {what}: the admin API and the dashboard sign-in need it; \
+             write a new secret there (`openssl rand -hex 32 > {path}; chmod 600 {path}`), or \
+             restore the data directory with `assure restore FILE`",
+            path = token_file.display()
+        )
+    };
+    let admin_token = match std::fs::read_to_string(&token_file) {
+        Ok(text) => text.trim().to_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(lost("is missing")),
+        Err(e) => return Err(lost(&format!("cannot be read ({e})"))),
+    };
+    // An empty token would let an empty bearer in.
+    if admin_token.is_empty() {
+        return Err(lost("is empty"));
+    }
     let mut profiles = BTreeMap::new();
     let mapped = verify
         .profiles

@@ -13,12 +13,13 @@ use serde::Deserialize;
 #[non_exhaustive]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("{file}: {source}")]
+    #[error("{file}: {error}")]
     Read {
         /// The file.
         file: PathBuf,
-        /// What the OS said.
-        source: std::io::Error,
+        /// What the OS said (in the message, not a source, so that a chain
+        /// of errors does not print it twice).
+        error: std::io::Error,
     },
     /// The file is not valid TOML of the expected shape (the message names
     /// the line, the field and what was expected).
@@ -234,9 +235,9 @@ impl NodeConfig {
 
     /// Reads and validates a configuration file.
     pub fn load(file: &Path) -> Result<Self, ConfigError> {
-        let text = read_bounded(file).map_err(|source| ConfigError::Read {
+        let text = read_bounded(file).map_err(|error| ConfigError::Read {
             file: file.to_owned(),
-            source,
+            error,
         })?;
         Self::parse(file, &text)
     }

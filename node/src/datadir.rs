@@ -10,6 +10,8 @@ use assure_access::{Compartment, CompartmentId, Rule};
 use assure_model::Keypair;
 use assure_store::Store;
 
+use crate::ops::IntegrityFailure;
+
 /// The secret key, PKCS#8 PEM, mode 0600.
 pub const KEY_FILE: &str = "key.pem";
 /// The admin API bearer token, mode 0600.
@@ -44,19 +46,44 @@ impl DataDir {
         let path = self.key_path();
         let pem = match std::fs::read_to_string(&path) {
             Ok(pem) => pem,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.path.join("db").exists() => {
+                return Err(IntegrityFailure(format!(
+                    "the organization's key {} is missing, but the data directory holds its \
+                     database: restore it with `assure restore FILE` from the node's backup",
+                    path.display()
+                ))
+                .into());
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
                 "no identity in {}: run `assure init --name NAME` first (or pass --data DIR)",
                 self.path.display()
             ),
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
-        Keypair::from_pem(&pem).with_context(|| format!("reading {}", path.display()))
+        Keypair::from_pem(&pem).map_err(|e| {
+            IntegrityFailure(format!(
+                "the organization's key {} is damaged ({e}): restore it with `assure restore \
+                 FILE` from the node's backup",
+                path.display()
+            ))
+            .into()
+        })
     }
 
-    /// Opens the store; fails if another process holds it.
+    /// Opens the store; fails if another process holds it, and, when the
+    /// directory holds an identity, if its database is missing (an empty
+    /// one is made only for a directory without a key, by `init`).
     pub fn store(&self) -> Result<Store> {
         self.make_private()?;
-        Ok(Store::open(&self.path)?)
+        match self.has_identity() {
+            true => Ok(Store::open_existing(&self.path)?),
+            false => Ok(Store::open(&self.path)?),
+        }
+    }
+
+    /// Whether the directory holds a key file (readable or not).
+    pub fn has_identity(&self) -> bool {
+        std::fs::symlink_metadata(self.key_path()).is_ok()
     }
 
     /// Creates the directory if needed and makes it readable by its owner

@@ -100,6 +100,9 @@ impl Node {
         let control = crate::control::Listener::start(&config.data_dir, ops.clone());
         let follow = crate::ops::follow(ops.clone(), cancel.clone());
         let webhooks = crate::webhooks::spawn(ops.clone(), cancel.clone());
+        for replica in store.quarantined() {
+            tracing::warn!(%replica, "damaged replica set aside");
+        }
         info!(did = %keypair.did(), "node running");
         Ok(Self {
             ops,

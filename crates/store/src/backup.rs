@@ -30,6 +30,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::error::Within as _;
 use crate::grants::{Disclosure, GrantChange, from_json, to_json};
 use crate::journal::Journal;
 use crate::keys::LogId;
@@ -321,8 +322,14 @@ impl Store {
             w.line(&Line::Disclosure(disclosure))?;
         }
         for (name, _) in STATE {
-            for kv in self.inner.db.open_tree(name)?.iter() {
-                let (key, value) = kv?;
+            for kv in self
+                .inner
+                .db
+                .open_tree(name)
+                .within(&format!("keyspace `{name}`"))?
+                .iter()
+            {
+                let (key, value) = kv.within(&format!("keyspace `{name}`"))?;
                 w.line(&Line::State {
                     tree: name.to_owned(),
                     key: BASE64.encode(key),
@@ -355,7 +362,10 @@ impl Store {
             std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
         }
         let restored = (|| {
-            let db = sled::Config::new().path(&staging).open()?;
+            let db = sled::Config::new()
+                .path(&staging)
+                .open()
+                .within("opening the database being restored")?;
             let trees = Trees::open(&db)?;
             let segments = Segments::open(&staging)?;
             let journal = Journal::open(&staging)?;
@@ -486,7 +496,8 @@ impl<'a> Restorer<'a> {
         }
         self.trees
             .meta
-            .insert("owner", self.owner.to_string().as_bytes())?;
+            .insert("owner", self.owner.to_string().as_bytes())
+            .within("keyspace `meta`")?;
         Ok((self.summary, self.restored))
     }
 
@@ -499,7 +510,10 @@ impl<'a> Restorer<'a> {
                 ..
             } => {
                 if let Some(name) = name {
-                    self.trees.meta.insert("name", name.as_bytes())?;
+                    self.trees
+                        .meta
+                        .insert("name", name.as_bytes())
+                        .within("keyspace `meta`")?;
                 }
                 if number != 0 || !READ_FORMATS.contains(&format.as_str()) {
                     return Err(bad(
@@ -530,16 +544,18 @@ impl<'a> Restorer<'a> {
                 self.close_log(number)?;
                 self.trees
                     .grants
-                    .insert(grant.party.public_bytes(), to_json(&grant)?)?;
+                    .insert(grant.party.public_bytes(), to_json(&grant)?)
+                    .within("keyspace `grants`")?;
                 self.summary.grants += 1;
             }
             Line::GrantChange(change) => {
                 self.close_log(number)?;
                 // Numbered like live entries, so later ones never collide.
-                let key = self.db.generate_id()?;
+                let key = self.db.generate_id().within("generating an id")?;
                 self.trees
                     .grant_log
-                    .insert(key.to_be_bytes(), to_json(&change)?)?;
+                    .insert(key.to_be_bytes(), to_json(&change)?)
+                    .within("keyspace `grant_log`")?;
             }
             Line::Disclosure(disclosure) => {
                 self.close_log(number)?;
@@ -561,15 +577,23 @@ impl<'a> Restorer<'a> {
                     ));
                 };
                 let what = || bad(number, &format!("a {name} entry that does not read"));
-                let tree = self.db.open_tree(name)?;
+                let keyspace = format!("keyspace `{name}`");
+                let tree = self.db.open_tree(name).within(&keyspace)?;
                 match check {
                     Check::Keyed(check) => {
                         check(&value).map_err(|()| what())?;
-                        tree.insert(key, value)?;
+                        tree.insert(key, value).within(&keyspace)?;
                     }
                     Check::Numbered(check) => {
                         check(&value).map_err(|()| what())?;
-                        tree.insert(self.db.generate_id()?.to_be_bytes(), value)?;
+                        tree.insert(
+                            self.db
+                                .generate_id()
+                                .within("generating an id")?
+                                .to_be_bytes(),
+                            value,
+                        )
+                        .within(&keyspace)?;
                     }
                 }
             }
@@ -642,7 +666,8 @@ impl<'a> Restorer<'a> {
         open.write.commit(self.trees, self.segments)?;
         self.trees
             .compartments
-            .insert(open.log.to_bytes(), to_json(&open.compartment)?)?;
+            .insert(open.log.to_bytes(), to_json(&open.compartment)?)
+            .within("keyspace `compartments`")?;
         self.summary.compartments += 1;
         self.summary.logs.push(BackupLog {
             label: open.compartment.label,
@@ -671,7 +696,7 @@ fn rolled_back(
     let trees = Trees::open(&db)?;
     let mut found = Vec::new();
     for item in trees.compartments.iter() {
-        let (key, value) = item?;
+        let (key, value) = item.within("keyspace `compartments`")?;
         let Some(log) = LogId::from_bytes(&key).filter(|log| log.origin == owner) else {
             continue;
         };

@@ -21,14 +21,32 @@ pub enum Error {
         /// of errors does not print it twice).
         error: std::io::Error,
     },
-    /// sled failed.
-    #[error("database: {0}")]
-    Db(#[from] sled::Error),
-    /// A stored log does not match its signed checkpoint.
+    /// sled failed: what the store was doing (which keyspace, or opening
+    /// the database) and what sled said.
+    #[error("{}", describe_db(what, error))]
+    Db {
+        /// The keyspace or step, such as "keyspace `grants`".
+        what: String,
+        /// What sled said (in the message, not a source: sled's own text
+        /// carries a debug backtrace).
+        error: sled::Error,
+    },
+    /// A database that is not there, or there only in part, where a new,
+    /// empty one would hide what was lost.
     #[error(
-        "log of compartment {compartment} ({log}) is damaged: {detail}; restore it with \
-         `assure restore`"
+        "the database {} {why}: the logs, grants and replicas it held are gone from here, \
+         and an empty database is not made in their place; restore the data directory with \
+         `assure restore FILE` from the node's backup",
+        .path.display()
     )]
+    Missing {
+        /// sled's log file.
+        path: PathBuf,
+        /// What is wrong, and what is there that shows a database was.
+        why: String,
+    },
+    /// A stored log does not match its signed checkpoint.
+    #[error("log of compartment {compartment} ({log}) is damaged: {detail}; {remedy}")]
     Integrity {
         /// The compartment's label, or its id when the label is unknown.
         compartment: String,
@@ -36,6 +54,9 @@ pub enum Error {
         log: String,
         /// What does not match.
         detail: String,
+        /// What to do: restore our own log, or that a replica is fetched
+        /// again from its author.
+        remedy: String,
     },
     /// A stored value cannot be decoded.
     #[error("database value {0} cannot be decoded; restore the node with `assure restore`")]
@@ -122,18 +143,85 @@ impl Error {
         Self::Corrupt(what.into())
     }
 
+    pub(crate) fn db(what: impl Into<String>, error: sled::Error) -> Self {
+        Self::Db {
+            what: what.into(),
+            error,
+        }
+    }
+
     /// Whether this error means stored data is damaged (exit code 2).
     pub fn is_integrity(&self) -> bool {
-        matches!(self, Self::Integrity { .. } | Self::Corrupt(_))
+        match self {
+            Self::Integrity { .. } | Self::Corrupt(_) | Self::Missing { .. } => true,
+            Self::Db { error, .. } => db_damaged(error),
+            _ => false,
+        }
     }
 }
 
-impl From<sled::transaction::TransactionError<Error>> for Error {
-    fn from(e: sled::transaction::TransactionError<Error>) -> Self {
-        match e {
+/// Whether what sled said means its files are damaged, rather than that the
+/// system failed it (a full disk, a permission).
+fn db_damaged(error: &sled::Error) -> bool {
+    match error {
+        sled::Error::Io(e) => matches!(
+            e.kind(),
+            std::io::ErrorKind::NotFound
+                | std::io::ErrorKind::UnexpectedEof
+                | std::io::ErrorKind::InvalidData
+        ),
+        _ => true,
+    }
+}
+
+/// What a sled error means, in words: sled's own text for a corruption is a
+/// debug dump ("Read corrupted data at file offset None backtrace ()").
+fn describe_db(what: &str, error: &sled::Error) -> String {
+    let said = match error {
+        sled::Error::Corruption {
+            at: Some(sled::DiskPtr::Inline(at)),
+            ..
+        } => format!("db/db holds corrupted data at byte {at}"),
+        sled::Error::Corruption {
+            at: Some(sled::DiskPtr::Blob(at, blob)),
+            ..
+        } => format!("the blob db/blobs/{blob} (of db/db at byte {at}) is corrupted or missing"),
+        sled::Error::Corruption { at: None, .. } => "it holds corrupted data".to_owned(),
+        sled::Error::Unsupported(why) => format!("it cannot be read: {why}"),
+        sled::Error::ReportableBug(why) => format!("it is inconsistent: {why}"),
+        sled::Error::CollectionNotFound(name) => format!(
+            "the keyspace `{}` is missing",
+            String::from_utf8_lossy(name)
+        ),
+        sled::Error::Io(e) => e.to_string(),
+    };
+    match db_damaged(error) {
+        true => format!(
+            "the database is damaged ({what}): {said}; the node's own state cannot be trusted: \
+             restore it with `assure restore FILE` from the node's backup"
+        ),
+        false => format!("the database failed ({what}): {said}"),
+    }
+}
+
+/// Adds to a sled result what the store was doing when it failed.
+pub(crate) trait Within<T> {
+    /// The result, its error naming `what` (a keyspace, a step).
+    fn within(self, what: &str) -> Result<T, Error>;
+}
+
+impl<T> Within<T> for Result<T, sled::Error> {
+    fn within(self, what: &str) -> Result<T, Error> {
+        self.map_err(|e| Error::db(what, e))
+    }
+}
+
+impl<T> Within<T> for Result<T, sled::transaction::TransactionError<Error>> {
+    fn within(self, what: &str) -> Result<T, Error> {
+        self.map_err(|e| match e {
             sled::transaction::TransactionError::Abort(e) => e,
-            sled::transaction::TransactionError::Storage(e) => Error::Db(e),
-        }
+            sled::transaction::TransactionError::Storage(e) => Error::db(what, e),
+        })
     }
 }
 

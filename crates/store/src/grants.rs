@@ -5,6 +5,7 @@ use assure_model::Did;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::error::Within as _;
 use crate::{Error, Store};
 
 /// One change to a grant, as kept in the grant log.
@@ -52,7 +53,12 @@ impl Store {
             change: change.to_owned(),
             grant: grant.clone(),
         })?;
-        let seq = self.inner.db.generate_id()?.to_be_bytes();
+        let seq = self
+            .inner
+            .db
+            .generate_id()
+            .within("generating an id")?
+            .to_be_bytes();
         let previous = self.grant(&grant.party)?;
         if previous
             .as_ref()
@@ -64,11 +70,13 @@ impl Store {
             });
         }
         use sled::Transactional as _;
-        (&trees.grants, &trees.grant_log).transaction(|(g, l)| {
-            g.insert(key.as_slice(), value.as_slice())?;
-            l.insert(&seq[..], log.as_slice())?;
-            Ok::<_, sled::transaction::ConflictableTransactionError<Error>>(())
-        })?;
+        (&trees.grants, &trees.grant_log)
+            .transaction(|(g, l)| {
+                g.insert(key.as_slice(), value.as_slice())?;
+                l.insert(&seq[..], log.as_slice())?;
+                Ok::<_, sled::transaction::ConflictableTransactionError<Error>>(())
+            })
+            .within("keyspaces `grants` and `grant_log`")?;
         self.flush()
     }
 
@@ -77,7 +85,8 @@ impl Store {
         self.inner
             .trees
             .grants
-            .get(party.public_bytes())?
+            .get(party.public_bytes())
+            .within("keyspace `grants`")?
             .map(|bytes| from_json(&bytes, "grant"))
             .transpose()
     }
@@ -88,7 +97,7 @@ impl Store {
             .trees
             .grants
             .iter()
-            .map(|kv| from_json(&kv?.1, "grant"))
+            .map(|kv| from_json(&kv.within("keyspace `grants`")?.1, "grant"))
             .collect()
     }
 
@@ -98,7 +107,7 @@ impl Store {
             .trees
             .grant_log
             .iter()
-            .map(|kv| from_json(&kv?.1, "grant log"))
+            .map(|kv| from_json(&kv.within("keyspace `grant_log`")?.1, "grant log"))
             .collect()
     }
 

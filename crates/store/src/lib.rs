@@ -29,6 +29,7 @@ mod logs;
 mod migrate;
 mod pages;
 mod peers;
+mod quarantine;
 mod query;
 mod read;
 mod replica;
@@ -46,10 +47,12 @@ use assure_model::Did;
 pub use backup::{BackupHeader, BackupLog, BackupSummary, Older, RESTORE_FORMAT, RolledBack};
 pub use delivery::{Behind, Delivery, Undelivered};
 pub use error::Error;
+use error::Within as _;
 pub use grants::{Disclosure, GrantChange};
 pub use keys::{Location, LogId};
 pub use logs::{Appended, LogState, LogSummary, NewEntry};
 pub use peers::{MAX_ADDRESSES, Peer, Source};
+pub use quarantine::Quarantined;
 pub use query::{Filter, Listed, StoredRecord};
 pub use read::Page;
 pub use replica::{Alert, Evidence, ForkProof};
@@ -92,6 +95,8 @@ struct Inner {
     flushes: GroupFlush,
     /// Held while an alert is checked and raised once.
     raising: Mutex<()>,
+    /// Damaged replicas this open set aside.
+    quarantined: Vec<Quarantined>,
     /// Held for the life of the store; the OS releases it if we die.
     _lock: File,
 }
@@ -147,26 +152,41 @@ struct Trees {
     webhook_log: sled::Tree,
     /// The alerts handed to the webhooks already, by alert id.
     dispatched: sled::Tree,
+    /// Replicas set aside as damaged, by log.
+    quarantine: sled::Tree,
 }
 
 impl Trees {
     fn open(db: &sled::Db) -> Result<Self, Error> {
         Ok(Self {
-            meta: db.open_tree("meta")?,
-            compartments: db.open_tree("compartments")?,
-            checkpoints: db.open_tree("checkpoints")?,
-            grants: db.open_tree("grants")?,
-            grant_log: db.open_tree("grant_log")?,
-            disclosures: db.open_tree("disclosures")?,
-            evidence: db.open_tree("evidence")?,
-            alerts: db.open_tree("alerts")?,
-            peers: db.open_tree("peers")?,
-            access_requests: db.open_tree("access_requests")?,
-            outgoing_requests: db.open_tree("outgoing_requests")?,
-            alert_acks: db.open_tree("alert_acks")?,
-            webhooks: db.open_tree("webhooks")?,
-            webhook_log: db.open_tree("webhook_log")?,
-            dispatched: db.open_tree("dispatched")?,
+            meta: db.open_tree("meta").within("keyspace `meta`")?,
+            compartments: db
+                .open_tree("compartments")
+                .within("keyspace `compartments`")?,
+            checkpoints: db
+                .open_tree("checkpoints")
+                .within("keyspace `checkpoints`")?,
+            grants: db.open_tree("grants").within("keyspace `grants`")?,
+            grant_log: db.open_tree("grant_log").within("keyspace `grant_log`")?,
+            disclosures: db
+                .open_tree("disclosures")
+                .within("keyspace `disclosures`")?,
+            evidence: db.open_tree("evidence").within("keyspace `evidence`")?,
+            alerts: db.open_tree("alerts").within("keyspace `alerts`")?,
+            peers: db.open_tree("peers").within("keyspace `peers`")?,
+            access_requests: db
+                .open_tree("access_requests")
+                .within("keyspace `access_requests`")?,
+            outgoing_requests: db
+                .open_tree("outgoing_requests")
+                .within("keyspace `outgoing_requests`")?,
+            alert_acks: db.open_tree("alert_acks").within("keyspace `alert_acks`")?,
+            webhooks: db.open_tree("webhooks").within("keyspace `webhooks`")?,
+            webhook_log: db
+                .open_tree("webhook_log")
+                .within("keyspace `webhook_log`")?,
+            dispatched: db.open_tree("dispatched").within("keyspace `dispatched`")?,
+            quarantine: db.open_tree("quarantine").within("keyspace `quarantine`")?,
         })
     }
 }
@@ -176,20 +196,39 @@ impl Store {
     ///
     /// Fails with [`Error::Locked`] when another process holds the directory,
     /// and with [`Error::Integrity`] when a log does not match its checkpoint.
+    /// A database that is there in part (sled's files or the segments
+    /// without sled's log) is refused with [`Error::Missing`], never made
+    /// anew.
     pub fn open(dir: &Path) -> Result<Self, Error> {
-        let (store, mut damaged) = Self::open_report(dir)?;
-        match damaged.pop() {
+        Self::checked(Self::open_with(dir, Create::IfAbsent)?)
+    }
+
+    /// Opens the store of a data directory that must hold one already (it
+    /// holds the organization's key): a missing database is refused with
+    /// [`Error::Missing`] rather than made anew and empty.
+    pub fn open_existing(dir: &Path) -> Result<Self, Error> {
+        Self::checked(Self::open_with(dir, Create::Never)?)
+    }
+
+    /// The store, or the first damage found: our own logs come first.
+    fn checked((store, damaged): (Self, Vec<(LogId, Error)>)) -> Result<Self, Error> {
+        match damaged.into_iter().next() {
             Some((_, error)) => Err(error),
             None => Ok(store),
         }
     }
 
-    /// Opens the store like [`Store::open`], but instead of failing on damaged
-    /// logs, leaves them out and reports them, so that `assure log verify` can
-    /// name every damaged compartment.
+    /// Opens the store like [`Store::open_existing`], but instead of failing
+    /// on damaged logs of our own, leaves them out and reports them, so that
+    /// `assure log verify` can name every damaged compartment.
     pub fn open_report(dir: &Path) -> Result<(Self, Vec<(LogId, Error)>), Error> {
+        Self::open_with(dir, Create::Never)
+    }
+
+    fn open_with(dir: &Path, create: Create) -> Result<(Self, Vec<(LogId, Error)>), Error> {
         let lock = lock_dir(dir)?;
         let db_dir = dir.join(DB_DIR);
+        present(&db_dir, create)?;
         let db = open_db(&db_dir)?;
         let db_file = open_db_file(&db_dir)?;
         let trees = Trees::open(&db)?;
@@ -201,7 +240,14 @@ impl Store {
         // sled renames a new snapshot into place when it opens, and does
         // not sync the directory.
         segments::sync_dir(&db_dir)?;
-        let (state, damaged) = logs::load_all(&trees, &segments)?;
+        let logs::Loaded {
+            state,
+            damaged,
+            quarantined,
+        } = logs::load_all(&trees, &segments)?;
+        if !quarantined.is_empty() {
+            sync()?;
+        }
         let store = Self {
             inner: Arc::new(Inner {
                 dir: dir.to_owned(),
@@ -214,10 +260,17 @@ impl Store {
                 state: Mutex::new(state),
                 flushes: GroupFlush::default(),
                 raising: Mutex::new(()),
+                quarantined,
                 _lock: lock,
             }),
         };
         Ok((store, damaged))
+    }
+
+    /// The damaged replicas the open set aside, to be fetched again from
+    /// their authors (their origins); the node tells its operator of each.
+    pub fn quarantined(&self) -> &[Quarantined] {
+        &self.inner.quarantined
     }
 
     /// The data directory.
@@ -233,11 +286,12 @@ impl Store {
     /// Records the owning organization. Refuses to change an existing owner.
     pub fn set_owner(&self, owner: Did) -> Result<(), Error> {
         let new = owner.to_string();
-        let swapped = self.inner.trees.meta.compare_and_swap(
-            "owner",
-            None as Option<&[u8]>,
-            Some(new.as_bytes()),
-        )?;
+        let swapped = self
+            .inner
+            .trees
+            .meta
+            .compare_and_swap("owner", None as Option<&[u8]>, Some(new.as_bytes()))
+            .within("keyspace `meta`")?;
         if let Err(current) = swapped
             && current.current.as_deref() != Some(new.as_bytes())
         {
@@ -248,13 +302,22 @@ impl Store {
 
     /// The organization's local name, set by `init`.
     pub fn name(&self) -> Result<Option<String>, Error> {
-        let name = self.inner.trees.meta.get("name")?;
+        let name = self
+            .inner
+            .trees
+            .meta
+            .get("name")
+            .within("keyspace `meta`")?;
         Ok(name.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
     }
 
     /// Sets the organization's local name.
     pub fn set_name(&self, name: &str) -> Result<(), Error> {
-        self.inner.trees.meta.insert("name", name.as_bytes())?;
+        self.inner
+            .trees
+            .meta
+            .insert("name", name.as_bytes())
+            .within("keyspace `meta`")?;
         self.flush()
     }
 
@@ -312,7 +375,7 @@ impl Store {
 
 /// The owning organization recorded in `meta`.
 pub(crate) fn owner_of(trees: &Trees) -> Result<Option<Did>, Error> {
-    match trees.meta.get("owner")? {
+    match trees.meta.get("owner").within("keyspace `meta`")? {
         None => Ok(None),
         Some(bytes) => {
             let text = std::str::from_utf8(&bytes).map_err(|_| Error::corrupt("meta/owner"))?;
@@ -329,9 +392,52 @@ pub(crate) fn open_db_file(db_dir: &Path) -> Result<File, Error> {
     File::open(&path).map_err(|e| Error::io(&path, e))
 }
 
+/// Whether an open may make a new database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Create {
+    /// When there is none at all (no `db/`, or an empty one).
+    IfAbsent,
+    /// Never: the data directory holds an identity, so it had a database.
+    Never,
+}
+
+/// Refuses to open a database that is not there, or there in part, when a
+/// new one would be made silently in its place: sled makes an empty
+/// database when its log file `db/db` is missing, and the open would then
+/// cut every segment as never acknowledged.
+fn present(db_dir: &Path, create: Create) -> Result<(), Error> {
+    let log = db_dir.join("db");
+    let missing = |why: &str| Error::Missing {
+        path: log.clone(),
+        why: why.to_owned(),
+    };
+    match std::fs::symlink_metadata(&log) {
+        Ok(meta) if meta.len() > 0 => return Ok(()),
+        Ok(_) => return Err(missing("is empty")),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&log, e)),
+        Err(_) => {}
+    }
+    let others = match std::fs::read_dir(db_dir) {
+        Ok(entries) => entries.count(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(Error::io(db_dir, e)),
+    };
+    match (others, create) {
+        (0, Create::IfAbsent) => Ok(()),
+        (0, Create::Never) => Err(missing(
+            "is missing from a data directory that holds the organization's key",
+        )),
+        _ => Err(missing(
+            "is missing, though the rest of the database is there (sled's other files or the \
+             segments)",
+        )),
+    }
+}
+
 /// Flushes sled and makes what it wrote durable.
 pub(crate) fn sync_db(db: &sled::Db, file: &File, db_dir: &Path) -> Result<(), Error> {
-    db.flush()?;
+    db.flush()
+        .within(&format!("flushing {}", db_dir.display()))?;
     file.sync_data()
         .map_err(|e| Error::io(&db_dir.join("db"), e))
 }
@@ -354,7 +460,7 @@ fn open_db(path: &Path) -> Result<sled::Db, Error> {
                 tries += 1;
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
-            result => return Ok(result?),
+            result => return result.within(&format!("opening {}", path.display())),
         }
     }
 }

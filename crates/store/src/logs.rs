@@ -15,8 +15,10 @@ use assure_model::{Keypair, Record, RecordId};
 use jiff::Timestamp;
 use sled::Transactional as _;
 
+use crate::error::Within as _;
 use crate::keys::{Location, LogId};
 use crate::pages::{Page, TUPLE_LEN, Tuple};
+use crate::quarantine::{self, Quarantined};
 use crate::replica::Prefix;
 use crate::segments::{Place, Segments};
 use crate::{Error, State, Store, Trees};
@@ -135,22 +137,24 @@ impl Write {
             return Ok(places);
         }
         let set = [trees.checkpoints.clone(), trees.compartments.clone()];
-        set.as_slice().transaction(|views| {
-            for (log, note) in &self.checkpoints {
-                views[0].insert(&log.to_bytes()[..], note.to_string().as_bytes())?;
-            }
-            for (log, meta) in &self.compartments {
-                views[1].insert(&log.to_bytes()[..], meta.as_slice())?;
-            }
-            for (log, proof) in &self.prefixes {
-                let key = crate::replica::prefix_key(*log);
-                match proof {
-                    Some(proof) => views[0].insert(key, proof.as_slice())?,
-                    None => views[0].remove(key)?,
-                };
-            }
-            Ok(())
-        })?;
+        set.as_slice()
+            .transaction(|views| {
+                for (log, note) in &self.checkpoints {
+                    views[0].insert(&log.to_bytes()[..], note.to_string().as_bytes())?;
+                }
+                for (log, meta) in &self.compartments {
+                    views[1].insert(&log.to_bytes()[..], meta.as_slice())?;
+                }
+                for (log, proof) in &self.prefixes {
+                    let key = crate::replica::prefix_key(*log);
+                    match proof {
+                        Some(proof) => views[0].insert(key, proof.as_slice())?,
+                        None => views[0].remove(key)?,
+                    };
+                }
+                Ok(())
+            })
+            .within("keyspaces `checkpoints` and `compartments`")?;
         Ok(places)
     }
 
@@ -301,9 +305,17 @@ impl Store {
         Ok(entries)
     }
 
-    /// The error for a damaged log, saying whose it is.
+    /// The error for a damaged log found when reading, saying whose it is;
+    /// a replica is marked for the next open to set aside.
     pub(crate) fn damaged(&self, log: LogId, compartment: &Compartment, detail: String) -> Error {
-        damaged(self.owner().ok().flatten(), log, compartment, detail)
+        let owner = self.owner().ok().flatten();
+        if owner.is_some_and(|owner| owner != log.origin) {
+            let marked = quarantine::mark(&self.inner.trees, log, &detail);
+            if let Err(error) = marked.and_then(|()| self.flush()) {
+                tracing::warn!(%error, "marking a damaged replica");
+            }
+        }
+        damaged(owner, log, compartment, detail)
     }
 
     /// Recomputes one log from the database, as at open: every entry rehashed
@@ -319,7 +331,13 @@ impl Store {
         let scan = self.inner.segments.scan()?;
         let mut tree: Tree<Blake3> = Tree::new();
         let damaged = |detail: String| self.damaged(log, &compartment, detail);
-        for block in scan.blocks.iter().filter(|b| b.log == log) {
+        // A copy set aside as damaged, before the one held now.
+        let aside = quarantine::points(&self.inner.trees)?.get(&log).copied();
+        let held = scan
+            .blocks
+            .iter()
+            .filter(|b| b.log == log && aside.is_none_or(|end| (b.segment, b.end) > end));
+        for block in held {
             if block.first != tree.len() {
                 break;
             }
@@ -375,13 +393,22 @@ fn sign_checkpoint(
 fn read_compartment(trees: &Trees, log: LogId) -> Result<Compartment, Error> {
     let bytes = trees
         .compartments
-        .get(log.to_bytes())?
+        .get(log.to_bytes())
+        .within("keyspace `compartments`")?
         .ok_or_else(|| Error::NoCompartment(log.compartment.to_string()))?;
     serde_json::from_slice(&bytes).map_err(|_| Error::corrupt(format!("compartment {log:?}")))
 }
 
-/// Every log checked and loaded with the index, and the logs that failed.
-pub(crate) type Loaded = (State, Vec<(LogId, Error)>);
+/// Every log checked and loaded with the index, the logs that failed, and
+/// the replicas set aside.
+pub(crate) struct Loaded {
+    pub(crate) state: State,
+    /// Our own logs that do not match their checkpoints (and damaged
+    /// replicas, when the open cannot set them aside).
+    pub(crate) damaged: Vec<(LogId, Error)>,
+    /// Damaged replicas set aside by this open, to be fetched again.
+    pub(crate) quarantined: Vec<Quarantined>,
+}
 
 /// The error for a damaged log: which compartment, and whether the log is
 /// ours or a replica and whose.
@@ -391,14 +418,26 @@ pub(crate) fn damaged(
     compartment: &Compartment,
     detail: String,
 ) -> Error {
-    let whose = match owner == Some(log.origin) {
-        true => format!("our own log, id {}", log.compartment),
-        false => format!("replica of {}'s log, id {}", log.origin, log.compartment),
+    let (whose, remedy) = match owner == Some(log.origin) {
+        true => (
+            format!("our own log, id {}", log.compartment),
+            "restore it with `assure restore FILE` from the node's backup (`assure log verify` \
+             lists every damaged log)"
+                .to_owned(),
+        ),
+        false => (
+            format!("replica of {}'s log, id {}", log.origin, log.compartment),
+            format!(
+                "the replica is set aside when the store next opens and fetched again from {}",
+                log.origin
+            ),
+        ),
     };
     Error::Integrity {
         compartment: compartment.label.clone(),
         log: whose,
         detail,
+        remedy,
     }
 }
 
@@ -435,9 +474,17 @@ impl Loading {
 /// block a checkpoint covers (an append that was not acknowledged).
 pub(crate) fn load_all(trees: &Trees, segments: &Segments) -> Result<Loaded, Error> {
     let owner = crate::owner_of(trees)?;
+    let set_aside = quarantine::points(trees)?;
+    let mut marks = quarantine::marks(trees)?;
+    // A block of a replica set aside, up to where its damaged copy ended.
+    let aside = |block: &crate::segments::Block| {
+        set_aside
+            .get(&block.log)
+            .is_some_and(|end| (block.segment, block.end) <= *end)
+    };
     let mut logs = BTreeMap::new();
     for item in trees.compartments.iter() {
-        let (key, value) = item?;
+        let (key, value) = item.within("keyspace `compartments`")?;
         let log = LogId::from_bytes(&key).ok_or_else(|| Error::corrupt("compartment key"))?;
         let compartment: Compartment = serde_json::from_slice(&value)
             .map_err(|_| Error::corrupt(format!("compartment {log:?}")))?;
@@ -450,17 +497,33 @@ pub(crate) fn load_all(trees: &Trees, segments: &Segments) -> Result<Loaded, Err
                 places: Vec::new(),
                 tuples: Vec::new(),
                 prefix: Prefix::read(trees, log)?,
-                problem: None,
+                problem: marks.remove(&log),
             },
         );
     }
     let scan = segments.scan()?;
+    let files = segments.listed()?;
     let mut subjects = std::collections::HashMap::new();
     // Where the last covered block ends, and uncovered blocks before it.
     let mut cut: Option<(u32, u64)> = None;
     let mut uncovered: Vec<(LogId, (u32, u64))> = Vec::new();
     for block in &scan.blocks {
+        if aside(block) {
+            // Not ours to cut: new blocks of the log are written after it.
+            cut = cut.max(Some((block.segment, block.end)));
+            continue;
+        }
         let Some(loading) = logs.get_mut(&block.log) else {
+            // Our own logs are made, and their checkpoints committed,
+            // before anything is appended to them; a replica's first
+            // commit may have been cut short. Blocks of our own log that
+            // sled does not know, or any block when sled does not know
+            // its owner, mean sled lost what it had committed (its log is
+            // damaged and was read back to an earlier state): cutting
+            // them would destroy the entries.
+            if owner.is_none_or(|owner| owner == block.log.origin) {
+                return Err(lost(segments, block, owner.is_none()));
+            }
             uncovered.push((block.log, (block.segment, block.offset)));
             continue;
         };
@@ -468,12 +531,15 @@ pub(crate) fn load_all(trees: &Trees, segments: &Segments) -> Result<Loaded, Err
             uncovered.push((block.log, (block.segment, block.offset)));
             continue;
         }
-        cut = Some((block.segment, block.end));
+        cut = cut.max(Some((block.segment, block.end)));
         if loading.problem.is_some() {
             continue;
         }
         if block.first != loading.leaves.len() as u64 {
-            loading.problem = Some(format!("entries from {} are missing", loading.leaves.len()));
+            loading.problem = Some(format!(
+                "entries from {} are missing ({files})",
+                loading.leaves.len()
+            ));
             continue;
         }
         loading.leaves.extend_from_slice(&block.leaves);
@@ -490,10 +556,13 @@ pub(crate) fn load_all(trees: &Trees, segments: &Segments) -> Result<Loaded, Err
     for damage in &scan.torn {
         let at = (damage.segment, damage.offset);
         let place = format!(
-            "segment {} at byte {}: {}",
-            damage.segment, damage.offset, damage.what
+            "{} at byte {}: {}",
+            crate::segments::shown(damage.segment),
+            damage.offset,
+            damage.what
         );
         match &damage.block {
+            Some(block) if aside(block) => cut = cut.max(Some((block.segment, block.end))),
             Some(block) => match logs.get_mut(&block.log) {
                 Some(loading) if loading.covers(block.first + block.count()) => {
                     loading.problem = Some(place);
@@ -511,8 +580,9 @@ pub(crate) fn load_all(trees: &Trees, segments: &Segments) -> Result<Loaded, Err
         .collect();
     let mut state = State::default();
     let mut damage = Vec::new();
+    let mut replicas = Vec::new();
     for (log, mut loading) in logs {
-        match check(&mut loading) {
+        match check(&mut loading, &files) {
             Ok(tree) => {
                 for (n, tuple) in loading.tuples.into_iter().enumerate() {
                     state.index.insert(
@@ -537,8 +607,41 @@ pub(crate) fn load_all(trees: &Trees, segments: &Segments) -> Result<Loaded, Err
                 if let Some(first) = torn.first() {
                     detail = format!("{detail} ({first})");
                 }
-                damage.push((log, damaged(owner, log, &loading.compartment, detail)));
+                match owner.is_some_and(|owner| owner != log.origin) {
+                    true => replicas.push((log, loading, detail)),
+                    false => damage.push((log, damaged(owner, log, &loading.compartment, detail))),
+                }
             }
+        }
+    }
+    let mut quarantined = Vec::new();
+    if damage.is_empty() {
+        for (log, loading, detail) in replicas {
+            // Where its last block ends, torn ones included.
+            let whole = scan.blocks.iter().filter(|b| b.log == log);
+            let torn = scan.torn.iter().filter_map(|d| d.block.as_ref());
+            let end = whole
+                .chain(torn.filter(|b| b.log == log))
+                .map(|b| (b.segment, b.end))
+                .max()
+                .unwrap_or_default();
+            cut = cut.max(Some(end));
+            uncovered.retain(|(other, _)| *other != log);
+            let note = loading.note.as_ref().ok();
+            quarantined.push(quarantine::set_aside(
+                trees,
+                log,
+                &loading.compartment,
+                end,
+                note,
+                &detail,
+            )?);
+        }
+    } else {
+        // Our own logs are damaged and the store is not used: set nothing
+        // aside, but say which replicas are damaged too.
+        for (log, loading, detail) in replicas {
+            damage.push((log, damaged(owner, log, &loading.compartment, detail)));
         }
     }
     let first_file = cut.map_or(0, |c| c.0);
@@ -555,11 +658,33 @@ pub(crate) fn load_all(trees: &Trees, segments: &Segments) -> Result<Loaded, Err
     } else if beyond {
         segments.refuse("damaged".into());
     }
-    Ok((state, damage))
+    Ok(Loaded {
+        state,
+        damaged: damage,
+        quarantined,
+    })
+}
+
+/// The error for a block that shows sled lost what it had committed.
+fn lost(segments: &Segments, block: &crate::segments::Block, no_owner: bool) -> Error {
+    let what = match no_owner {
+        true => "does not know its owner".to_owned(),
+        false => format!("does not know our own log {}", block.log.compartment),
+    };
+    Error::Missing {
+        path: segments.db_file(),
+        why: format!(
+            "{what}, yet {} holds its entries from {} at byte {} (sled's log is damaged and was \
+             read back to an earlier state)",
+            crate::segments::shown(block.segment),
+            block.first,
+            block.offset
+        ),
+    }
 }
 
 /// The log's tree, if it matches its checkpoint; what is wrong otherwise.
-fn check(loading: &mut Loading) -> Result<Tree<Blake3>, String> {
+fn check(loading: &mut Loading, files: &str) -> Result<Tree<Blake3>, String> {
     if let Some(problem) = &loading.problem {
         return Err(problem.clone());
     }
@@ -577,7 +702,7 @@ fn check(loading: &mut Loading) -> Result<Tree<Blake3>, String> {
         return Ok(tree);
     }
     if held < head.size() {
-        return Err(format!("entries from {held} are missing"));
+        return Err(format!("entries from {held} are missing ({files})"));
     }
     let tree = Tree::from_leaf_hashes(std::mem::take(&mut loading.leaves));
     if *head.root() != tree.root() {

@@ -8,6 +8,7 @@
 
 use assure_log::{Blake3, Hasher as _};
 
+use crate::error::Within as _;
 use crate::journal::Journal;
 use crate::pages::{self, Page, Tuple};
 use crate::segments::Segments;
@@ -31,10 +32,16 @@ pub(crate) fn upgrade(
 ) -> Result<(), Error> {
     let names = db.tree_names();
     let has = |name: &str| names.iter().any(|n| n.as_ref() == name.as_bytes());
-    if trees.meta.get(FORMAT_KEY)?.as_deref() == Some(FORMAT.as_bytes()) {
+    if trees
+        .meta
+        .get(FORMAT_KEY)
+        .within("keyspace `meta`")?
+        .as_deref()
+        == Some(FORMAT.as_bytes())
+    {
         return drop_old(db, &has, sync);
     }
-    if let Some(format) = trees.meta.get(FORMAT_KEY)? {
+    if let Some(format) = trees.meta.get(FORMAT_KEY).within("keyspace `meta`")? {
         return Err(Error::corrupt(format!(
             "meta/format `{}`: a format this version does not know; restore the node \
              from `assure backup` with `assure restore`",
@@ -52,7 +59,10 @@ pub(crate) fn upgrade(
 
 /// Records that the store is of [`FORMAT`] (a new or restored store).
 pub(crate) fn mark(trees: &Trees) -> Result<(), Error> {
-    trees.meta.insert(FORMAT_KEY, FORMAT.as_bytes())?;
+    trees
+        .meta
+        .insert(FORMAT_KEY, FORMAT.as_bytes())
+        .within("keyspace `meta`")?;
     Ok(())
 }
 
@@ -64,7 +74,7 @@ fn drop_old(
     let mut dropped = false;
     for name in OLD_TREES {
         if has(name) {
-            db.drop_tree(name)?;
+            db.drop_tree(name).within(&format!("keyspace `{name}`"))?;
             dropped = true;
         }
     }
@@ -77,13 +87,13 @@ fn drop_old(
 /// Writes every page of the old trees to the segments, in key order (by
 /// log, then index), which is each log's order.
 fn copy(db: &sled::Db, segments: &Segments) -> Result<(), Error> {
-    let entries = db.open_tree("entries")?;
-    let leaves = db.open_tree("leaves")?;
-    let index = db.open_tree("index")?;
+    let entries = db.open_tree("entries").within("keyspace `entries`")?;
+    let leaves = db.open_tree("leaves").within("keyspace `leaves`")?;
+    let index = db.open_tree("index").within("keyspace `index`")?;
     let mut chunk = Vec::new();
     let mut bytes = 0;
     for item in entries.iter() {
-        let (key, value) = item?;
+        let (key, value) = item.within("keyspace `entries`")?;
         let start = pages::page_start(&key)?;
         let missing = |what: &str| {
             Error::corrupt(format!(
@@ -91,8 +101,14 @@ fn copy(db: &sled::Db, segments: &Segments) -> Result<(), Error> {
                 start.index, start.log
             ))
         };
-        let page_leaves = leaves.get(&key)?.ok_or_else(|| missing("leaf hashes"))?;
-        let page_tuples = index.get(&key)?.ok_or_else(|| missing("index tuples"))?;
+        let page_leaves = leaves
+            .get(&key)
+            .within("keyspace `leaves`")?
+            .ok_or_else(|| missing("leaf hashes"))?;
+        let page_tuples = index
+            .get(&key)
+            .within("keyspace `index`")?
+            .ok_or_else(|| missing("index tuples"))?;
         let envelopes = pages::entries(&value)?;
         let page_leaves = pages::leaves(&page_leaves)?;
         let page_tuples: Vec<Tuple> = pages::tuples(&page_tuples)?;
@@ -146,8 +162,9 @@ pub(crate) fn disclosures_to_journal(
         .iter()
         .values()
         .map(|value| value.map(|v| v.to_vec()))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()
+        .within("keyspace `disclosures`")?;
     journal.append(&payloads)?;
-    trees.disclosures.clear()?;
+    trees.disclosures.clear().within("keyspace `disclosures`")?;
     sync()
 }

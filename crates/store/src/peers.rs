@@ -13,6 +13,7 @@ use assure_model::Did;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::error::Within as _;
 use crate::grants::{from_json, to_json};
 use crate::{Error, Store};
 
@@ -139,7 +140,8 @@ impl Store {
         self.inner
             .trees
             .peers
-            .get(did.public_bytes())?
+            .get(did.public_bytes())
+            .within("keyspace `peers`")?
             .map(|bytes| from_json(&bytes, "peers"))
             .transpose()
     }
@@ -150,13 +152,18 @@ impl Store {
             .trees
             .peers
             .iter()
-            .map(|kv| from_json(&kv?.1, "peers"))
+            .map(|kv| from_json(&kv.within("keyspace `peers`")?.1, "peers"))
             .collect()
     }
 
     /// Removes a peer from the book, durably; `true` when it was there.
     pub fn forget_peer(&self, did: &Did) -> Result<bool, Error> {
-        let removed = self.inner.trees.peers.remove(did.public_bytes())?;
+        let removed = self
+            .inner
+            .trees
+            .peers
+            .remove(did.public_bytes())
+            .within("keyspace `peers`")?;
         self.flush_shared()?;
         Ok(removed.is_some())
     }
@@ -173,7 +180,7 @@ impl Store {
         let tree = &self.inner.trees.peers;
         let key = did.public_bytes();
         loop {
-            let old = tree.get(key)?;
+            let old = tree.get(key).within("keyspace `peers`")?;
             let mut peer = match &old {
                 Some(bytes) => from_json(bytes, "peers")?,
                 None => Peer::new(did, at),
@@ -182,7 +189,8 @@ impl Store {
             peer.revision += 1;
             let new = to_json(&peer)?;
             if tree
-                .compare_and_swap(key, old.as_deref(), Some(new))?
+                .compare_and_swap(key, old.as_deref(), Some(new))
+                .within("keyspace `peers`")?
                 .is_ok()
             {
                 self.flush_shared()?;

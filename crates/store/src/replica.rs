@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::error::Within as _;
 use crate::grants::{from_json, to_json};
 use crate::keys::LogId;
 use crate::logs::{LogState, Write};
@@ -424,7 +425,8 @@ impl Store {
         self.inner
             .trees
             .compartments
-            .insert(log.to_bytes(), to_json(compartment)?)?;
+            .insert(log.to_bytes(), to_json(compartment)?)
+            .within("keyspace `compartments`")?;
         self.flush()?;
         held.compartment = compartment.clone();
         Ok(true)
@@ -449,7 +451,8 @@ impl Store {
         self.inner
             .trees
             .evidence
-            .insert(log.to_bytes(), to_json(evidence)?)?;
+            .insert(log.to_bytes(), to_json(evidence)?)
+            .within("keyspace `evidence`")?;
         self.raise(&Alert {
             at: evidence.detected_at,
             kind: Alert::EQUIVOCATION.into(),
@@ -470,7 +473,8 @@ impl Store {
         self.inner
             .trees
             .evidence
-            .get(log.to_bytes())?
+            .get(log.to_bytes())
+            .within("keyspace `evidence`")?
             .map(|bytes| from_json(&bytes, "evidence"))
             .transpose()
     }
@@ -482,7 +486,7 @@ impl Store {
             .evidence
             .iter()
             .map(|kv| {
-                let (key, value) = kv?;
+                let (key, value) = kv.within("keyspace `evidence`")?;
                 let log = LogId::from_bytes(&key).ok_or_else(|| Error::corrupt("evidence key"))?;
                 Ok((log, from_json(&value, "evidence")?))
             })
@@ -491,8 +495,17 @@ impl Store {
 
     /// Raises an alert, durably.
     pub fn raise(&self, alert: &Alert) -> Result<(), Error> {
-        let seq = self.inner.db.generate_id()?.to_be_bytes();
-        self.inner.trees.alerts.insert(seq, to_json(alert)?)?;
+        let seq = self
+            .inner
+            .db
+            .generate_id()
+            .within("generating an id")?
+            .to_be_bytes();
+        self.inner
+            .trees
+            .alerts
+            .insert(seq, to_json(alert)?)
+            .within("keyspace `alerts`")?;
         self.flush()
     }
 
@@ -523,7 +536,7 @@ impl Store {
             .trees
             .alerts
             .iter()
-            .map(|kv| from_json(&kv?.1, "alert"))
+            .map(|kv| from_json(&kv.within("keyspace `alerts`")?.1, "alert"))
             .collect()
     }
 }
@@ -555,7 +568,11 @@ impl Prefix {
 
     /// The prefix stored for `log`, if it is held in part.
     pub(crate) fn read(trees: &Trees, log: LogId) -> Result<Option<Self>, Error> {
-        let Some(bytes) = trees.checkpoints.get(prefix_key(log))? else {
+        let Some(bytes) = trees
+            .checkpoints
+            .get(prefix_key(log))
+            .within("keyspace `checkpoints`")?
+        else {
             return Ok(None);
         };
         let corrupt = || Error::corrupt("prefix proof");

@@ -10,6 +10,7 @@ use assure_model::Did;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::error::Within as _;
 use crate::grants::{from_json, to_json};
 use crate::{Error, Store};
 
@@ -90,7 +91,8 @@ impl Store {
         let trees = &self.inner.trees;
         trees
             .access_requests
-            .insert(request.id.as_bytes(), to_json(request)?)?;
+            .insert(request.id.as_bytes(), to_json(request)?)
+            .within("keyspace `access_requests`")?;
         self.flush()
     }
 
@@ -99,7 +101,8 @@ impl Store {
         self.inner
             .trees
             .access_requests
-            .get(id.as_bytes())?
+            .get(id.as_bytes())
+            .within("keyspace `access_requests`")?
             .map(|bytes| from_json(&bytes, "access request"))
             .transpose()
     }
@@ -111,7 +114,12 @@ impl Store {
             .trees
             .access_requests
             .iter()
-            .map(|kv| from_json(&kv?.1, "access request"))
+            .map(|kv| {
+                from_json(
+                    &kv.within("keyspace `access_requests`")?.1,
+                    "access request",
+                )
+            })
             .collect::<Result<_, _>>()?;
         all.sort_by_key(|r| r.at);
         Ok(all)
@@ -123,7 +131,8 @@ impl Store {
         self.inner
             .trees
             .outgoing_requests
-            .insert(key.as_bytes(), to_json(request)?)?;
+            .insert(key.as_bytes(), to_json(request)?)
+            .within("keyspace `outgoing_requests`")?;
         self.flush()
     }
 
@@ -134,7 +143,12 @@ impl Store {
             .trees
             .outgoing_requests
             .iter()
-            .map(|kv| from_json(&kv?.1, "outgoing request"))
+            .map(|kv| {
+                from_json(
+                    &kv.within("keyspace `outgoing_requests`")?.1,
+                    "outgoing request",
+                )
+            })
             .collect::<Result<_, _>>()?;
         all.sort_by_key(|r| r.at);
         Ok(all)

@@ -148,6 +148,11 @@ fn file_name(number: u32) -> String {
     format!("{number:08}.seg")
 }
 
+/// A segment file's path inside the data directory, for messages.
+pub(crate) fn shown(number: u32) -> String {
+    format!("db/{SEGMENTS_DIR}/{}", file_name(number))
+}
+
 /// Makes a directory entry (a new or removed file) durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
     File::open(dir)
@@ -496,6 +501,28 @@ impl Segments {
                 })
                 .collect(),
         ))
+    }
+
+    /// sled's log file, beside the segments.
+    pub(crate) fn db_file(&self) -> PathBuf {
+        self.dir.parent().unwrap_or(&self.dir).join("db")
+    }
+
+    /// Which segment files there are, for a message about missing entries.
+    pub(crate) fn listed(&self) -> Result<String, Error> {
+        let numbers = numbers(&self.dir)?;
+        Ok(match (numbers.first(), numbers.last()) {
+            (Some(first), Some(last)) if first == last => {
+                format!("the only segment file is {}", shown(*first))
+            }
+            (Some(first), Some(last)) => format!(
+                "the segment files are {} to {}, {} of them",
+                shown(*first),
+                file_name(*last),
+                numbers.len()
+            ),
+            _ => format!("db/{SEGMENTS_DIR} holds no segment file"),
+        })
     }
 
     /// Bytes in every segment file.

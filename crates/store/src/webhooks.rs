@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::error::Within as _;
 use crate::grants::{from_json, to_json};
 use crate::{Error, Store};
 
@@ -77,11 +78,12 @@ impl Store {
     /// Acknowledges the alert `id`; `false` (and nothing changes) when it
     /// was acknowledged before. The caller checks that the alert exists.
     pub fn acknowledge(&self, id: &str, ack: &Acknowledgement) -> Result<bool, Error> {
-        let swapped = self.inner.trees.alert_acks.compare_and_swap(
-            id.as_bytes(),
-            None::<&[u8]>,
-            Some(to_json(ack)?),
-        )?;
+        let swapped = self
+            .inner
+            .trees
+            .alert_acks
+            .compare_and_swap(id.as_bytes(), None::<&[u8]>, Some(to_json(ack)?))
+            .within("keyspace `alert_acks`")?;
         if swapped.is_err() {
             return Ok(false);
         }
@@ -96,7 +98,7 @@ impl Store {
             .alert_acks
             .iter()
             .map(|kv| {
-                let (key, value) = kv?;
+                let (key, value) = kv.within("keyspace `alert_acks`")?;
                 let id = String::from_utf8(key.to_vec())
                     .map_err(|_| Error::corrupt("alert acknowledgement key"))?;
                 Ok((id, from_json(&value, "alert acknowledgement")?))
@@ -115,18 +117,23 @@ impl Store {
             .trees
             .webhooks
             .iter()
-            .map(|kv| from_json(&kv?.1, "webhook"))
+            .map(|kv| from_json(&kv.within("keyspace `webhooks`")?.1, "webhook"))
             .collect()
     }
 
     /// Registers a webhook; `false` (and nothing changes) when its URL is
     /// registered already.
     pub fn add_webhook(&self, webhook: &Webhook) -> Result<bool, Error> {
-        let swapped = self.inner.trees.webhooks.compare_and_swap(
-            webhook.url.as_bytes(),
-            None::<&[u8]>,
-            Some(to_json(webhook)?),
-        )?;
+        let swapped = self
+            .inner
+            .trees
+            .webhooks
+            .compare_and_swap(
+                webhook.url.as_bytes(),
+                None::<&[u8]>,
+                Some(to_json(webhook)?),
+            )
+            .within("keyspace `webhooks`")?;
         if swapped.is_err() {
             return Ok(false);
         }
@@ -136,14 +143,23 @@ impl Store {
 
     /// Removes a webhook; `None` when no webhook has that URL.
     pub fn remove_webhook(&self, url: &str) -> Result<Option<Webhook>, Error> {
-        let removed = self.inner.trees.webhooks.remove(url.as_bytes())?;
+        let removed = self
+            .inner
+            .trees
+            .webhooks
+            .remove(url.as_bytes())
+            .within("keyspace `webhooks`")?;
         self.flush()?;
         removed.map(|v| from_json(&v, "webhook")).transpose()
     }
 
     /// Whether the alert `id` was handed to the webhooks already.
     pub fn is_dispatched(&self, id: &str) -> Result<bool, Error> {
-        Ok(self.inner.trees.dispatched.contains_key(id.as_bytes())?)
+        self.inner
+            .trees
+            .dispatched
+            .contains_key(id.as_bytes())
+            .within("keyspace `dispatched`")
     }
 
     /// Marks alerts as handed to the webhooks, durably.
@@ -157,7 +173,11 @@ impl Store {
         for id in ids {
             batch.insert(id.as_bytes(), &value);
         }
-        self.inner.trees.dispatched.apply_batch(batch)?;
+        self.inner
+            .trees
+            .dispatched
+            .apply_batch(batch)
+            .within("keyspace `dispatched`")?;
         self.flush()
     }
 
@@ -165,10 +185,16 @@ impl Store {
     /// beyond the log's capacity.
     pub fn log_attempt(&self, attempt: &Attempt) -> Result<(), Error> {
         let log = &self.inner.trees.webhook_log;
-        let seq = self.inner.db.generate_id()?.to_be_bytes();
-        log.insert(seq, to_json(attempt)?)?;
+        let seq = self
+            .inner
+            .db
+            .generate_id()
+            .within("generating an id")?
+            .to_be_bytes();
+        log.insert(seq, to_json(attempt)?)
+            .within("keyspace `webhook_log`")?;
         while log.len() > MAX_ATTEMPTS_KEPT {
-            match log.pop_min()? {
+            match log.pop_min().within("keyspace `webhook_log`")? {
                 Some(_) => {}
                 None => break,
             }
@@ -184,7 +210,7 @@ impl Store {
             .iter()
             .rev()
             .take(limit)
-            .map(|kv| from_json(&kv?.1, "webhook delivery"))
+            .map(|kv| from_json(&kv.within("keyspace `webhook_log`")?.1, "webhook delivery"))
             .collect()
     }
 }

@@ -206,42 +206,258 @@ fn a_flipped_envelope_byte_is_found_when_read_and_verified() {
     );
 }
 
-/// Damage at the end of a replica's blocks names it as a replica, and whose.
-#[test]
-fn a_damaged_replica_is_named_with_its_author() {
-    let (node, store) = Node::new();
-    let author = Keypair::from_seed([9; 32]);
-    let id = CompartmentId::from_bytes([5; 16]);
-    let log = LogId {
-        origin: author.did(),
-        compartment: id,
-    };
-    let compartment = Compartment::new(id, "customers", Rule::partners()).unwrap();
-    let entries: Vec<(Vec<u8>, Record)> = (0..3).map(|n| control(&author, n)).collect();
-    let mut tree: Tree<Blake3> = Tree::new();
-    for (bytes, _) in &entries {
-        tree.push_leaf_hash(Blake3::leaf(bytes));
+/// A replica of `author`'s `customers` compartment, entries `0..n`, and
+/// the checkpoint that covers them.
+struct Replica {
+    author: Keypair,
+    log: LogId,
+    compartment: Compartment,
+}
+
+impl Replica {
+    fn new() -> Self {
+        let author = Keypair::from_seed([9; 32]);
+        let id = CompartmentId::from_bytes([5; 16]);
+        let log = LogId {
+            origin: author.did(),
+            compartment: id,
+        };
+        let compartment = Compartment::new(id, "customers", Rule::partners()).unwrap();
+        Self {
+            author,
+            log,
+            compartment,
+        }
     }
-    let checkpoint = Checkpoint::new(log.origin_line(), 3, tree.root(), 5).unwrap();
-    let note = SignedCheckpoint::sign(checkpoint, &author.did().to_string(), author.signing_key())
+
+    fn entries(&self, n: usize) -> (Vec<(Vec<u8>, Record)>, SignedCheckpoint) {
+        let entries: Vec<(Vec<u8>, Record)> = (0..n).map(|n| control(&self.author, n)).collect();
+        let mut tree: Tree<Blake3> = Tree::new();
+        for (bytes, _) in &entries {
+            tree.push_leaf_hash(Blake3::leaf(bytes));
+        }
+        let checkpoint = Checkpoint::new(self.log.origin_line(), n as u64, tree.root(), 5).unwrap();
+        let note = SignedCheckpoint::sign(
+            checkpoint,
+            &self.author.did().to_string(),
+            self.author.signing_key(),
+        )
         .unwrap();
-    store
-        .append_replica(log, &compartment, &entries, &note)
-        .unwrap();
+        (entries, note)
+    }
+
+    /// Stores entries `0..n` as a member that pulled them would.
+    fn pull(&self, store: &Store, n: usize) {
+        let (entries, note) = self.entries(n);
+        store
+            .append_replica(self.log, &self.compartment, &entries, &note)
+            .unwrap();
+    }
+}
+
+fn flip(path: &Path, at: usize) {
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes[at] ^= 0x01;
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Damage at the end of a replica's blocks does not stop the store: the
+/// replica is set aside, named with its author, held no more, and once
+/// fetched again from index 0 it is held and survives later opens, with
+/// the damaged copy still in the segments before it.
+#[test]
+fn a_damaged_replica_is_set_aside_and_taken_again_from_index_0() {
+    let (node, store) = Node::new();
+    node.append(&store, 0..2);
+    let replica = Replica::new();
+    replica.pull(&store, 3);
     drop(store);
     let path = segment(node.dir.path());
     let len = size(&path);
-    let mut bytes = std::fs::read(&path).unwrap();
-    bytes[len as usize - 1] ^= 0x01;
-    std::fs::write(&path, bytes).unwrap();
-    let error = Store::open(node.dir.path()).unwrap_err();
-    let text = error.to_string();
+    flip(&path, len as usize - 1);
+
+    let store = Store::open(node.dir.path()).unwrap();
+    let set_aside = store.quarantined();
+    assert_eq!(set_aside.len(), 1, "{set_aside:?}");
+    assert_eq!(set_aside[0].log, replica.log);
+    assert_eq!(set_aside[0].size, Some(3));
+    let text = set_aside[0].to_string();
     assert!(text.contains("compartment customers"), "{text}");
     assert!(
-        text.contains(&format!("replica of {}'s log", author.did())),
+        text.contains(&format!("replica of {}'s log", replica.author.did())),
         "{text}"
     );
+    assert!(text.contains("fetched again from"), "{text}");
+    let all = store.as_owner().unwrap();
+    assert!(store.log_state(&all, replica.log).is_none());
+    let records = store.records(&all, &Filter::default(), 100).unwrap();
+    assert_eq!(records.len(), 2, "only our own records are left");
+    // The damaged copy is not cut: it stays where it is, set aside.
+    assert_eq!(size(&path), len);
+    drop(store);
+
+    // Set aside once: the next open finds nothing wrong.
+    let store = Store::open(node.dir.path()).unwrap();
+    assert!(store.quarantined().is_empty());
+    // Fetched again from index 0 (a new checkpoint with more entries).
+    replica.pull(&store, 4);
+    drop(store);
+    let store = Store::open(node.dir.path()).unwrap();
+    assert!(store.quarantined().is_empty());
+    let all = store.as_owner().unwrap();
+    let held = store.log_state(&all, replica.log).unwrap();
+    assert_eq!(held.tree.len(), 4);
+    store.verify_log(&all, replica.log).unwrap();
+    assert_eq!(store.read_log(&all, replica.log).unwrap().len(), 4);
+    // And our own log takes appends after both copies.
+    node.append(&store, 2..3);
+    drop(store);
+    let store = Store::open(node.dir.path()).unwrap();
+    let all = store.as_owner().unwrap();
+    assert_eq!(
+        store.records(&all, &Filter::default(), 100).unwrap().len(),
+        7
+    );
+}
+
+/// An envelope of a replica damaged away from the end of a segment is not
+/// rehashed at open; found when read, the replica is named with its author,
+/// and the next open sets it aside.
+#[test]
+fn a_replica_found_damaged_when_read_is_set_aside_at_the_next_open() {
+    let (node, store) = Node::new();
+    let replica = Replica::new();
+    replica.pull(&store, 3);
+    node.append(&store, 0..2);
+    drop(store);
+    let path = segment(node.dir.path());
+    // Inside the replica's first envelope, the first block of the file.
+    flip(&path, 92 + 3 * 109 + 50);
+    let store = Store::open(node.dir.path()).unwrap();
+    assert!(store.quarantined().is_empty());
+    let all = store.as_owner().unwrap();
+    let error = store.read_log(&all, replica.log).unwrap_err();
+    assert!(error.is_integrity(), "{error}");
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!("replica of {}'s log", replica.author.did())),
+        "{text}"
+    );
+    assert!(text.contains("fetched again from"), "{text}");
+    assert!(!text.contains("assure restore"), "{text}");
+    drop(store);
+    let store = Store::open(node.dir.path()).unwrap();
+    assert_eq!(store.quarantined().len(), 1);
+    let all = store.as_owner().unwrap();
+    assert!(store.log_state(&all, replica.log).is_none());
+    assert_eq!(
+        store.records(&all, &Filter::default(), 100).unwrap().len(),
+        2
+    );
+}
+
+/// Our own log damaged stops the open, naming it and `assure restore`; a
+/// replica damaged with it is named too, and nothing is set aside.
+#[test]
+fn our_own_damaged_log_still_refuses_the_open_beside_a_damaged_replica() {
+    let (node, store) = Node::new();
+    let replica = Replica::new();
+    replica.pull(&store, 3);
+    node.append(&store, 0..2);
+    drop(store);
+    let path = segment(node.dir.path());
+    let len = size(&path);
+    // The last block is our own; the replica's first leaf hash is damaged too.
+    flip(&path, len as usize - 1);
+    flip(&path, 92 + 5);
+    let error = Store::open(node.dir.path()).unwrap_err();
+    assert!(error.is_integrity());
+    let text = error.to_string();
+    assert!(text.contains("our own log"), "{text}");
     assert!(text.contains("assure restore"), "{text}");
+    let (store, damaged) = Store::open_report(node.dir.path()).unwrap();
+    assert_eq!(damaged.len(), 2, "{damaged:?}");
+    assert!(store.quarantined().is_empty());
+    drop(store);
+    assert!(
+        Store::open(node.dir.path()).is_err(),
+        "something was set aside"
+    );
+}
+
+/// sled's own damage reaches the caller naming the database and the way
+/// back, never as a bare `database: Read corrupted data ...`, and never
+/// opens as an empty store whose segments are then cut as unacknowledged.
+#[test]
+fn store_damage_that_sled_detects_names_the_database_and_assure_restore() {
+    let (node, store) = Node::new();
+    node.append(&store, 0..3);
+    let bytes = |store: &Store| -> Vec<Vec<u8>> {
+        let all = store.as_owner().unwrap();
+        let read = store.read_log(&all, node.log()).unwrap();
+        read.into_iter().map(|r| r.bytes).collect()
+    };
+    let before = bytes(&store);
+    drop(store);
+    let len = size(&node.dir.path().join("db").join("db")) as usize;
+    let mut named = 0;
+    for at in (0..len).step_by(97) {
+        let copy = tempfile::tempdir().unwrap();
+        copy_dir(node.dir.path(), copy.path());
+        flip(&copy.path().join("db").join("db"), at);
+        let store = match Store::open(copy.path()) {
+            Ok(store) => store,
+            Err(error) => {
+                let text = error.to_string();
+                assert!(!text.contains("backtrace"), "{at}: {text}");
+                assert!(text.contains("assure restore"), "{at}: {text}");
+                assert!(error.is_integrity(), "{at}: {text}");
+                named += 1;
+                continue;
+            }
+        };
+        // sled reads a damaged last message as a write a crash tore: the
+        // last commit is lost as if the node had died before it, which the
+        // open cannot tell apart. Never anything else, never another record.
+        assert!(store.owner().unwrap().is_some(), "{at}");
+        let after = bytes(&store);
+        assert!(
+            before.starts_with(&after),
+            "{at}: {} of {}",
+            after.len(),
+            before.len()
+        );
+    }
+    assert!(named > 0, "no flip was found by sled");
+}
+
+/// Neither a deleted sled log nor a deleted `db/` is replaced by an empty
+/// database when an identity needs it; a fresh directory still gets one.
+#[test]
+fn a_deleted_database_is_refused_and_never_made_anew() {
+    let (node, store) = Node::new();
+    node.append(&store, 0..3);
+    drop(store);
+    let db = node.dir.path().join("db");
+    std::fs::remove_file(db.join("db")).unwrap();
+    for open in [Store::open, Store::open_existing] {
+        let error = open(node.dir.path()).unwrap_err();
+        assert!(matches!(error, Error::Missing { .. }), "{error}");
+        assert!(error.is_integrity());
+        assert!(error.to_string().contains("assure restore"), "{error}");
+    }
+    std::fs::remove_dir_all(&db).unwrap();
+    let error = Store::open_existing(node.dir.path()).unwrap_err();
+    assert!(matches!(error, Error::Missing { .. }), "{error}");
+    assert!(!db.exists(), "the refusal made a database");
+    let fresh = tempfile::tempdir().unwrap();
+    assert!(
+        Store::open(fresh.path())
+            .unwrap()
+            .owner()
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// A data directory written by the previous version (envelopes in sled

@@ -364,6 +364,9 @@ pub(crate) fn execute(dir: &DataDir, request: Request) -> Result<Reply> {
         };
         match opened {
             Ok(ops) => {
+                for replica in ops.store().quarantined() {
+                    eprintln!("warning: {replica}");
+                }
                 return tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()?

@@ -127,11 +127,16 @@ pub(super) fn reply(reply: &Reply, output: Output) -> Result<()> {
         }),
         Reply::LogVerified(rows) => {
             json_or(output, rows, || logs(rows))?;
-            let damaged = rows.iter().filter(|r| r.status != "ok").count();
-            if damaged > 0 {
+            let damaged: Vec<&str> = rows
+                .iter()
+                .filter(|r| r.status == "damaged")
+                .map(|r| r.error.as_deref().unwrap_or(&r.compartment))
+                .collect();
+            if !damaged.is_empty() {
                 return Err(IntegrityFailure(format!(
-                    "{damaged} log(s) do not match their signed checkpoints; restore with \
-                     `assure restore FILE`"
+                    "{} log(s) do not match their signed checkpoints:\n  {}",
+                    damaged.len(),
+                    damaged.join("\n  ")
                 ))
                 .into());
             }
@@ -535,7 +540,7 @@ fn logs(rows: &[LogRow]) {
     let mut table = Table::new(&["COMPARTMENT", "SIZE", "ROOT", "STATUS"]);
     for row in rows {
         let status = match &row.error {
-            Some(error) => format!("DAMAGED: {error}"),
+            Some(error) => format!("{}: {error}", row.status.to_uppercase()),
             None => "ok".to_owned(),
         };
         table.row(vec![

@@ -26,6 +26,12 @@ async fn serve(config: NodeConfig) -> Result<()> {
     let mut events = node.client().events();
     let peer = assure_net::peer_id(&node.did());
     println!("node {}", node.did());
+    for replica in node.store().quarantined() {
+        println!(
+            "quarantined {} {}: {replica}",
+            replica.log.origin, replica.log.compartment
+        );
+    }
     // Addresses bound before we subscribed are printed from the listener list;
     // later ones arrive as events. Each is printed once.
     let mut printed = std::collections::HashSet::new();

@@ -18,7 +18,8 @@ pub struct LogRow {
     pub origin: String,
     pub size: Option<u64>,
     pub root: Option<String>,
-    /// `ok` or `damaged`.
+    /// `ok`, `damaged`, or `quarantined` (a damaged replica set aside, to
+    /// be fetched again from its author).
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -75,6 +76,21 @@ impl Ops {
                 root: None,
                 status: "damaged".into(),
                 error: Some(error.clone()),
+            });
+        }
+        // Set aside at open and not fetched again yet.
+        for replica in self.store.quarantined() {
+            if self.store.log_state(&ours, replica.log).is_some() {
+                continue;
+            }
+            rows.push(LogRow {
+                compartment: replica.compartment.clone(),
+                compartment_id: replica.log.compartment.to_string(),
+                origin: replica.log.origin.to_string(),
+                size: None,
+                root: None,
+                status: "quarantined".into(),
+                error: Some(replica.to_string()),
             });
         }
         Ok(rows)

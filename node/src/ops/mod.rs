@@ -284,10 +284,7 @@ impl Ops {
     pub fn offline(dir: &DataDir) -> Result<Self> {
         let (ops, damaged) = Self::offline_report(dir)?;
         match damaged.first() {
-            Some((_, error)) => Err(IntegrityFailure(format!(
-                "{error}; see `assure log verify`, and restore with `assure restore FILE`"
-            ))
-            .into()),
+            Some((_, error)) => Err(IntegrityFailure(error.to_string()).into()),
             None => Ok(ops),
         }
     }
@@ -306,12 +303,16 @@ impl Ops {
         let owner = store
             .owner()?
             .context("this data directory has no store owner; run `assure init`")?;
-        anyhow::ensure!(
-            owner == keypair.did(),
-            "the key in {} ({}) is not the store's owner ({owner})",
-            dir.path().display(),
-            keypair.did()
-        );
+        if owner != keypair.did() {
+            return Err(IntegrityFailure(format!(
+                "the key {} ({}) is not the store's owner ({owner}): the key file is damaged or \
+                 another organization's; restore it with `assure restore FILE` from the node's \
+                 backup",
+                dir.key_path().display(),
+                keypair.did()
+            ))
+            .into());
+        }
         let ops = Self {
             store,
             keypair,

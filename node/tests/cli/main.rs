@@ -13,6 +13,7 @@ mod common;
 mod config;
 mod crash;
 mod daily;
+mod damage;
 mod demo;
 mod durability;
 mod export;

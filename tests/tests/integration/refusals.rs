@@ -178,8 +178,9 @@ async fn every_route_refuses_malformed_requests_with_problem_documents() {
             "{path}: not at once"
         );
         tried += 1;
-        // Each query field twice.
-        if route.methods.contains(&"GET") {
+        // Each query field twice, on the API (a dashboard page shows a
+        // browser what it made of its form instead).
+        if route.methods.contains(&"GET") && route.path.starts_with("/v1/") {
             // Of an organization that exists, so that the query is read.
             let path = fill(route, &n.node.did().to_string());
             for field in query_params(&openapi, route.path) {
