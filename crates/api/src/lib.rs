@@ -26,6 +26,8 @@ mod compartments;
 mod csrf;
 mod dashboard;
 mod forms;
+#[doc(hidden)]
+pub mod fuzz;
 mod limits;
 mod metrics;
 mod problem;
