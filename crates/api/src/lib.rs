@@ -33,6 +33,8 @@ mod csrf;
 mod dashboard;
 mod forms;
 mod front;
+#[doc(hidden)]
+pub mod fuzz;
 mod limits;
 mod metrics;
 mod openapi;

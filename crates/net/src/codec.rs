@@ -50,14 +50,38 @@ impl Codec {
     }
 }
 
-/// Reads at most `max` bytes; `None` if the sender had more to say.
-async fn read_capped<T: AsyncRead + Unpin + Send>(
-    io: &mut T,
-    max: u64,
-) -> io::Result<Option<Vec<u8>>> {
+/// Reads at most `max + 1` bytes: one more than a message may have, so that
+/// the decoders below can tell that the sender had more to say.
+async fn read_capped<T: AsyncRead + Unpin + Send>(io: &mut T, max: u64) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    io.take(max + 1).read_to_end(&mut bytes).await?;
-    Ok((bytes.len() as u64 <= max).then_some(bytes))
+    io.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .await?;
+    Ok(bytes)
+}
+
+/// Decodes a request as read off the wire: more than `max` bytes, or bytes
+/// that are not a request, are [`Inbound::Malformed`].
+pub fn decode_request(bytes: &[u8], max: u64) -> Inbound {
+    if bytes.len() as u64 > max {
+        return Inbound::Malformed(format!("request larger than {max} bytes"));
+    }
+    match cbor4ii::serde::from_slice::<Request>(bytes) {
+        Ok(request) => Inbound::Request(request),
+        Err(error) => Inbound::Malformed(format!("request does not decode: {error}")),
+    }
+}
+
+/// Decodes a response as read off the wire, refusing more than `max` bytes.
+pub fn decode_response(bytes: &[u8], max: u64) -> io::Result<Response> {
+    if bytes.len() as u64 > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("response larger than {max} bytes"),
+        ));
+    }
+    cbor4ii::serde::from_slice(bytes)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
 }
 
 /// Whether `bytes` end before a CBOR value does: nothing at all, or the
@@ -80,39 +104,25 @@ impl request_response::Codec for Codec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        let Some(bytes) = read_capped(io, self.max_request).await? else {
-            return Ok(Inbound::Malformed(format!(
-                "request larger than {} bytes",
-                self.max_request
-            )));
-        };
-        Ok(match cbor4ii::serde::from_slice::<Request>(&bytes) {
-            Ok(request) => Inbound::Request(request),
-            // Bytes that stop before the request does: the stream was cut
-            // (by the network, or by the sender's own timeout), which is
-            // no misbehaviour. It fails like any stream cut.
-            Err(_) if cut_short(&bytes) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("request cut short after {} bytes", bytes.len()),
-                ));
-            }
-            Err(error) => Inbound::Malformed(format!("request does not decode: {error}")),
-        })
+        let bytes = read_capped(io, self.max_request).await?;
+        // Bytes that stop before the request does: the stream was cut (by
+        // the network, or by the sender's own timeout), which is no
+        // misbehaviour. It fails like any stream cut.
+        if bytes.len() as u64 <= self.max_request && cut_short(&bytes) {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("request cut short after {} bytes", bytes.len()),
+            ));
+        }
+        Ok(decode_request(&bytes, self.max_request))
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Response>
     where
         T: AsyncRead + Unpin + Send,
     {
-        let bytes = read_capped(io, self.max_response).await?.ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("response larger than {} bytes", self.max_response),
-            )
-        })?;
-        cbor4ii::serde::from_slice(&bytes)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+        let bytes = read_capped(io, self.max_response).await?;
+        decode_response(&bytes, self.max_response)
     }
 
     async fn write_request<T>(

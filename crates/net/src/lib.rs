@@ -40,7 +40,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use behaviour::{Behaviour, BehaviourEvent, CHECKPOINT_TOPIC};
 pub use book::PeerStatus;
-pub use codec::{Codec, Inbound};
+pub use codec::{Codec, Inbound, decode_request, decode_response};
 pub use config::{Config, Limits};
 pub use peer::{did, libp2p_keypair, peer_id};
 pub use protocol::{Request, Response};
