@@ -17,7 +17,9 @@ use crate::common::Node;
 use crate::crash::Rng;
 use crate::network::{Running, config};
 
-const RECORDS: usize = 20_000;
+/// Enough that ten kills land before the member holds it all, however fast
+/// the pull runs between them.
+const RECORDS: usize = 40_000;
 /// Kills that must land while the pull is under way.
 const KILLS: usize = 10;
 /// Pages a member may have asked for and not committed when it dies: the
@@ -154,7 +156,7 @@ fn a_member_killed_during_a_pull_resumes_from_what_it_committed() {
         while served(&author).len() == seen && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
-        let alive = Duration::from_millis(rng.below(1_500));
+        let alive = Duration::from_millis(rng.below(1_200));
         std::thread::sleep(alive);
         running.kill();
         let now = held(&member, log);
@@ -178,12 +180,8 @@ fn a_member_killed_during_a_pull_resumes_from_what_it_committed() {
     assert!(kills >= KILLS, "only {kills} kills landed during the pull");
 
     let running = Running::start(&member, &member_config);
-    running.wait_for(&[
-        "synced",
-        &author_did,
-        &log.compartment.to_string(),
-        " 20000",
-    ]);
+    let size = format!(" {RECORDS}");
+    running.wait_for(&["synced", &author_did, &log.compartment.to_string(), &size]);
     running.stop();
     let total: u64 = served(&author).iter().map(|(_, count)| count).sum();
     eprintln!(
