@@ -7,7 +7,7 @@ use assure_access::Visible;
 use assure_model::predicate::Kind;
 use assure_model::{Did, Domain, RecordId};
 
-use crate::keys::Location;
+use crate::keys::{Location, LogId};
 use crate::pages::Tuple;
 use crate::query::Filter;
 
@@ -24,13 +24,19 @@ pub(crate) struct Index {
     by_subject: HashMap<Did, Vec<u32>>,
     /// The items of each kind, in insertion order.
     by_kind: HashMap<Kind, Vec<u32>>,
-    /// The items in the order (issued at, place), oldest first: a page
-    /// newest first walks it from its end (or its cursor) and stops once
-    /// full, instead of looking at every record.
-    order: Vec<u32>,
-    /// Items inserted out of that order, not yet merged into it (records
-    /// mostly arrive newest last; a replica's history may not).
-    pending: Vec<u32>,
+    /// Each log's items in the order (issued at, place), oldest first: a
+    /// page newest first merges the orders of the logs the reader may see,
+    /// from their ends (or the cursor), and stops once full, instead of
+    /// looking at every record, or at records of logs it may not see.
+    orders: HashMap<LogId, Order>,
+}
+
+/// One log's items, by (issued at, place) once sorted.
+#[derive(Debug, Default)]
+struct Order {
+    slots: Vec<u32>,
+    /// Whether `slots` is in order.
+    sorted: bool,
 }
 
 /// What the index knows of a record's domain: 0 not yet known, 1 none,
@@ -66,15 +72,16 @@ impl Index {
         self.by_id.entry(tuple.id).or_default().push(at);
         self.by_subject.entry(tuple.subject).or_default().push(at);
         self.by_kind.entry(tuple.kind).or_default().push(at);
-        let in_order = self.pending.is_empty()
-            && self
-                .order
-                .last()
-                .is_none_or(|&last| self.key(last) <= self.key(at));
-        match in_order {
-            true => self.order.push(at),
-            false => self.pending.push(at),
+        let key = self.key(at);
+        let order = self.orders.entry(location.log).or_default();
+        if order.slots.last().is_some_and(|&last| {
+            let (tuple, location) = &self.items[last as usize];
+            (tuple.issued_at, *location) > key
+        }) {
+            // Records mostly arrive newest last; a replica's history may not.
+            order.sorted = false;
         }
+        order.slots.push(at);
     }
 
     /// What the items are ordered by.
@@ -83,29 +90,16 @@ impl Index {
         (tuple.issued_at, *location)
     }
 
-    /// Merges the items inserted out of order into the order.
+    /// Sorts the orders that items arrived out of.
     fn settle(&mut self) {
-        if self.pending.is_empty() {
-            return;
+        let items = &self.items;
+        for order in self.orders.values_mut().filter(|o| !o.sorted) {
+            order.slots.sort_unstable_by_key(|&slot| {
+                let (tuple, location) = &items[slot as usize];
+                (tuple.issued_at, *location)
+            });
+            order.sorted = true;
         }
-        let mut pending = std::mem::take(&mut self.pending);
-        pending.sort_unstable_by_key(|&slot| self.key(slot));
-        let order = std::mem::take(&mut self.order);
-        let mut merged = Vec::with_capacity(order.len() + pending.len());
-        let (mut a, mut b) = (order.into_iter().peekable(), pending.into_iter().peekable());
-        loop {
-            let next = match (a.peek(), b.peek()) {
-                (Some(&x), Some(&y)) if self.key(x) <= self.key(y) => a.next(),
-                (Some(_), Some(_)) => b.next(),
-                (Some(_), None) => a.next(),
-                (None, _) => b.next(),
-            };
-            match next {
-                Some(slot) => merged.push(slot),
-                None => break,
-            }
-        }
-        self.order = merged;
     }
 
     /// Every place a record is stored.
@@ -141,20 +135,32 @@ impl Index {
         limit: usize,
     ) -> Vec<(Tuple, Location, Known)> {
         self.settle();
-        // Newest first after the cursor: everything ordered before it.
-        let end = match filter.after {
-            None => self.order.len(),
-            Some(after) => self.order.partition_point(|&slot| self.key(slot) < after),
-        };
+        // Newest first after the cursor: in each visible log, everything
+        // ordered before it; the logs' newest taken first.
+        let mut heads = std::collections::BinaryHeap::new();
+        for (log, order) in &self.orders {
+            if !visible.contains(log) {
+                continue;
+            }
+            let end = match filter.after {
+                None => order.slots.len(),
+                Some(after) => order.slots.partition_point(|&slot| self.key(slot) < after),
+            };
+            if end > 0 {
+                heads.push((self.key(order.slots[end - 1]), end - 1, &order.slots));
+            }
+        }
         let mut found = Vec::with_capacity(limit.min(1024));
-        for &slot in self.order[..end].iter().rev() {
-            if found.len() == limit {
-                break;
+        while found.len() < limit
+            && let Some((_, at, slots)) = heads.pop()
+        {
+            let slot = slots[at];
+            if at > 0 {
+                heads.push((self.key(slots[at - 1]), at - 1, slots));
             }
             let (tuple, location) = &self.items[slot as usize];
             let known = self.domains[slot as usize];
-            let kept = visible.contains(&location.log)
-                && matches(filter, tuple)
+            let kept = matches(filter, tuple)
                 && filter
                     .domain
                     .is_none_or(|want| known.get().is_none_or(|domain| domain == Some(want)));
