@@ -186,6 +186,14 @@ fn replicate() {
         .find(|l| l.starts_with("VmHWM"))
         .unwrap_or("VmHWM: ?")
         .to_owned();
+    // The member idle, holding the replica.
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", member_run.id())).unwrap();
+    let idle = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS"))
+        .unwrap_or("VmRSS: ?")
+        .to_owned();
     for child in [&mut member_run, &mut author_run] {
         Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
@@ -209,8 +217,9 @@ fn replicate() {
         2.0 * elapsed.as_secs_f64()
     );
     println!(
-        "  receiving node peak RSS: {}",
-        peak.trim_start_matches("VmHWM:").trim()
+        "  receiving node peak RSS: {}; idle 5 s later, holding the replica: {}",
+        peak.trim_start_matches("VmHWM:").trim(),
+        idle.trim_start_matches("VmRSS:").trim()
     );
 }
 
