@@ -205,6 +205,7 @@ fn sync(records: &[(Vec<u8>, Record)], out: &mut Vec<Seed>) {
             blind: [9; 32],
             checkpoint: note.into(),
             evidence: Some((note.into(), note.into())),
+            proof: None,
         }]),
         Response::NotFound,
         Response::Refused("rate limit".into()),
