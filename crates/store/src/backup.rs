@@ -551,10 +551,10 @@ impl<'a> Restorer<'a> {
             Line::GrantChange(change) => {
                 self.close_log(number)?;
                 // Numbered like live entries, so later ones never collide.
-                let key = self.db.generate_id().within("generating an id")?;
+                let key = crate::next_key(self.db)?;
                 self.trees
                     .grant_log
-                    .insert(key.to_be_bytes(), to_json(&change)?)
+                    .insert(key, to_json(&change)?)
                     .within("keyspace `grant_log`")?;
             }
             Line::Disclosure(disclosure) => {
@@ -586,14 +586,8 @@ impl<'a> Restorer<'a> {
                     }
                     Check::Numbered(check) => {
                         check(&value).map_err(|()| what())?;
-                        tree.insert(
-                            self.db
-                                .generate_id()
-                                .within("generating an id")?
-                                .to_be_bytes(),
-                            value,
-                        )
-                        .within(&keyspace)?;
+                        tree.insert(crate::next_key(self.db)?, value)
+                            .within(&keyspace)?;
                     }
                 }
             }

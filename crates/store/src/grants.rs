@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Within as _;
-use crate::{Error, Store};
+use crate::{Error, Store, next_key};
 
 /// One change to a grant, as kept in the grant log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -53,12 +53,7 @@ impl Store {
             change: change.to_owned(),
             grant: grant.clone(),
         })?;
-        let seq = self
-            .inner
-            .db
-            .generate_id()
-            .within("generating an id")?
-            .to_be_bytes();
+        let seq = next_key(&self.inner.db)?;
         let previous = self.grant(&grant.party)?;
         if previous
             .as_ref()

@@ -158,35 +158,24 @@ struct Trees {
 
 impl Trees {
     fn open(db: &sled::Db) -> Result<Self, Error> {
+        let tree = |name: &str| db.open_tree(name).within(&format!("keyspace `{name}`"));
         Ok(Self {
-            meta: db.open_tree("meta").within("keyspace `meta`")?,
-            compartments: db
-                .open_tree("compartments")
-                .within("keyspace `compartments`")?,
-            checkpoints: db
-                .open_tree("checkpoints")
-                .within("keyspace `checkpoints`")?,
-            grants: db.open_tree("grants").within("keyspace `grants`")?,
-            grant_log: db.open_tree("grant_log").within("keyspace `grant_log`")?,
-            disclosures: db
-                .open_tree("disclosures")
-                .within("keyspace `disclosures`")?,
-            evidence: db.open_tree("evidence").within("keyspace `evidence`")?,
-            alerts: db.open_tree("alerts").within("keyspace `alerts`")?,
-            peers: db.open_tree("peers").within("keyspace `peers`")?,
-            access_requests: db
-                .open_tree("access_requests")
-                .within("keyspace `access_requests`")?,
-            outgoing_requests: db
-                .open_tree("outgoing_requests")
-                .within("keyspace `outgoing_requests`")?,
-            alert_acks: db.open_tree("alert_acks").within("keyspace `alert_acks`")?,
-            webhooks: db.open_tree("webhooks").within("keyspace `webhooks`")?,
-            webhook_log: db
-                .open_tree("webhook_log")
-                .within("keyspace `webhook_log`")?,
-            dispatched: db.open_tree("dispatched").within("keyspace `dispatched`")?,
-            quarantine: db.open_tree("quarantine").within("keyspace `quarantine`")?,
+            meta: tree("meta")?,
+            compartments: tree("compartments")?,
+            checkpoints: tree("checkpoints")?,
+            grants: tree("grants")?,
+            grant_log: tree("grant_log")?,
+            disclosures: tree("disclosures")?,
+            evidence: tree("evidence")?,
+            alerts: tree("alerts")?,
+            peers: tree("peers")?,
+            access_requests: tree("access_requests")?,
+            outgoing_requests: tree("outgoing_requests")?,
+            alert_acks: tree("alert_acks")?,
+            webhooks: tree("webhooks")?,
+            webhook_log: tree("webhook_log")?,
+            dispatched: tree("dispatched")?,
+            quarantine: tree("quarantine")?,
         })
     }
 }
@@ -371,6 +360,12 @@ impl Store {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// A new key for a log-like keyspace (grant changes, alerts, delivery
+/// attempts): sled's id, big-endian, so keys sort in the order written.
+pub(crate) fn next_key(db: &sled::Db) -> Result<[u8; 8], Error> {
+    Ok(db.generate_id().within("generating an id")?.to_be_bytes())
 }
 
 /// The owning organization recorded in `meta`.

@@ -13,7 +13,7 @@ use crate::error::Within as _;
 use crate::grants::{from_json, to_json};
 use crate::keys::LogId;
 use crate::logs::{LogState, Write};
-use crate::{Error, Store, Trees};
+use crate::{Error, Store, Trees, next_key};
 
 /// Two validly signed checkpoints of one log that cannot both be true, with
 /// what lets anyone check that offline ([`Evidence::check`]).
@@ -495,12 +495,7 @@ impl Store {
 
     /// Raises an alert, durably.
     pub fn raise(&self, alert: &Alert) -> Result<(), Error> {
-        let seq = self
-            .inner
-            .db
-            .generate_id()
-            .within("generating an id")?
-            .to_be_bytes();
+        let seq = next_key(&self.inner.db)?;
         self.inner
             .trees
             .alerts

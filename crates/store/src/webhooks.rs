@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Within as _;
 use crate::grants::{from_json, to_json};
-use crate::{Error, Store};
+use crate::{Error, Store, next_key};
 
 /// The delivery log keeps this many attempts; older ones are dropped.
 const MAX_ATTEMPTS_KEPT: usize = 10_000;
@@ -185,12 +185,7 @@ impl Store {
     /// beyond the log's capacity.
     pub fn log_attempt(&self, attempt: &Attempt) -> Result<(), Error> {
         let log = &self.inner.trees.webhook_log;
-        let seq = self
-            .inner
-            .db
-            .generate_id()
-            .within("generating an id")?
-            .to_be_bytes();
+        let seq = next_key(&self.inner.db)?;
         log.insert(seq, to_json(attempt)?)
             .within("keyspace `webhook_log`")?;
         while log.len() > MAX_ATTEMPTS_KEPT {
