@@ -6,10 +6,11 @@
 #
 #   tests/fuzz.sh [SECONDS] [TARGET...]
 #
-# New inputs that reach new code go to fuzz/corpus/TARGET/ (commit only
-# the few that matter; the seeds come from
-# `cargo run -p assure-fuzzing --example seeds`). A crash stops the run
-# with its input in fuzz/artifacts/TARGET/: fix the decoder, then keep the
+# The run starts from the committed seeds in fuzz/corpus/TARGET/ (made by
+# `cargo run -p assure-fuzzing --example seeds`) and writes the inputs it
+# finds that reach new code to fuzz/target/corpus/TARGET/, outside the
+# repository's files (copy the few that matter into fuzz/corpus/). A
+# crash stops the run with its input in fuzz/artifacts/TARGET/: fix the decoder, then keep the
 # input as fuzz/regressions/TARGET/<name> so `cargo test` replays it.
 #
 # Environment: FUZZ_JOBS (default 1) parallel jobs per target; NICE
@@ -41,12 +42,13 @@ parallel=()
 if [ "$jobs" -gt 1 ]; then parallel=(-jobs="$jobs" -workers="$jobs"); fi
 
 for target in "${targets[@]}"; do
-    mkdir -p "corpus/$target" "artifacts/$target"
+    found="target/corpus/$target"
+    mkdir -p "$found" "artifacts/$target"
     log="artifacts/$target/last-run.log"
     echo "== $target: ${seconds}s"
     status=0
     # shellcheck disable=SC2086
-    nice -n "$nice" cargo fuzz run --sanitizer none "$target" -- \
+    nice -n "$nice" cargo fuzz run --sanitizer none "$target" "$found" "corpus/$target" -- \
         -max_total_time="$seconds" -print_final_stats=1 "${parallel[@]}" \
         ${FUZZ_ARGS:-} >"$log" 2>&1 || status=$?
     grep -E '^(Done [0-9]+ runs|stat::number_of_executed_units|stat::average_exec_per_sec)' "$log" || true

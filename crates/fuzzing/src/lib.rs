@@ -56,8 +56,10 @@ pub const TARGETS: &[Target] = &[
 /// The one key the targets sign with, so that seeds can carry valid
 /// signatures and a fuzzer-made input that verifies under another key
 /// would be a forgery.
-pub fn key() -> Keypair {
-    Keypair::from_seed([1; 32])
+/// Made once: deriving it costs more than many a target's whole input.
+pub fn key() -> &'static Keypair {
+    static KEY: std::sync::OnceLock<Keypair> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| Keypair::from_seed([1; 32]))
 }
 
 /// The instant the targets validate at: 2026-11-22T08:30:00Z.

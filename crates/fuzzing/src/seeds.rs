@@ -72,7 +72,7 @@ fn records(out: &mut Vec<Seed>) -> Vec<(Vec<u8>, Record)> {
         let Ok(draft) = Draft::from_toml(&text) else {
             continue;
         };
-        let Ok((bytes, record)) = draft.sign(&key(), now(), Catalog::builtin()) else {
+        let Ok((bytes, record)) = draft.sign(key(), now(), Catalog::builtin()) else {
             continue;
         };
         let payload = base64::engine::general_purpose::STANDARD
@@ -228,7 +228,7 @@ fn signature(out: &mut Vec<Seed>) {
     let at = now().as_second();
     for purpose in [None, Some("annual supplier review")] {
         let covered = covered(&date, &digest, purpose);
-        let (input, signature) = assure_api::signature::sign(&key(), &covered, at, "n0nce");
+        let (input, signature) = assure_api::signature::sign(key(), &covered, at, "n0nce");
         let mut seed = format!("{input}\n{signature}");
         if let Some(purpose) = purpose {
             seed = format!("{seed}\n{purpose}");
@@ -265,7 +265,7 @@ fn backups(records: &[(Vec<u8>, Record)], out: &mut Vec<Seed>) {
         {
             let id = CompartmentId::from_bytes([u8::try_from(n).ok()? + 1; 16]);
             let compartment = Compartment::new(id, label, rule).ok()?;
-            store.create_compartment(&owner, compartment, now()).ok()?;
+            store.create_compartment(owner, compartment, now()).ok()?;
             ids.push(id);
         }
         let entries: Vec<NewEntry> = records
@@ -277,7 +277,7 @@ fn backups(records: &[(Vec<u8>, Record)], out: &mut Vec<Seed>) {
                 record: record.clone(),
             })
             .collect();
-        store.append(&owner, &entries, now()).ok()?;
+        store.append(owner, &entries, now()).ok()?;
         Some(())
     })();
     if made.is_none() {

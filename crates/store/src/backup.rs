@@ -19,7 +19,7 @@
 //! signed after them would fork the history they know.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read as _, Write};
 use std::path::Path;
 
 use assure_access::{Compartment, Grant};
@@ -357,15 +357,29 @@ impl Store {
         older: Older,
     ) -> Result<BackupSummary, Error> {
         let _lock = lock_dir(dir)?;
+        // A file that is not a backup of this node is refused before a
+        // database is made for it.
+        let mut input = input;
+        let mut first = Vec::new();
+        input
+            .read_until(b'\n', &mut first)
+            .map_err(|e| Error::Backup(e.to_string()))?;
+        if first.is_empty() {
+            return Err(Error::Backup(
+                "the file is empty: it is not an Assure backup".into(),
+            ));
+        }
+        let header = serde_json::from_slice(first.strip_suffix(b"\n").unwrap_or(&first))
+            .map_err(|e| bad(0, &format!("not a backup line: {e}")))?;
+        check_header(0, &header, owner)?;
+        let input = first.as_slice().chain(input);
+
         let staging = dir.join("db.restoring");
         if staging.exists() {
             std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
         }
         let restored = (|| {
-            let db = sled::Config::new()
-                .path(&staging)
-                .open()
-                .within("opening the database being restored")?;
+            let db = open_db(&staging)?;
             let trees = Trees::open(&db)?;
             let segments = Segments::open(&staging)?;
             let journal = Journal::open(&staging)?;
@@ -405,6 +419,27 @@ impl Store {
         sync_dir(dir)?;
         Ok(summary)
     }
+}
+
+/// Accepts line `number` as a backup's header only if it is the first line,
+/// names a format this version reads, and is of `owner`'s logs.
+fn check_header(number: usize, line: &Line, owner: Did) -> Result<(), Error> {
+    let Line::Header {
+        format, owner: of, ..
+    } = line
+    else {
+        return Err(bad(number, "missing header: this is not an Assure backup"));
+    };
+    if number != 0 || !READ_FORMATS.contains(&format.as_str()) {
+        return Err(bad(
+            number,
+            &format!("expected a `{RESTORE_FORMAT}` header first"),
+        ));
+    }
+    if *of != owner {
+        return Err(bad(number, &format!("backup of {of}, not of this node")));
+    }
+    Ok(())
 }
 
 /// Reads a backup line by line into a fresh database, checking as it goes.
@@ -503,30 +538,22 @@ impl<'a> Restorer<'a> {
 
     fn apply(&mut self, number: usize, line: Line) -> Result<(), Error> {
         match line {
-            Line::Header {
-                format,
-                owner,
-                name,
-                ..
-            } => {
+            _ if number == 0 => {
+                check_header(number, &line, self.owner)?;
+                let Line::Header { format, name, .. } = line else {
+                    unreachable!("check_header accepts headers only")
+                };
                 if let Some(name) = name {
                     self.trees
                         .meta
                         .insert("name", name.as_bytes())
                         .within("keyspace `meta`")?;
                 }
-                if number != 0 || !READ_FORMATS.contains(&format.as_str()) {
-                    return Err(bad(
-                        number,
-                        &format!("expected a `{RESTORE_FORMAT}` header first"),
-                    ));
-                }
                 self.format = format;
-                if owner != self.owner {
-                    return Err(bad(number, &format!("backup of {owner}, not of this node")));
-                }
             }
-            _ if number == 0 => return Err(bad(0, "missing header")),
+            Line::Header { .. } => {
+                return Err(bad(number, "a header belongs on the first line only"));
+            }
             Line::Key(_) => {
                 if number != 1 || self.format == "assure-backup/1" {
                     return Err(bad(number, "a key line belongs right after the header"));

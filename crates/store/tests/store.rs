@@ -1665,7 +1665,8 @@ fn bad_backups_are_refused_and_leave_the_existing_store_untouched() {
         ),
         ("no end line", without_end.into_bytes(), me, truncated),
         ("cut mid-line", cut.to_vec(), me, "not a backup line"),
-        ("empty", Vec::new(), me, truncated),
+        ("empty", Vec::new(), me, "the file is empty"),
+        ("not a backup", b"{}\n".to_vec(), me, "not a backup line"),
         ("another owner", bytes.clone(), another, "not of this node"),
     ];
     for (name, backup, owner, expected) in bad {
@@ -1675,6 +1676,7 @@ fn bad_backups_are_refused_and_leave_the_existing_store_untouched() {
             matches!(&refused, Err(Error::Backup(why)) if why.contains(expected)),
             "{name}: {refused:?}"
         );
+        assert!(!target.path().join("db.restoring").exists(), "{name}");
         assert_eq!(
             dump(&Store::open(target.path()).unwrap()),
             existing,
