@@ -555,6 +555,15 @@ fn a_withdrawal_of_a_partners_record_says_only_its_issuer_can() {
     let running = Running::start(&member, &config(&member, Some((&supplier_did, &address))));
     // The partners log, with the record, not the empty public one.
     running.wait_for(&["synced", &supplier_did, " 1"]);
+    // The line may be of another of the supplier's logs: wait for the record.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !member.ok(&["records", "--json"]).contains(&id) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "record {id} never arrived"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let error = member.fails(
         &[
             "publish",
