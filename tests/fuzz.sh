@@ -10,8 +10,9 @@
 # `cargo run -p assure-fuzzing --example seeds`) and writes the inputs it
 # finds that reach new code to fuzz/target/corpus/TARGET/, outside the
 # repository's files (copy the few that matter into fuzz/corpus/). A
-# crash stops the run with its input in fuzz/artifacts/TARGET/: fix the decoder, then keep the
-# input as fuzz/regressions/TARGET/<name> so `cargo test` replays it.
+# crash stops the run with its input in fuzz/artifacts/TARGET/: fix the
+# decoder, then keep the input as fuzz/regressions/TARGET/<name> so
+# `cargo test` replays it.
 #
 # Environment: FUZZ_JOBS (default 1) parallel jobs per target; NICE
 # (default 10) the niceness, since the machine is shared; FUZZ_ARGS extra

@@ -103,25 +103,22 @@ impl BackupHeader {
             input
                 .read_until(b'\n', &mut text)
                 .map_err(|e| Error::Backup(e.to_string()))?;
-            if text.is_empty() {
-                return Ok(None);
+            match text.is_empty() {
+                true => Ok(None),
+                false => parse_line(number, &text).map(Some),
             }
-            serde_json::from_slice(text.strip_suffix(b"\n").unwrap_or(&text))
-                .map(Some)
-                .map_err(|e| bad(number, &format!("not a backup line: {e}")))
         };
-        let Some(Line::Header {
+        let header = next(0)?.ok_or_else(|| Error::Backup(EMPTY.into()))?;
+        header_format(0, &header)?;
+        let Line::Header {
             format,
             owner,
             created,
             ..
-        }) = next(0)?
+        } = header
         else {
-            return Err(bad(0, "missing header: this is not an Assure backup"));
+            unreachable!("header_format accepts headers only")
         };
-        if !READ_FORMATS.contains(&format.as_str()) {
-            return Err(bad(0, &format!("unknown format `{format}`")));
-        }
         let key = match next(1)? {
             Some(Line::Key(key)) => Some(key),
             _ => None,
@@ -365,13 +362,9 @@ impl Store {
             .read_until(b'\n', &mut first)
             .map_err(|e| Error::Backup(e.to_string()))?;
         if first.is_empty() {
-            return Err(Error::Backup(
-                "the file is empty: it is not an Assure backup".into(),
-            ));
+            return Err(Error::Backup(EMPTY.into()));
         }
-        let header = serde_json::from_slice(first.strip_suffix(b"\n").unwrap_or(&first))
-            .map_err(|e| bad(0, &format!("not a backup line: {e}")))?;
-        check_header(0, &header, owner)?;
+        check_header(0, &parse_line(0, &first)?, owner)?;
         let input = first.as_slice().chain(input);
 
         let staging = dir.join("db.restoring");
@@ -421,22 +414,36 @@ impl Store {
     }
 }
 
-/// Accepts line `number` as a backup's header only if it is the first line,
-/// names a format this version reads, and is of `owner`'s logs.
-fn check_header(number: usize, line: &Line, owner: Did) -> Result<(), Error> {
-    let Line::Header {
-        format, owner: of, ..
-    } = line
-    else {
-        return Err(bad(number, "missing header: this is not an Assure backup"));
+/// Line `number` of a backup, with or without its newline.
+fn parse_line(number: usize, text: &[u8]) -> Result<Line, Error> {
+    serde_json::from_slice(text.strip_suffix(b"\n").unwrap_or(text))
+        .map_err(|e| bad(number, &format!("not a backup line: {e}")))
+}
+
+const NOT_A_BACKUP: &str = "missing header: this is not an Assure backup";
+const EMPTY: &str = "the file is empty: it is not an Assure backup";
+
+/// Accepts line `number` as a backup's header only if it is the first line
+/// and names a format this version reads.
+fn header_format(number: usize, line: &Line) -> Result<(), Error> {
+    let Line::Header { format, .. } = line else {
+        return Err(bad(number, NOT_A_BACKUP));
     };
     if number != 0 || !READ_FORMATS.contains(&format.as_str()) {
         return Err(bad(
             number,
-            &format!("expected a `{RESTORE_FORMAT}` header first"),
+            &format!("expected a `{RESTORE_FORMAT}` header first, not `{format}`"),
         ));
     }
-    if *of != owner {
+    Ok(())
+}
+
+/// [`header_format`], and the backup is of `owner`'s logs.
+fn check_header(number: usize, line: &Line, owner: Did) -> Result<(), Error> {
+    header_format(number, line)?;
+    if let Line::Header { owner: of, .. } = line
+        && *of != owner
+    {
         return Err(bad(number, &format!("backup of {of}, not of this node")));
     }
     Ok(())
@@ -505,8 +512,7 @@ impl<'a> Restorer<'a> {
             if ended {
                 return Err(bad(number, "data after the end line"));
             }
-            let line: Line = serde_json::from_slice(&text)
-                .map_err(|e| bad(number, &format!("not a backup line: {e}")))?;
+            let line = parse_line(number, &text)?;
             if let Line::End { lines, digest } = &line {
                 let expected = self.hasher.finalize().to_hex().to_string();
                 if *lines != self.lines || *digest != expected {

@@ -2117,3 +2117,38 @@ fn one_fork_found_twice_at_once_raises_one_alert() {
         }
     }
 }
+
+/// `BackupHeader::read` and a restore refuse a file that is no backup with
+/// the same words: they share one reading of the first line.
+#[test]
+fn a_file_that_is_no_backup_is_named_alike_by_the_header_reader_and_a_restore() {
+    let me = owner().did();
+    let unknown = format!(
+        "{{\"header\":{{\"format\":\"assure-backup/99\",\"owner\":\"{me}\",\"created\":\"2026-01-01T00:00:00Z\"}}}}\n"
+    );
+    let cases: [(&str, &[u8], &str); 4] = [
+        ("empty", b"", "the file is empty"),
+        ("not JSON", b"PK\x03\x04\n", "not a backup line"),
+        (
+            "no header",
+            b"{\"end\":{\"lines\":0,\"digest\":\"\"}}\n",
+            "missing header",
+        ),
+        ("unknown format", unknown.as_bytes(), "assure-backup/99"),
+    ];
+    for (name, bytes, expected) in cases {
+        let read = BackupHeader::read(bytes);
+        assert!(
+            matches!(&read, Err(Error::Backup(why)) if why.contains(expected)),
+            "{name}: {read:?}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let restored = Store::restore(dir.path(), me, bytes, Older::Refuse);
+        assert!(
+            matches!(&restored, Err(Error::Backup(why)) if why.contains(expected)),
+            "{name}: {restored:?}"
+        );
+        assert!(!dir.path().join("db.restoring").exists(), "{name}");
+        assert!(!dir.path().join("db").exists(), "{name}");
+    }
+}
